@@ -1,0 +1,135 @@
+# fleetgate: one hand-written GNU Makefile, out-of-tree builds in $(BUILD).
+#
+#   make                build build/fleetgate and build/mender-sim
+#   make check          run every test; ends with "N passed, N failed"
+#   make asan           the same suite built with AddressSanitizer + UBSan
+#   make demo           the whole flow on this machine (see README)
+#   make install        PREFIX=/usr/local DESTDIR=
+#   make V=1            show full commands
+
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+LIB_PKGS := libgit2 yaml-0.1 libcjson libcurl
+SIM_PKGS := libmicrohttpd libcjson
+TEST_PKGS := cmocka
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# pkg-config for every library, with a clear error when one is missing.
+pkgflags = $(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null || echo __missing__)
+check_pkgs = $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo ok),,\
+	$(error pkg-config cannot find '$(p)': run scripts/ensure-deps, or apt-get install the Debian -dev package)))
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-DFLEETGATE_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) -Ilib -MMD -MP
+LDFLAGS ?=
+
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+FG_SRC := $(sort $(wildcard cli/*.c hooks/*.c gate/*.c validate/*.c))
+SIM_SRC := $(sort $(wildcard sim/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+SIMTEST_SRC := $(sort $(wildcard tests/sim/*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+FG_OBJ := $(FG_SRC:%.c=$(BUILD)/obj/%.o)
+SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+SIMTEST_BIN := $(SIMTEST_SRC:tests/sim/%.c=$(BUILD)/tests/sim-%)
+
+LIBA := $(BUILD)/libfleetgate.a
+FLEETGATE := $(BUILD)/fleetgate
+MENDER_SIM := $(BUILD)/mender-sim
+
+.PHONY: all deps check-deps check asan demo install clean bench
+all: $(FLEETGATE) $(if $(SIM_SRC),$(MENDER_SIM))
+
+deps:
+	$(Q)scripts/ensure-deps build
+
+# Targets that need the libraries resolve their flags lazily, so that
+# "make check" on a fresh machine can install them first.
+LIB_CFLAGS = $(call pkgflags,--cflags,$(LIB_PKGS))
+LIB_LIBS = $(call pkgflags,--libs,$(LIB_PKGS))
+SIM_CFLAGS = $(call pkgflags,--cflags,$(SIM_PKGS))
+SIM_LIBS = $(call pkgflags,--libs,$(SIM_PKGS))
+TEST_LIBS = $(call pkgflags,--libs,$(TEST_PKGS))
+
+$(BUILD)/obj/lib/%.o $(BUILD)/obj/cli/%.o $(BUILD)/obj/hooks/%.o \
+$(BUILD)/obj/gate/%.o $(BUILD)/obj/validate/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)
+$(BUILD)/obj/sim/%.o $(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS)
+$(BUILD)/obj/tests/unit/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(call check_pkgs,$(LIB_PKGS) $(SIM_PKGS))$(CC) $(ALL_CFLAGS) $(CFLAGS_EXTRA) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FLEETGATE): $(FG_OBJ) $(LIBA)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(FG_OBJ) $(LIBA) $(LIB_LIBS)
+
+$(MENDER_SIM): $(SIM_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(SIM_OBJ) $(SIM_LIBS) -lm
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LIB_LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/sim-%: $(BUILD)/obj/tests/sim/%.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(SIM_LIBS) $(call pkgflags,--libs,yaml-0.1 libcurl) -lm
+
+tests: $(UNIT_BIN) $(SIMTEST_BIN)
+
+check:
+	$(Q)scripts/ensure-deps check
+	$(Q)$(MAKE) --no-print-directory all tests
+	$(Q)BUILD=$(abspath $(BUILD)) tests/run-all
+
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT=-O1 check
+
+demo:
+	$(Q)scripts/ensure-deps demo
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(abspath $(BUILD)) scripts/demo
+
+bench: all
+	$(Q)BUILD=$(abspath $(BUILD)) bench/run-all
+
+install: $(FLEETGATE)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(FLEETGATE) $(DESTDIR)$(PREFIX)/bin/fleetgate
+	install -d $(DESTDIR)$(PREFIX)/share/fleetgate/contrib
+	cp -R contrib/. $(DESTDIR)$(PREFIX)/share/fleetgate/contrib/
+
+clean:
+	rm -rf $(BUILD) build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
