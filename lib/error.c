@@ -19,14 +19,21 @@ int fg_error_set(int code, const char *fmt, ...)
 int fg_error_wrap(int code, const char *fmt, ...)
 {
 	char prefix[512];
-	char old[sizeof(message)];
+	size_t plen, olen;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	memcpy(old, message, sizeof(old));
-	snprintf(message, sizeof(message), "%s: %s", prefix, old);
+	/* "prefix: old message", cut to fit; no allocation on the error path. */
+	plen = strlen(prefix);
+	olen = strlen(message);
+	if (plen + 2 + olen + 1 > sizeof(message))
+		olen = sizeof(message) - plen - 3;
+	memmove(message + plen + 2, message, olen);
+	memcpy(message, prefix, plen);
+	memcpy(message + plen, ": ", 2);
+	message[plen + 2 + olen] = '\0';
 	return code;
 }
 

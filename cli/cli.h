@@ -1,0 +1,32 @@
+#ifndef FLEETGATE_CLI_H
+#define FLEETGATE_CLI_H
+
+#include <stddef.h>
+
+/*
+ * The front ends: each subcommand parses its arguments, calls the library,
+ * prints, and maps the outcome to an exit status (SPEC §7).
+ */
+
+enum {
+	EXIT_OK = 0,
+	EXIT_REJECTED = 1, /* rejected, invalid or failed */
+	EXIT_USAGE = 2,    /* usage or environment error */
+};
+
+int cmd_validate(int argc, char **argv);
+int cmd_install(int argc, char **argv);
+
+/* Print "fleetgate <cmd>: <message>" to stderr and return EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print "fleetgate <cmd>: <what>: <library error>" and return `status`. */
+int cli_fail(const char *cmd, int status, const char *what);
+
+/* Write all of `s` to stdout; 0, or EXIT_USAGE when stdout is gone. */
+int cli_write_stdout(const char *s, size_t len);
+
+/* The absolute path of this program, malloc'd (for hooks that call it). */
+char *cli_self_path(void);
+
+#endif

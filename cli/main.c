@@ -1,0 +1,131 @@
+/*
+ * fleetgate: run an IoT fleet from git.
+ *
+ * One program with subcommands; installed as hooks/pre-receive or
+ * hooks/post-receive it acts as that hook.
+ */
+#include "cli.h"
+
+#include "alloc.h"
+#include "error.h"
+#include "repo.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "validate", cmd_validate, "check the fleet configuration (working tree, --staged, --rev)" },
+	{ "install", cmd_install, "install the git hooks (--pre-commit in a clone)" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: fleetgate <command> [options]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'fleetgate <command> --help' describes a command; 'fleetgate --version' prints the version.\n");
+}
+
+static void out_of_memory(size_t size)
+{
+	/* Fail closed: in a hook a non-zero exit refuses the push. */
+	fprintf(stderr, "fleetgate: out of memory (allocating %zu bytes)\n", size);
+	_exit(EXIT_USAGE);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "fleetgate %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+int cli_fail(const char *cmd, int status, const char *what)
+{
+	if (what && *what)
+		fprintf(stderr, "fleetgate %s: %s: %s\n", cmd, what, fg_error_message());
+	else
+		fprintf(stderr, "fleetgate %s: %s\n", cmd, fg_error_message());
+	return status;
+}
+
+int cli_write_stdout(const char *s, size_t len)
+{
+	if (len && fwrite(s, 1, len, stdout) != len)
+		return EXIT_USAGE;
+	if (fflush(stdout))
+		return EXIT_USAGE;
+	return 0;
+}
+
+char *cli_self_path(void)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return fg_strdup(buf);
+}
+
+int main(int argc, char **argv)
+{
+	const char *self = argc > 0 ? argv[0] : "fleetgate";
+	char *base_copy = fg_strdup(self);
+	const char *base = basename(base_copy);
+	int status = EXIT_USAGE;
+	size_t i;
+
+	fg_set_oom_handler(out_of_memory);
+	if (repo_global_init()) {
+		fprintf(stderr, "fleetgate: %s\n", fg_error_message());
+		free(base_copy);
+		return EXIT_USAGE;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		goto done;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("fleetgate %s\n", FLEETGATE_VERSION);
+		status = EXIT_OK;
+		goto done;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		status = EXIT_OK;
+		goto done;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(*commands); i++) {
+		if (!strcmp(argv[1], commands[i].name)) {
+			status = commands[i].run(argc - 1, argv + 1);
+			goto done;
+		}
+	}
+	fprintf(stderr, "fleetgate: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+done:
+	(void)base;
+	free(base_copy);
+	repo_global_shutdown();
+	return status;
+}

@@ -1,0 +1,562 @@
+#include "repo.h"
+
+#include "alloc.h"
+#include "error.h"
+
+#include <git2.h>
+#include <git2/sys/repository.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fg_repo {
+	git_repository *git;
+};
+
+static int git_fail(const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return fg_error_set(FG_EGIT, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+int repo_global_init(void)
+{
+	if (git_libgit2_init() < 0)
+		return git_fail("initialising libgit2");
+	return 0;
+}
+
+void repo_global_shutdown(void)
+{
+	git_libgit2_shutdown();
+}
+
+static int explain_open_error(const char *where)
+{
+	const git_error *e = git_error_last();
+	const char *msg = e && e->message ? e->message : "";
+
+	if (strstr(msg, "objectformat") || strstr(msg, "unsupported extension"))
+		return fg_error_set(FG_EGIT,
+				    "%s: repository format not supported (%s); fleetgate reads SHA-1 repositories only",
+				    where, msg);
+	return fg_error_set(FG_EGIT, "%s: not a git repository (%s)", where, msg);
+}
+
+/* GIT_DIR with GIT_WORK_TREE set (git commit --work-tree=..., some IDEs):
+ * libgit2's FROM_ENV refuses it, so open the pieces by hand. */
+static int open_with_worktree(git_repository **git, const char *gitdir, const char *worktree)
+{
+	if (git_repository_open_ext(git, gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
+		return explain_open_error(gitdir);
+	if (git_repository_set_workdir(*git, worktree, 0) < 0)
+		return git_fail(worktree);
+	return 0;
+}
+
+static int use_index_file(git_repository *git, const char *index_file)
+{
+	git_index *index = NULL;
+	int rc = 0;
+
+	if (git_index_open(&index, index_file) < 0)
+		return git_fail(index_file);
+	if (git_repository_set_index(git, index) < 0)
+		rc = git_fail(index_file);
+	git_index_free(index);
+	return rc;
+}
+
+int repo_open(struct fg_repo **out, const char *path)
+{
+	git_repository *git = NULL;
+	const char *gitdir = getenv("GIT_DIR");
+	const char *worktree = getenv("GIT_WORK_TREE");
+	const char *index_file = getenv("GIT_INDEX_FILE");
+	int rc = 0;
+
+	*out = NULL;
+	if (path) {
+		if (git_repository_open_ext(&git, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
+			return explain_open_error(path);
+		index_file = NULL;
+	} else if (gitdir && worktree) {
+		rc = open_with_worktree(&git, gitdir, worktree);
+	} else if (gitdir) {
+		if (git_repository_open_ext(&git, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0)
+			rc = explain_open_error(gitdir);
+	} else if (git_repository_open_ext(&git, ".", 0, NULL) < 0) {
+		rc = explain_open_error("current folder");
+	}
+	if (!rc && index_file && *index_file)
+		rc = use_index_file(git, index_file);
+	if (rc) {
+		git_repository_free(git);
+		return rc;
+	}
+	*out = fg_calloc(1, sizeof(**out));
+	(*out)->git = git;
+	return 0;
+}
+
+void repo_free(struct fg_repo *repo)
+{
+	if (!repo)
+		return;
+	git_repository_free(repo->git);
+	free(repo);
+}
+
+const char *repo_workdir(const struct fg_repo *repo)
+{
+	return git_repository_workdir(repo->git);
+}
+
+const char *repo_gitdir(const struct fg_repo *repo)
+{
+	return git_repository_path(repo->git);
+}
+
+static enum source_type filemode_type(git_filemode_t mode)
+{
+	switch (mode) {
+	case GIT_FILEMODE_BLOB:
+	case GIT_FILEMODE_BLOB_EXECUTABLE:
+		return SOURCE_FILE;
+	case GIT_FILEMODE_TREE:
+		return SOURCE_DIR;
+	case GIT_FILEMODE_LINK:
+		return SOURCE_SYMLINK;
+	case GIT_FILEMODE_COMMIT:
+		return SOURCE_SUBMODULE;
+	default:
+		return SOURCE_OTHER;
+	}
+}
+
+/* Copy a blob's bytes (not NUL-terminated in libgit2) into a string. */
+static int blob_copy(git_repository *git, const git_oid *id, const char *path, size_t max,
+		     char **data, size_t *len)
+{
+	git_blob *blob = NULL;
+	git_object_size_t size;
+
+	if (git_blob_lookup(&blob, git, id) < 0)
+		return git_fail(path);
+	size = git_blob_rawsize(blob);
+	if (size > max) {
+		git_blob_free(blob);
+		return fg_error_set(FG_ELIMIT, "%s: larger than %zu bytes", path, max);
+	}
+	*data = fg_strndup(git_blob_rawcontent(blob), (size_t)size);
+	*len = (size_t)size;
+	git_blob_free(blob);
+	return 0;
+}
+
+/* ---- the index (staged content) ---- */
+
+struct index_source {
+	struct fg_repo *repo;
+	git_index *index;
+};
+
+static int index_type(void *ctx, const char *path, enum source_type *out)
+{
+	struct index_source *s = ctx;
+	const git_index_entry *e = git_index_get_bypath(s->index, path, 0);
+	char *prefix;
+	size_t pos;
+
+	if (e) {
+		*out = filemode_type(e->mode);
+		return 0;
+	}
+	prefix = fg_asprintf("%s/", path);
+	*out = git_index_find_prefix(&pos, s->index, prefix) == 0 ? SOURCE_DIR : SOURCE_MISSING;
+	free(prefix);
+	return 0;
+}
+
+static int index_list(void *ctx, const char *dir, struct source_entry **out, size_t *count)
+{
+	struct index_source *s = ctx;
+	struct source_entry *entries = NULL;
+	size_t n = 0, alloc = 0, pos, plen;
+	char *prefix = dir[0] ? fg_asprintf("%s/", dir) : fg_strdup("");
+	const git_index_entry *e;
+
+	plen = strlen(prefix);
+	if (git_index_find_prefix(&pos, s->index, prefix) < 0)
+		pos = git_index_entrycount(s->index);
+	for (; (e = git_index_get_byindex(s->index, pos)); pos++) {
+		const char *rest, *slash;
+		size_t nlen;
+
+		if (strncmp(e->path, prefix, plen))
+			break;
+		if (git_index_entry_stage(e) != 0)
+			continue;
+		rest = e->path + plen;
+		slash = strchr(rest, '/');
+		nlen = slash ? (size_t)(slash - rest) : strlen(rest);
+		if (n && strlen(entries[n - 1].name) == nlen && !strncmp(entries[n - 1].name, rest, nlen))
+			continue;
+		entries = fg_grow(entries, &alloc, n + 1, sizeof(*entries));
+		entries[n].name = fg_strndup(rest, nlen);
+		entries[n].type = slash ? SOURCE_DIR : filemode_type(e->mode);
+		n++;
+	}
+	free(prefix);
+	/* Index order puts "a.b" before "a/x"; names must be sorted. */
+	source_entries_sort(entries, n);
+	*out = entries;
+	*count = n;
+	return 0;
+}
+
+static int index_read(void *ctx, const char *path, size_t max, char **data, size_t *len)
+{
+	struct index_source *s = ctx;
+	const git_index_entry *e = git_index_get_bypath(s->index, path, 0);
+
+	*data = NULL;
+	*len = 0;
+	if (!e)
+		return fg_error_set(FG_ENOTFOUND, "%s: not in the index", path);
+	return blob_copy(s->repo->git, &e->id, path, max, data, len);
+}
+
+static void index_free(void *ctx)
+{
+	struct index_source *s = ctx;
+
+	git_index_free(s->index);
+	free(s);
+}
+
+static const struct source_ops index_ops = {
+	.type = index_type,
+	.list = index_list,
+	.read = index_read,
+	.free = index_free,
+};
+
+int repo_source_index(struct fg_repo *repo, struct source *out)
+{
+	struct index_source *s;
+	git_index *index = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (git_repository_index(&index, repo->git) < 0)
+		return git_fail("reading the index");
+	s = fg_calloc(1, sizeof(*s));
+	s->repo = repo;
+	s->index = index;
+	out->ops = &index_ops;
+	out->ctx = s;
+	out->label = fg_strdup("the index (staged changes)");
+	return 0;
+}
+
+/* ---- a commit's tree ---- */
+
+struct tree_source {
+	struct fg_repo *repo;
+	git_tree *root;
+	/* The last folder listed or read from, kept because device files are
+	 * read one after another from the same folder. */
+	char *dir_path;
+	git_tree *dir;
+};
+
+/* The tree of folder `dir` ("" for the root); NULL with *type set when
+ * `dir` is missing or not a folder. The tree is owned by the source. */
+static int tree_dir(struct tree_source *s, const char *dir, git_tree **tree, enum source_type *type)
+{
+	git_tree_entry *entry = NULL;
+	int err;
+
+	*tree = NULL;
+	*type = SOURCE_DIR;
+	if (!dir[0]) {
+		*tree = s->root;
+		return 0;
+	}
+	if (s->dir && !strcmp(s->dir_path, dir)) {
+		*tree = s->dir;
+		return 0;
+	}
+	err = git_tree_entry_bypath(&entry, s->root, dir);
+	if (err == GIT_ENOTFOUND) {
+		*type = SOURCE_MISSING;
+		return 0;
+	}
+	if (err < 0)
+		return git_fail(dir);
+	*type = filemode_type(git_tree_entry_filemode(entry));
+	if (*type == SOURCE_DIR) {
+		git_tree_free(s->dir);
+		free(s->dir_path);
+		s->dir = NULL;
+		s->dir_path = NULL;
+		if (git_tree_lookup(&s->dir, s->repo->git, git_tree_entry_id(entry)) < 0) {
+			git_tree_entry_free(entry);
+			return git_fail(dir);
+		}
+		s->dir_path = fg_strdup(dir);
+		*tree = s->dir;
+	}
+	git_tree_entry_free(entry);
+	return 0;
+}
+
+/* Split "a/b/c" into folder "a/b" and name "c". */
+static void split_path(const char *path, char **dir, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+
+	*dir = slash ? fg_strndup(path, (size_t)(slash - path)) : fg_strdup("");
+	*name = slash ? slash + 1 : path;
+}
+
+static int tree_entry(struct tree_source *s, const char *path, const git_tree_entry **entry)
+{
+	enum source_type type;
+	git_tree *tree;
+	const char *name;
+	char *dir;
+	int rc;
+
+	*entry = NULL;
+	split_path(path, &dir, &name);
+	rc = tree_dir(s, dir, &tree, &type);
+	if (!rc && tree)
+		*entry = git_tree_entry_byname(tree, name);
+	free(dir);
+	return rc;
+}
+
+static int tree_type(void *ctx, const char *path, enum source_type *out)
+{
+	const git_tree_entry *entry;
+	int rc = tree_entry(ctx, path, &entry);
+
+	if (rc)
+		return rc;
+	*out = entry ? filemode_type(git_tree_entry_filemode(entry)) : SOURCE_MISSING;
+	return 0;
+}
+
+static int tree_list(void *ctx, const char *dir, struct source_entry **out, size_t *count)
+{
+	struct tree_source *s = ctx;
+	struct source_entry *entries = NULL;
+	enum source_type type;
+	git_tree *tree;
+	size_t i, n;
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	rc = tree_dir(s, dir, &tree, &type);
+	if (rc || !tree)
+		return rc;
+	n = git_tree_entrycount(tree);
+	entries = fg_calloc(n ? n : 1, sizeof(*entries));
+	for (i = 0; i < n; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+
+		entries[i].name = fg_strdup(git_tree_entry_name(e));
+		entries[i].type = filemode_type(git_tree_entry_filemode(e));
+	}
+	source_entries_sort(entries, n);
+	*out = entries;
+	*count = n;
+	return 0;
+}
+
+static int tree_read(void *ctx, const char *path, size_t max, char **data, size_t *len)
+{
+	struct tree_source *s = ctx;
+	const git_tree_entry *entry;
+	int rc = tree_entry(s, path, &entry);
+
+	*data = NULL;
+	*len = 0;
+	if (rc)
+		return rc;
+	if (!entry)
+		return fg_error_set(FG_ENOTFOUND, "%s: not in the commit", path);
+	if (filemode_type(git_tree_entry_filemode(entry)) != SOURCE_FILE)
+		return fg_error_set(FG_EINVAL, "%s: not a regular file", path);
+	return blob_copy(s->repo->git, git_tree_entry_id(entry), path, max, data, len);
+}
+
+static void tree_free(void *ctx)
+{
+	struct tree_source *s = ctx;
+
+	git_tree_free(s->dir);
+	free(s->dir_path);
+	git_tree_free(s->root);
+	free(s);
+}
+
+static const struct source_ops tree_ops = {
+	.type = tree_type,
+	.list = tree_list,
+	.read = tree_read,
+	.free = tree_free,
+};
+
+static int lookup_commit(struct fg_repo *repo, const char *rev, git_commit **commit)
+{
+	git_object *obj = NULL;
+	int err;
+
+	err = git_revparse_single(&obj, repo->git, rev);
+	if (err == GIT_ENOTFOUND || err == GIT_EAMBIGUOUS || err == GIT_EINVALIDSPEC)
+		return fg_error_set(FG_ENOTFOUND, "'%s' does not name a commit", rev);
+	if (err < 0)
+		return git_fail(rev);
+	err = git_object_peel((git_object **)commit, obj, GIT_OBJECT_COMMIT);
+	git_object_free(obj);
+	if (err < 0)
+		return fg_error_set(FG_ENOTFOUND, "'%s' does not name a commit", rev);
+	return 0;
+}
+
+int repo_source_rev(struct fg_repo *repo, const char *rev, struct source *out)
+{
+	struct tree_source *s;
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = lookup_commit(repo, rev, &commit);
+	if (rc)
+		return rc;
+	if (git_commit_tree(&tree, commit) < 0) {
+		rc = git_fail(rev);
+		git_commit_free(commit);
+		return rc;
+	}
+	git_oid_tostr(hex, 8, git_commit_id(commit));
+	git_commit_free(commit);
+	s = fg_calloc(1, sizeof(*s));
+	s->repo = repo;
+	s->root = tree;
+	out->ops = &tree_ops;
+	out->ctx = s;
+	out->label = fg_asprintf("commit %s", hex);
+	return 0;
+}
+
+int repo_resolve_commit(struct fg_repo *repo, const char *rev, char *hex)
+{
+	git_commit *commit = NULL;
+	int rc = lookup_commit(repo, rev, &commit);
+
+	if (rc)
+		return rc;
+	git_oid_tostr(hex, GIT_OID_HEXSZ + 1, git_commit_id(commit));
+	git_commit_free(commit);
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int repo_branch_names(struct fg_repo *repo, char ***names, size_t *count)
+{
+	git_branch_iterator *it = NULL;
+	git_reference *ref = NULL;
+	git_branch_t type;
+	char **out = NULL;
+	size_t n = 0, alloc = 0, i, kept;
+	int err;
+
+	*names = NULL;
+	*count = 0;
+	if (git_branch_iterator_new(&it, repo->git, GIT_BRANCH_ALL) < 0)
+		return git_fail("listing branches");
+	while ((err = git_branch_next(&ref, &type, it)) == 0) {
+		const char *name = NULL;
+
+		if (git_branch_name(&name, ref) == 0 && name) {
+			if (type == GIT_BRANCH_REMOTE) {
+				const char *slash = strchr(name, '/');
+
+				name = slash ? slash + 1 : name;
+			}
+			if (strcmp(name, "HEAD")) {
+				out = fg_grow(out, &alloc, n + 1, sizeof(*out));
+				out[n++] = fg_strdup(name);
+			}
+		}
+		git_reference_free(ref);
+	}
+	git_branch_iterator_free(it);
+	if (err != GIT_ITEROVER) {
+		repo_strings_free(out, n);
+		return git_fail("listing branches");
+	}
+	if (n)
+		qsort(out, n, sizeof(*out), str_cmp);
+	for (i = 0, kept = 0; i < n; i++) {
+		if (kept && !strcmp(out[kept - 1], out[i])) {
+			free(out[i]);
+			continue;
+		}
+		out[kept++] = out[i];
+	}
+	*names = out;
+	*count = kept;
+	return 0;
+}
+
+void repo_strings_free(char **strings, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		free(strings[i]);
+	free(strings);
+}
+
+int repo_config_string(struct fg_repo *repo, const char *key, char **value)
+{
+	git_config *cfg = NULL;
+	git_buf buf = { 0 };
+	int err, rc = 0;
+
+	*value = NULL;
+	if (git_repository_config_snapshot(&cfg, repo->git) < 0)
+		return git_fail("reading git config");
+	err = git_config_get_string_buf(&buf, cfg, key);
+	if (err == GIT_ENOTFOUND)
+		rc = fg_error_set(FG_ENOTFOUND, "git config %s is not set", key);
+	else if (err < 0)
+		rc = git_fail(key);
+	else
+		*value = fg_strdup(buf.ptr);
+	git_buf_dispose(&buf);
+	git_config_free(cfg);
+	return rc;
+}
+
+int repo_branch_name_valid(const char *name)
+{
+	int valid = 0;
+
+	if (!name[0] || !strcmp(name, "HEAD") || name[0] == '-')
+		return 0;
+	if (git_branch_name_is_valid(&valid, name) < 0)
+		return 0;
+	return valid;
+}

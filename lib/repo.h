@@ -1,0 +1,66 @@
+#ifndef FLEETGATE_REPO_H
+#define FLEETGATE_REPO_H
+
+#include <stddef.h>
+
+#include "source.h"
+
+/*
+ * The git repository, read through libgit2. This is the only module that
+ * includes <git2.h>; it translates libgit2's errors into ours (FG_EGIT with
+ * libgit2's message and what we were doing). fleetgate never writes refs or
+ * objects through it.
+ *
+ * git_libgit2_init() / git_libgit2_shutdown() are the program's: call
+ * repo_global_init() once in main and repo_global_shutdown() before exit.
+ */
+
+struct fg_repo;
+
+int repo_global_init(void);
+void repo_global_shutdown(void);
+
+/*
+ * Open a repository.
+ *  - `path` given (--repo): that bare repository or clone, no searching up.
+ *  - `path` NULL: from git's environment when GIT_DIR is set (this is how a
+ *    hook sees the objects of a push still in quarantine, and GIT_INDEX_FILE
+ *    in pre-commit), else the repository around the current folder.
+ * A repository libgit2 cannot read (e.g. SHA-256 object format) is FG_EGIT
+ * with a message that says so. Free with repo_free().
+ */
+int repo_open(struct fg_repo **out, const char *path);
+void repo_free(struct fg_repo *repo);
+
+/* The working tree's folder (with a trailing '/'), or NULL for a bare repo. */
+const char *repo_workdir(const struct fg_repo *repo);
+
+/* The repository's git folder (for the spool, hooks, settings). */
+const char *repo_gitdir(const struct fg_repo *repo);
+
+/* A source over the staged content (git's index, honouring GIT_INDEX_FILE). */
+int repo_source_index(struct fg_repo *repo, struct source *out);
+
+/* A source over the tree of commit `rev` (any revision git understands).
+ * FG_ENOTFOUND when `rev` does not name a commit. The source keeps a
+ * reference to `repo`, which must outlive it. */
+int repo_source_rev(struct fg_repo *repo, const char *rev, struct source *out);
+
+/* Full hex id of the commit `rev` names, into `hex` (at least 41 bytes). */
+int repo_resolve_commit(struct fg_repo *repo, const char *rev, char *hex);
+
+/* Names of local branches and of remote-tracking branches with their
+ * remote's name removed ("origin/canary" -> "canary"), sorted, unique.
+ * Free with repo_strings_free(). */
+int repo_branch_names(struct fg_repo *repo, char ***names, size_t *count);
+void repo_strings_free(char **strings, size_t count);
+
+/* A setting from the repository's git config (including the global and
+ * system files). FG_ENOTFOUND when unset. *value is malloc'd. */
+int repo_config_string(struct fg_repo *repo, const char *key, char **value);
+
+/* Whether `name` is a valid branch name by git's rules (check-ref-format
+ * of refs/heads/<name>). Needs repo_global_init(). */
+int repo_branch_name_valid(const char *name);
+
+#endif

@@ -1,0 +1,33 @@
+#ifndef FLEETGATE_SETTINGS_H
+#define FLEETGATE_SETTINGS_H
+
+#include <stddef.h>
+
+#include "desired.h"
+#include "repo.h"
+
+/*
+ * The server's settings, from the repository's git config (never from the
+ * pushed commits: a push cannot loosen the rules it is judged by).
+ *
+ *   fleetgate.stages         "main canary production" (upstream first)
+ *   fleetgate.mergeOnly      bool, default true
+ *   fleetgate.pushers.<s>    names allowed to push stage <s>
+ *   fleetgate.tagBranches    branches a Mender tag may choose ("" = none)
+ */
+struct settings {
+	int has_stages;
+	char **stages;
+	size_t nstages;
+	int merge_only;
+	struct tag_policy tags;
+};
+
+/* Read the settings of `repo`. Free with settings_release(). */
+int settings_load(struct settings *out, struct fg_repo *repo);
+void settings_release(struct settings *s);
+
+/* Split `s` on blanks and commas into malloc'd words. */
+void split_words(const char *s, char ***words, size_t *count);
+
+#endif
