@@ -396,15 +396,18 @@ static void load_images(struct check *c, const struct ynode *map, struct fleet_m
 		const struct ynode *k = map->items[i], *v = map->items[i + 1];
 		const char *type = expect_string(c, k, "a device type");
 		const char *artifact;
+		char *what;
 
 		if (!type)
 			continue;
 		if (!*type || has_control(type)) {
-			ERR(c, k, "device-type", "device type '%s' is empty or has control characters",
-			    type);
+			ERR(c, k, "device-type", "a device type in os_images is %s",
+			    *type ? "not printable" : "empty");
 			continue;
 		}
-		artifact = expect_string(c, v, "an artifact name");
+		what = fg_asprintf("the artifact for '%s'", type);
+		artifact = expect_string(c, v, what);
+		free(what);
 		if (!artifact)
 			continue;
 		check_artifact(c, v, artifact, type);
@@ -691,6 +694,8 @@ static const char *type_name(enum source_type t)
 		return "a submodule";
 	case SOURCE_MISSING:
 		return "missing";
+	case SOURCE_FILE:
+		return "a file";
 	default:
 		return "not a regular file";
 	}
@@ -836,7 +841,7 @@ static int check_root(const struct source *src, struct diags *diags)
 		hint = closest(name, names, 2);
 		if (hint && edit_distance(name, hint) <= 2)
 			diags_add(diags, DIAG_WARNING, name, 0, 0, "ignored-file",
-				  "ignored: fleetgate reads '%s' (did you mean '%s'?)", hint, hint);
+				  "ignored: did you mean '%s'?", hint);
 	}
 	source_entries_free(entries, n);
 	return 0;

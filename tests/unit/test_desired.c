@@ -1,0 +1,445 @@
+/*
+ * Desired state (SPEC §3): subscription, artifact, configuration merge order,
+ * string conversion, secrets, the tag policy, and the two-branch conflict.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "desired.h"
+#include "memsource.h"
+#include "repo.h"
+
+#define PI3 "0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40"
+#define PI4 "c8b1f4e2-6d3a-4c7b-9a2e-5b8d1f3c6a04"
+#define VAR "64f1c2a9e3b5d7f0a1c2e4b6"
+
+static const char base_fleet[] =
+	"fleet: 1\n"
+	"default_branch: production\n"
+	"promotion: [main, canary, production]\n"
+	"os_images:\n"
+	"  pi3-v3-arm64: pi3-img-1\n"
+	"  pi4-v3-arm64: pi4-img-1\n"
+	"config:\n"
+	"  playbook_version: \"1.5.0\"\n"
+	"  price: 1.50\n"
+	"  enabled: true\n"
+	"  kiosk_url: https://example.com/fleet\n"
+	"  level: 1\n"
+	"roles:\n"
+	"  kiosk:\n"
+	"    kiosk_url: https://example.com/role-kiosk\n"
+	"    level: 2\n"
+	"  loud:\n"
+	"    level: 3\n"
+	"    volume: 11\n"
+	"  runner:\n"
+	"    token: Bearer ${secret:RUNNER_TOKEN}\n";
+
+/* Load a fleet from fleet.yaml text and device files ("id", "yaml", ...). */
+static struct fleet *load(const char *fleet_yaml, ...)
+{
+	struct source src;
+	struct fleet *f = NULL;
+	struct diags d;
+	const char *id;
+	va_list ap;
+
+	mem_source_init(&src);
+	mem_add(src.ctx, "fleet.yaml", fleet_yaml, strlen(fleet_yaml), SOURCE_FILE);
+	va_start(ap, fleet_yaml);
+	while ((id = va_arg(ap, const char *))) {
+		const char *yaml = va_arg(ap, const char *);
+		char *path = fg_asprintf("devices/%s.yaml", id);
+
+		mem_add(src.ctx, path, yaml, strlen(yaml), SOURCE_FILE);
+		free(path);
+	}
+	va_end(ap);
+	diags_init(&d);
+	assert_int_equal(fleet_load(&f, &src, NULL, &d), 0);
+	if (d.errors) {
+		struct fg_buf b = FG_BUF_INIT;
+
+		fg_buf_init(&b);
+		diags_format_text(&d, &b);
+		print_error("%s", b.ptr);
+		fg_buf_release(&b);
+	}
+	assert_int_equal(d.errors, 0);
+	diags_release(&d);
+	source_release(&src);
+	return f;
+}
+
+static const char *config_of(const struct desired *d, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < d->nconfig; i++)
+		if (!strcmp(d->config[i].key, key))
+			return d->config[i].value;
+	return NULL;
+}
+
+static void test_default_subscription_and_artifact(void **state)
+{
+	struct fleet *f = load(base_fleet, NULL);
+	struct branch_view views[] = { { "production", f } };
+	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 1, "production", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED);
+	assert_string_equal(d.branch, "production");
+	assert_int_equal(d.source, SUB_DEFAULT);
+	assert_string_equal(d.artifact, "pi3-img-1");
+	assert_false(d.artifact_from_device);
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static void test_config_strings_as_written(void **state)
+{
+	struct fleet *f = load(base_fleet, NULL);
+	struct branch_view views[] = { { "production", f } };
+	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 1, "production", &facts, NULL), 0);
+	assert_string_equal(config_of(&d, "price"), "1.50");
+	assert_string_equal(config_of(&d, "enabled"), "true");
+	assert_string_equal(config_of(&d, "playbook_version"), "1.5.0");
+	assert_string_equal(config_of(&d, "level"), "1");
+	/* sorted by key */
+	assert_string_equal(d.config[0].key, "enabled");
+	assert_string_equal(d.config[d.nconfig - 1].key, "price");
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static void test_merge_order_fleet_roles_device(void **state)
+{
+	struct fleet *f = load(base_fleet, PI3,
+			       "roles: [kiosk, loud]\nconfig:\n  volume: 3\n", NULL);
+	struct branch_view views[] = { { "production", f } };
+	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 1, "production", &facts, NULL), 0);
+	assert_string_equal(config_of(&d, "kiosk_url"), "https://example.com/role-kiosk"); /* role over fleet */
+	assert_string_equal(config_of(&d, "level"), "3");  /* later role wins */
+	assert_string_equal(config_of(&d, "volume"), "3"); /* device wins over roles */
+	assert_string_equal(config_of(&d, "price"), "1.50"); /* fleet key kept */
+	assert_int_equal(d.nconfig, 6);
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static void test_role_order_reversed(void **state)
+{
+	struct fleet *f = load(base_fleet, PI3, "roles: [loud, kiosk]\n", NULL);
+	struct branch_view views[] = { { "production", f } };
+	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 1, "production", &facts, NULL), 0);
+	assert_string_equal(config_of(&d, "level"), "2");
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static void test_device_image_override(void **state)
+{
+	struct fleet *f = load(base_fleet, PI3, "os_images:\n  pi3-v3-arm64: pi3-img-special\n", NULL);
+	struct branch_view views[] = { { "production", f } };
+	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 1, "production", &facts, NULL), 0);
+	assert_string_equal(d.artifact, "pi3-img-special");
+	assert_true(d.artifact_from_device);
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static void test_override_for_other_type_ignored(void **state)
+{
+	struct fleet *f = load(base_fleet, PI3, "os_images:\n  pi4-v3-arm64: pi4-img-special\n", NULL);
+	struct branch_view views[] = { { "production", f } };
+	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 1, "production", &facts, NULL), 0);
+	assert_string_equal(d.artifact, "pi3-img-1");
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static void test_no_image_for_type(void **state)
+{
+	struct fleet *f = load(base_fleet, NULL);
+	struct branch_view views[] = { { "production", f } };
+	struct device_facts facts = { VAR, "var-som-mx8m-nano", NULL };
+	struct device_facts untyped = { VAR, NULL, NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 1, "production", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED);
+	assert_null(d.artifact);
+	assert_int_equal(d.nconfig, 5); /* configuration only */
+	desired_release(&d);
+	assert_int_equal(desired_compute(&d, views, 1, "production", &untyped, NULL), 0);
+	assert_null(d.artifact);
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static void test_file_subscription(void **state)
+{
+	struct fleet *f = load(base_fleet, PI3, "subscribed_branch: canary\n", NULL);
+	struct branch_view views[] = { { "production", f }, { "canary", f } };
+	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 2, "production", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_ELSEWHERE);
+	assert_string_equal(d.branch, "canary");
+	assert_int_equal(d.source, SUB_FILE);
+	assert_null(d.artifact);
+	desired_release(&d);
+	assert_int_equal(desired_compute(&d, views, 2, "canary", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED);
+	assert_int_equal(d.source, SUB_FILE);
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static void test_dynamic_group_tag(void **state)
+{
+	/* A device with no file joins main through its Mender tag. */
+	struct fleet *f = load(base_fleet, NULL);
+	struct branch_view views[] = { { "main", f }, { "production", f } };
+	struct device_facts facts = { VAR, "pi4-v3-arm64", "main" };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 2, "main", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED);
+	assert_int_equal(d.source, SUB_TAG);
+	assert_string_equal(d.artifact, "pi4-img-1");
+	desired_release(&d);
+	assert_int_equal(desired_compute(&d, views, 2, "production", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_ELSEWHERE);
+	assert_string_equal(d.branch, "main");
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static void test_tag_beats_file(void **state)
+{
+	struct fleet *f = load(base_fleet, PI3, "subscribed_branch: canary\n", NULL);
+	struct branch_view views[] = { { "main", f }, { "canary", f } };
+	struct device_facts facts = { PI3, "pi3-v3-arm64", "main" };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 2, "main", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED);
+	assert_int_equal(d.source, SUB_TAG);
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static void test_tag_policy_restricts(void **state)
+{
+	static char *allowed[] = { "main", "canary" };
+	struct tag_policy tags = { 1, allowed, 2 };
+	struct fleet *f = load(base_fleet, NULL);
+	struct branch_view views[] = { { "production", f } };
+	struct device_facts facts = { VAR, "pi4-v3-arm64", "production-hotfix" };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 1, "production", &facts, &tags), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED); /* tag ignored: default applies */
+	assert_int_equal(d.source, SUB_DEFAULT);
+	assert_string_equal(d.ignored_tag, "production-hotfix");
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static void test_tags_turned_off(void **state)
+{
+	struct tag_policy off = { 1, NULL, 0 };
+	struct fleet *f = load(base_fleet, NULL);
+	struct branch_view views[] = { { "main", f }, { "production", f } };
+	struct device_facts facts = { VAR, "pi4-v3-arm64", "main" };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 2, "main", &facts, &off), 0);
+	assert_int_equal(d.status, DESIRED_ELSEWHERE);
+	assert_string_equal(d.branch, "production");
+	assert_string_equal(d.ignored_tag, "main");
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static void test_two_branch_conflict(void **state)
+{
+	/* main's file says main; production's view has no file: its default
+	 * says production. Both claim the device. */
+	struct fleet *main_view = load(base_fleet, PI4, "subscribed_branch: main\n", NULL);
+	struct fleet *prod_view = load(base_fleet, NULL);
+	struct branch_view views[] = { { "main", main_view }, { "production", prod_view } };
+	struct device_facts facts = { PI4, "pi4-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 2, "main", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_CONFLICT);
+	assert_int_equal(d.nclaimants, 2);
+	assert_string_equal(d.claimants[0], "main");
+	assert_string_equal(d.claimants[1], "production");
+	assert_null(d.artifact);
+	desired_release(&d);
+	assert_int_equal(desired_compute(&d, views, 2, "production", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_CONFLICT);
+	desired_release(&d);
+	fleet_free(main_view);
+	fleet_free(prod_view);
+}
+
+static void test_tag_resolves_conflict(void **state)
+{
+	struct fleet *main_view = load(base_fleet, PI4, "subscribed_branch: main\n", NULL);
+	struct fleet *prod_view = load(base_fleet, NULL);
+	struct branch_view views[] = { { "main", main_view }, { "production", prod_view } };
+	struct device_facts facts = { PI4, "pi4-v3-arm64", "production" };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 2, "production", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED);
+	desired_release(&d);
+	assert_int_equal(desired_compute(&d, views, 2, "main", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_ELSEWHERE);
+	desired_release(&d);
+	fleet_free(main_view);
+	fleet_free(prod_view);
+}
+
+static void test_agreeing_views_no_conflict(void **state)
+{
+	/* Once main's change reaches production, both views say main. */
+	struct fleet *main_view = load(base_fleet, PI4, "subscribed_branch: main\n", NULL);
+	struct fleet *prod_view = load(base_fleet, PI4, "subscribed_branch: main\n", NULL);
+	struct branch_view views[] = { { "main", main_view }, { "production", prod_view } };
+	struct device_facts facts = { PI4, "pi4-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 2, "main", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED);
+	assert_int_equal(d.nclaimants, 1);
+	desired_release(&d);
+	fleet_free(main_view);
+	fleet_free(prod_view);
+}
+
+static void test_unsubscribed(void **state)
+{
+	struct fleet *f = load("fleet: 1\n", NULL);
+	struct branch_view views[] = { { "main", f } };
+	struct device_facts facts = { VAR, "pi4-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 1, "main", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_UNSUBSCRIBED);
+	assert_int_equal(d.source, SUB_NONE);
+	desired_release(&d);
+	assert_int_equal(desired_compute(&d, views, 1, "other", &facts, NULL), FG_EINVAL);
+	desired_release(&d);
+	fleet_free(f);
+}
+
+static const char *lookup(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, "RUNNER_TOKEN") ? NULL : "s3cr3t";
+}
+
+static const char *lookup_none(void *ctx, const char *name)
+{
+	(void)ctx;
+	(void)name;
+	return NULL;
+}
+
+static void test_secrets(void **state)
+{
+	struct fleet *f = load(base_fleet, PI4, "roles: [runner]\n", NULL);
+	struct branch_view views[] = { { "production", f } };
+	struct device_facts facts = { PI4, "pi4-v3-arm64", NULL };
+	struct desired d;
+	char *missing = NULL;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 1, "production", &facts, NULL), 0);
+	assert_string_equal(config_of(&d, "token"), "Bearer ${secret:RUNNER_TOKEN}");
+	assert_int_equal(desired_resolve_secrets(&d, lookup_none, NULL, &missing), FG_ENOTFOUND);
+	assert_string_equal(missing, "RUNNER_TOKEN");
+	assert_string_equal(config_of(&d, "token"), "Bearer ${secret:RUNNER_TOKEN}");
+	free(missing);
+	assert_int_equal(desired_resolve_secrets(&d, lookup, NULL, &missing), 0);
+	assert_null(missing);
+	assert_string_equal(config_of(&d, "token"), "Bearer s3cr3t");
+	assert_string_equal(config_of(&d, "price"), "1.50");
+	desired_release(&d);
+	fleet_free(f);
+}
+
+int main(void)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_subscription_and_artifact),
+		cmocka_unit_test(test_config_strings_as_written),
+		cmocka_unit_test(test_merge_order_fleet_roles_device),
+		cmocka_unit_test(test_role_order_reversed),
+		cmocka_unit_test(test_device_image_override),
+		cmocka_unit_test(test_override_for_other_type_ignored),
+		cmocka_unit_test(test_no_image_for_type),
+		cmocka_unit_test(test_file_subscription),
+		cmocka_unit_test(test_dynamic_group_tag),
+		cmocka_unit_test(test_tag_beats_file),
+		cmocka_unit_test(test_tag_policy_restricts),
+		cmocka_unit_test(test_tags_turned_off),
+		cmocka_unit_test(test_two_branch_conflict),
+		cmocka_unit_test(test_tag_resolves_conflict),
+		cmocka_unit_test(test_agreeing_views_no_conflict),
+		cmocka_unit_test(test_unsubscribed),
+		cmocka_unit_test(test_secrets),
+	};
+	int failed;
+
+	repo_global_init();
+	failed = cmocka_run_group_tests_name("desired", tests, NULL, NULL);
+	repo_global_shutdown();
+	return failed;
+}
