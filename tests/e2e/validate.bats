@@ -37,7 +37,7 @@ KIOSK=devices/0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40.yaml
 	assert_output_is "devices/a3e9d7c1-4b2f-4f6a-9e8d-7c1b5a3f2e90.yaml:4:1: error: unknown key 'subscribed_brnach' in a device file (did you mean 'subscribed_branch'?) [unknown-key]
 the index (staged changes): fleet.yaml and 6 device files: 1 error, 0 warnings"
 	[ "$(git rev-list --count HEAD)" = 1 ]
-	sed -i 's/^subscribed_brnach:/subscribed_branch:/' devices/a3e9d7c1-4b2f-4f6a-9e8d-7c1b5a3f2e90.yaml
+	sed -i 's/^subscribed_brnach: canary/subscribed_branch: main/' devices/a3e9d7c1-4b2f-4f6a-9e8d-7c1b5a3f2e90.yaml
 	git add -A
 	run git commit -q -m "Move the campus kiosk"
 	assert_status 0
