@@ -35,7 +35,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-	-DFLEETGATE_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) -Ilib -Icli -MMD -MP
+	-DFLEETGATE_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) -Ilib -Icli -Ihooks -Igate -MMD -MP
 LDFLAGS ?=
 
 ifeq ($(SANITIZE),1)

@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "repo.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,13 +24,25 @@
 #define HOOK_MARK "# installed by fleetgate install"
 
 static const char usage_text[] =
-	"usage: fleetgate install --pre-commit [--repo PATH]\n"
+	"usage: fleetgate install --repo PATH.git [--stages \"main canary production\"]\n"
+	"                         [--gitlab | --gitea] [--chain]\n"
+	"       fleetgate install --pre-commit [--repo PATH]\n"
+	"\n"
+	"  --repo PATH.git  on the git server: install the pre-receive and update hooks\n"
+	"                   into that bare repository and write default settings\n"
+	"  --stages LIST    the stages, upstream first, when fleetgate.stages is unset\n"
+	"                   (default: main canary production)\n"
+	"  --gitlab         place the hooks in GitLab's custom_hooks/<hook>.d/\n"
+	"  --gitea          place the hooks in Gitea's / Forgejo's hooks/<hook>.d/\n"
+	"  --chain          keep an existing hook that fleetgate did not write: it is\n"
+	"                   renamed <hook>.chained and runs after fleetgate's\n"
 	"\n"
 	"  --pre-commit     write .git/hooks/pre-commit in a clone: every commit runs\n"
 	"                   'fleetgate validate --staged' and is refused when invalid\n"
 	"  --repo PATH      the clone (default: the one around the current folder)\n"
 	"\n"
-	"An existing pre-commit hook that fleetgate did not write is left alone.\n";
+	"An existing hook that fleetgate did not write is never overwritten. Running\n"
+	"the command again changes nothing.\n";
 
 /* Is `path` a hook that fleetgate wrote (or absent)? */
 static int ours_or_absent(const char *path)
@@ -132,16 +145,239 @@ done:
 	return status;
 }
 
+enum forge {
+	FORGE_PLAIN,
+	FORGE_GITLAB,
+	FORGE_GITEA,
+};
+
+static int read_file(const char *path, char **out)
+{
+	char buf[8192];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	*out = NULL;
+	if (!f)
+		return errno == ENOENT ? 0 : -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	*out = fg_strdup(buf);
+	return 0;
+}
+
+static int ensure_dir(const char *dir)
+{
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return fg_error_set(FG_EIO, "%s: %s", dir, strerror(errno));
+	return 0;
+}
+
+static char *wrapper(const char *self, const char *hook, int chained)
+{
+	if (!chained)
+		return fg_asprintf("#!/bin/sh\n" HOOK_MARK " --repo\n"
+				   "exec '%s' hook %s \"$@\"\n", self, hook);
+	if (!strcmp(hook, "update"))
+		return fg_asprintf("#!/bin/sh\n" HOOK_MARK " --repo --chain\n"
+				   "# fleetgate first, then the hook that was here before.\n"
+				   "'%s' hook update \"$@\" || exit $?\n"
+				   "exec \"$(dirname \"$0\")/update.chained\" \"$@\"\n", self);
+	return fg_asprintf("#!/bin/sh\n" HOOK_MARK " --repo --chain\n"
+			   "# fleetgate first, then the hook that was here before, on the same input.\n"
+			   "input=$(mktemp) || exit 1\n"
+			   "trap 'rm -f \"$input\"' EXIT\n"
+			   "cat > \"$input\"\n"
+			   "'%s' hook %s \"$@\" < \"$input\" || exit $?\n"
+			   "\"$(dirname \"$0\")/%s.chained\" \"$@\" < \"$input\"\n", self, hook, hook);
+}
+
+/* Install one hook; *changed tells whether anything was written. */
+static int install_hook(const char *path, const char *self, const char *hook, int chain,
+			int *changed)
+{
+	char *existing = NULL, *content = NULL, *chained = NULL;
+	int rc = 0, is_chained;
+
+	*changed = 0;
+	chained = fg_asprintf("%s.chained", path);
+	is_chained = access(chained, F_OK) == 0;
+	if (read_file(path, &existing)) {
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (existing && !strstr(existing, HOOK_MARK)) {
+		if (!chain) {
+			rc = fg_error_set(FG_EINVAL,
+					  "%s exists and was not written by fleetgate; run again with --chain to keep it (it then runs after fleetgate's checks), or move it away",
+					  path);
+			goto done;
+		}
+		if (is_chained) {
+			rc = fg_error_set(FG_EINVAL, "%s exists and so does %s: merge them by hand first",
+					  path, chained);
+			goto done;
+		}
+		if (rename(path, chained)) {
+			rc = fg_error_set(FG_EIO, "%s: %s", chained, strerror(errno));
+			goto done;
+		}
+		is_chained = 1;
+	}
+	content = wrapper(self, hook, is_chained);
+	if (existing && !strcmp(existing, content))
+		goto done;
+	rc = write_executable(path, content);
+	*changed = !rc;
+done:
+	free(existing);
+	free(content);
+	free(chained);
+	return rc;
+}
+
+static int hook_dirs(const char *gitdir, enum forge forge, const char *hook, char **path)
+{
+	char *base, *dir;
+	int rc;
+
+	*path = NULL;
+	if (forge == FORGE_PLAIN) {
+		base = fg_asprintf("%shooks", gitdir);
+		rc = ensure_dir(base);
+		if (!rc)
+			*path = fg_asprintf("%s/%s", base, hook);
+		free(base);
+		return rc;
+	}
+	base = fg_asprintf("%s%s", gitdir, forge == FORGE_GITLAB ? "custom_hooks" : "hooks");
+	dir = fg_asprintf("%s/%s.d", base, hook);
+	rc = ensure_dir(base);
+	if (!rc)
+		rc = ensure_dir(dir);
+	if (!rc)
+		*path = fg_asprintf("%s/fleetgate", dir);
+	free(dir);
+	free(base);
+	return rc;
+}
+
+static int default_settings(struct fg_repo *repo, const char *stages, int *changed)
+{
+	char *value = NULL;
+	int rc;
+
+	*changed = 0;
+	rc = repo_config_string(repo, "fleetgate.stages", &value);
+	if (rc == FG_ENOTFOUND) {
+		rc = repo_config_set(repo, "fleetgate.stages", stages);
+		*changed = !rc;
+	}
+	free(value);
+	value = NULL;
+	if (rc)
+		return rc;
+	rc = repo_config_string(repo, "fleetgate.mergeOnly", &value);
+	if (rc == FG_ENOTFOUND) {
+		rc = repo_config_set(repo, "fleetgate.mergeOnly", "true");
+		*changed = *changed || !rc;
+	}
+	free(value);
+	return rc;
+}
+
+/* After installing: the hooks run, the repository opens, the settings read. */
+static int self_check(const char *repo_path, char *const *paths, size_t n)
+{
+	struct fg_repo *repo = NULL;
+	struct settings s;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		struct stat st;
+
+		if (stat(paths[i], &st) || !(st.st_mode & S_IXUSR))
+			return fg_error_set(FG_EIO, "%s is not executable: git would skip it and accept every push", paths[i]);
+	}
+	rc = repo_open(&repo, repo_path);
+	if (!rc)
+		rc = settings_load(&s, repo);
+	if (!rc) {
+		if (!s.nstages)
+			rc = fg_error_set(FG_EINVAL, "git config fleetgate.stages is empty");
+		else {
+			printf("settings: stages");
+			for (i = 0; i < s.nstages; i++)
+				printf(" %s", s.stages[i]);
+			printf(" (git config fleetgate.stages); %s\n",
+			       s.merge_only ? "only merges on the first stage" : "fleetgate.mergeOnly is false");
+		}
+		settings_release(&s);
+	}
+	repo_free(repo);
+	return rc;
+}
+
+static int install_server(const char *repo_path, const char *stages, enum forge forge, int chain)
+{
+	static const char *const hooks[] = { "pre-receive", "update" };
+	struct fg_repo *repo = NULL;
+	char *self = NULL, *paths[2] = { NULL, NULL };
+	int status = EXIT_OK, changed, any = 0;
+	size_t i;
+
+	if (repo_open(&repo, repo_path))
+		return cli_fail("install", EXIT_USAGE, NULL);
+	self = cli_self_path();
+	if (!self) {
+		status = cli_usage_error("install", "cannot find the path of this program");
+		goto done;
+	}
+	for (i = 0; i < 2; i++) {
+		if (hook_dirs(repo_gitdir(repo), forge, hooks[i], &paths[i]) ||
+		    install_hook(paths[i], self, hooks[i], chain, &changed)) {
+			status = cli_fail("install", EXIT_USAGE, NULL);
+			goto done;
+		}
+		printf("%s %s\n", changed ? "installed" : "unchanged", paths[i]);
+		any |= changed;
+	}
+	if (default_settings(repo, stages, &changed)) {
+		status = cli_fail("install", EXIT_USAGE, "writing default settings");
+		goto done;
+	}
+	any |= changed;
+	if (self_check(repo_path, paths, 2)) {
+		status = cli_fail("install", EXIT_USAGE, "check after installing");
+		goto done;
+	}
+	printf("check: hooks executable, repository opens, settings read%s\n",
+	       any ? "" : " (nothing changed)");
+done:
+	free(paths[0]);
+	free(paths[1]);
+	free(self);
+	repo_free(repo);
+	return status;
+}
+
 int cmd_install(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "pre-commit", no_argument, NULL, 'p' },
 		{ "repo", required_argument, NULL, 'R' },
+		{ "stages", required_argument, NULL, 's' },
+		{ "gitlab", no_argument, NULL, 'L' },
+		{ "gitea", no_argument, NULL, 'G' },
+		{ "chain", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *repo = NULL;
-	int pre_commit = 0, c;
+	const char *repo = NULL, *stages = "main canary production";
+	enum forge forge = FORGE_PLAIN;
+	int pre_commit = 0, chain = 0, c;
 
 	optind = 1;
 	opterr = 0;
@@ -153,6 +389,18 @@ int cmd_install(int argc, char **argv)
 		case 'R':
 			repo = optarg;
 			break;
+		case 's':
+			stages = optarg;
+			break;
+		case 'L':
+			forge = FORGE_GITLAB;
+			break;
+		case 'G':
+			forge = FORGE_GITEA;
+			break;
+		case 'c':
+			chain = 1;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_OK;
@@ -163,7 +411,9 @@ int cmd_install(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("install", "unexpected argument '%s'", argv[optind]);
-	if (!pre_commit)
-		return cli_usage_error("install", "say what to install: --pre-commit (see --help)");
-	return install_pre_commit(repo);
+	if (pre_commit)
+		return install_pre_commit(repo);
+	if (!repo)
+		return cli_usage_error("install", "say what to install: --repo PATH.git on a server, or --pre-commit in a clone (see --help)");
+	return install_server(repo, stages, forge, chain);
 }

@@ -5,6 +5,7 @@
  * hooks/post-receive it acts as that hook.
  */
 #include "cli.h"
+#include "hooks.h"
 
 #include "alloc.h"
 #include "error.h"
@@ -26,7 +27,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "validate", cmd_validate, "check the fleet configuration (working tree, --staged, --rev)" },
-	{ "install", cmd_install, "install the git hooks (--pre-commit in a clone)" },
+	{ "install", cmd_install, "install the git hooks (--repo on a server, --pre-commit in a clone)" },
+	{ "hook", cmd_hook, "act as a git server hook (pre-receive, update)" },
 };
 
 static void usage(FILE *out)
@@ -101,6 +103,15 @@ int main(int argc, char **argv)
 		free(base_copy);
 		return EXIT_USAGE;
 	}
+	/* Installed as hooks/pre-receive or hooks/update (a link). */
+	if (!strcmp(base, "pre-receive")) {
+		status = hook_pre_receive(argc, argv);
+		goto done;
+	}
+	if (!strcmp(base, "update")) {
+		status = hook_update(argc, argv);
+		goto done;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		goto done;
@@ -124,7 +135,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "fleetgate: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 done:
-	(void)base;
 	free(base_copy);
 	repo_global_shutdown();
 	return status;

@@ -926,6 +926,36 @@ fail:
 	return rc;
 }
 
+int fleet_read_promotion(const struct source *src, char ***stages, size_t *count)
+{
+	struct fleet *f = fg_calloc(1, sizeof(*f));
+	struct diags scratch;
+	struct check c = { FLEET_FILE, &scratch };
+	struct ydoc *doc = NULL;
+	const struct ynode *n;
+	enum source_type type;
+	int rc;
+
+	*stages = NULL;
+	*count = 0;
+	diags_init(&scratch);
+	rc = src->ops->type(src->ctx, FLEET_FILE, &type);
+	if (!rc && type == SOURCE_FILE)
+		rc = parse_file(src, &c, &doc);
+	if (!rc && doc && (n = ynode_get(doc->root, "promotion")))
+		load_promotion(&c, f, n);
+	if (!rc && !scratch.errors) {
+		*stages = f->promotion;
+		*count = f->npromotion;
+		f->promotion = NULL;
+		f->npromotion = 0;
+	}
+	ydoc_free(doc);
+	diags_release(&scratch);
+	fleet_free(f);
+	return rc;
+}
+
 void fleet_free(struct fleet *f)
 {
 	size_t i, j;

@@ -89,6 +89,11 @@ int fleet_load(struct fleet **out, const struct source *src, const struct fleet_
 
 void fleet_free(struct fleet *fleet);
 
+/* Only `promotion:` of fleet.yaml in `src` (for the promotion rules, which
+ * must not load every device file). *count 0 when fleet.yaml is missing,
+ * invalid or has no promotion. Free with the caller's loop + free(). */
+int fleet_read_promotion(const struct source *src, char ***stages, size_t *count);
+
 const struct fleet_device *fleet_find_device(const struct fleet *fleet, const char *id);
 const struct fleet_role *fleet_find_role(const struct fleet *fleet, const char *name);
 /* The value for `key`, or NULL. */

@@ -2,6 +2,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "policy.h"
 
 #include <git2.h>
 #include <git2/sys/repository.h>
@@ -559,4 +560,193 @@ int repo_branch_name_valid(const char *name)
 	if (git_branch_name_is_valid(&valid, name) < 0)
 		return 0;
 	return valid;
+}
+
+static int parse_oid(git_oid *oid, const char *hex)
+{
+	if (git_oid_fromstr(oid, hex) < 0)
+		return fg_error_set(FG_EINVAL, "'%s' is not an object id", hex);
+	return 0;
+}
+
+int repo_branch_tip(struct fg_repo *repo, const char *branch, char *hex)
+{
+	git_reference *ref = NULL, *resolved = NULL;
+	char *name = fg_asprintf("refs/heads/%s", branch);
+	int err, rc = 0;
+
+	err = git_reference_lookup(&ref, repo->git, name);
+	if (err == GIT_ENOTFOUND)
+		rc = fg_error_set(FG_ENOTFOUND, "branch '%s' does not exist", branch);
+	else if (err < 0 || git_reference_resolve(&resolved, ref) < 0)
+		rc = git_fail(name);
+	else
+		git_oid_tostr(hex, GIT_OID_HEXSZ + 1, git_reference_target(resolved));
+	git_reference_free(resolved);
+	git_reference_free(ref);
+	free(name);
+	return rc;
+}
+
+int repo_commit_read(struct fg_repo *repo, const char *hex, struct policy_commit *out)
+{
+	git_commit *commit = NULL;
+	git_oid oid;
+	const char *msg, *eol;
+	unsigned i, n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = parse_oid(&oid, hex);
+	if (rc)
+		return rc;
+	if (git_commit_lookup(&commit, repo->git, &oid) < 0)
+		return git_fail(hex);
+	git_oid_tostr(out->id, sizeof(out->id), git_commit_id(commit));
+	git_oid_tostr(out->tree, sizeof(out->tree), git_commit_tree_id(commit));
+	n = git_commit_parentcount(commit);
+	out->parents = fg_calloc(n + 1, sizeof(char *));
+	for (i = 0; i < n; i++) {
+		out->parents[i] = fg_malloc(GIT_OID_HEXSZ + 1);
+		git_oid_tostr(out->parents[i], GIT_OID_HEXSZ + 1, git_commit_parent_id(commit, i));
+	}
+	out->nparents = n;
+	msg = git_commit_message_raw(commit);
+	msg = msg ? msg : "";
+	while (*msg == '\n')
+		msg++;
+	eol = strchr(msg, '\n');
+	out->subject = fg_strndup(msg, eol ? (size_t)(eol - msg) : strlen(msg));
+	if (strlen(out->subject) > 200)
+		out->subject[200] = '\0';
+	git_commit_free(commit);
+	return 0;
+}
+
+int repo_is_ancestor(struct fg_repo *repo, const char *ancestor, const char *descendant, int *yes)
+{
+	git_oid a, d;
+	int err, rc;
+
+	*yes = 0;
+	if ((rc = parse_oid(&a, ancestor)) || (rc = parse_oid(&d, descendant)))
+		return rc;
+	if (git_oid_equal(&a, &d)) {
+		*yes = 1;
+		return 0;
+	}
+	err = git_graph_descendant_of(repo->git, &d, &a);
+	if (err < 0)
+		return git_fail("comparing histories");
+	*yes = err == 1;
+	return 0;
+}
+
+int repo_commits_between(struct fg_repo *repo, const char *tip, const char *const *hide,
+			 size_t nhide, size_t max, char ***ids, size_t *count)
+{
+	git_revwalk *walk = NULL;
+	git_oid oid;
+	char **out = NULL;
+	size_t n = 0, alloc = 0, i;
+	int err, rc = 0;
+
+	*ids = NULL;
+	*count = 0;
+	if (git_revwalk_new(&walk, repo->git) < 0)
+		return git_fail("walking history");
+	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL);
+	if ((rc = parse_oid(&oid, tip)))
+		goto done;
+	if (git_revwalk_push(walk, &oid) < 0) {
+		rc = git_fail(tip);
+		goto done;
+	}
+	for (i = 0; i < nhide; i++) {
+		if (!hide[i])
+			continue;
+		if ((rc = parse_oid(&oid, hide[i])))
+			goto done;
+		if (git_revwalk_hide(walk, &oid) < 0) {
+			rc = git_fail(hide[i]);
+			goto done;
+		}
+	}
+	while ((err = git_revwalk_next(&oid, walk)) == 0) {
+		if (n == max) {
+			rc = fg_error_set(FG_ELIMIT, "more than %zu commits", max);
+			goto done;
+		}
+		out = fg_grow(out, &alloc, n + 1, sizeof(*out));
+		out[n] = fg_malloc(GIT_OID_HEXSZ + 1);
+		git_oid_tostr(out[n], GIT_OID_HEXSZ + 1, &oid);
+		n++;
+	}
+	if (err != GIT_ITEROVER)
+		rc = git_fail("walking history");
+done:
+	git_revwalk_free(walk);
+	if (rc) {
+		repo_strings_free(out, n);
+		return rc;
+	}
+	*ids = out;
+	*count = n;
+	return 0;
+}
+
+int repo_local_branches(struct fg_repo *repo, char ***names, size_t *count)
+{
+	git_branch_iterator *it = NULL;
+	git_reference *ref = NULL;
+	git_branch_t type;
+	char **out = NULL;
+	size_t n = 0, alloc = 0;
+	int err;
+
+	*names = NULL;
+	*count = 0;
+	if (git_branch_iterator_new(&it, repo->git, GIT_BRANCH_LOCAL) < 0)
+		return git_fail("listing branches");
+	while ((err = git_branch_next(&ref, &type, it)) == 0) {
+		const char *name = NULL;
+
+		if (git_branch_name(&name, ref) == 0 && name) {
+			out = fg_grow(out, &alloc, n + 1, sizeof(*out));
+			out[n++] = fg_strdup(name);
+		}
+		git_reference_free(ref);
+	}
+	git_branch_iterator_free(it);
+	if (err != GIT_ITEROVER) {
+		repo_strings_free(out, n);
+		return git_fail("listing branches");
+	}
+	*names = out;
+	*count = n;
+	return 0;
+}
+
+int repo_config_set(struct fg_repo *repo, const char *key, const char *value)
+{
+	git_config *cfg = NULL, *local = NULL;
+	int rc = 0;
+
+	if (git_repository_config(&cfg, repo->git) < 0)
+		return git_fail("opening git config");
+	if (git_config_open_level(&local, cfg, GIT_CONFIG_LEVEL_LOCAL) < 0 ||
+	    git_config_set_string(local, key, value) < 0)
+		rc = git_fail(key);
+	git_config_free(local);
+	git_config_free(cfg);
+	return rc;
+}
+
+void repo_hash_hex(const void *data, size_t len, char *hex)
+{
+	git_oid oid;
+
+	memset(&oid, 0, sizeof(oid));
+	git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB);
+	git_oid_tostr(hex, GIT_OID_HEXSZ + 1, &oid);
 }

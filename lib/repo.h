@@ -59,6 +59,35 @@ void repo_strings_free(char **strings, size_t count);
  * system files). FG_ENOTFOUND when unset. *value is malloc'd. */
 int repo_config_string(struct fg_repo *repo, const char *key, char **value);
 
+/* ---- history, for the promotion rules ---- */
+
+struct policy_commit;
+
+/* Full hex id of refs/heads/<branch> (before a push, in a hook). */
+int repo_branch_tip(struct fg_repo *repo, const char *branch, char *hex);
+
+/* Parents, tree and subject of commit `hex` (see lib/policy.h). */
+int repo_commit_read(struct fg_repo *repo, const char *hex, struct policy_commit *out);
+
+/* *yes = `ancestor` is `descendant` or one of its ancestors. Unrelated
+ * histories are "no", not an error. */
+int repo_is_ancestor(struct fg_repo *repo, const char *ancestor, const char *descendant, int *yes);
+
+/* Commits reachable from `tip` and from none of `hide` (NULLs skipped), at
+ * most `max` (FG_ELIMIT past it). *ids: malloc'd strings, free with
+ * repo_strings_free(). */
+int repo_commits_between(struct fg_repo *repo, const char *tip, const char *const *hide,
+			 size_t nhide, size_t max, char ***ids, size_t *count);
+
+/* Names of local branches only (under refs/heads), for the server side. */
+int repo_local_branches(struct fg_repo *repo, char ***names, size_t *count);
+
+/* Set a value in the repository's own config file (.git/config). */
+int repo_config_set(struct fg_repo *repo, const char *key, const char *value);
+
+/* SHA-1 of `len` bytes as hex (41 bytes), for names of files. */
+void repo_hash_hex(const void *data, size_t len, char *hex);
+
 /* Whether `name` is a valid branch name by git's rules (check-ref-format
  * of refs/heads/<name>). Needs repo_global_init(). */
 int repo_branch_name_valid(const char *name);

@@ -48,6 +48,61 @@ static int read_bool(struct fg_repo *repo, const char *key, int fallback, int *o
 	return rc;
 }
 
+static int read_pushers(struct settings *s, struct fg_repo *repo)
+{
+	size_t i;
+	int rc = 0;
+
+	s->pushers = fg_calloc(s->nstages + 1, sizeof(*s->pushers));
+	for (i = 0; i < s->nstages && !rc; i++) {
+		char *key = fg_asprintf("fleetgate.pushers.%s", s->stages[i]);
+		char *value = NULL;
+
+		rc = repo_config_string(repo, key, &value);
+		if (rc == 0) {
+			struct stage_pushers *p = &s->pushers[s->npushers++];
+
+			p->stage = fg_strdup(s->stages[i]);
+			split_words(value, &p->names, &p->nnames);
+		}
+		if (rc == FG_ENOTFOUND)
+			rc = 0;
+		free(value);
+		free(key);
+	}
+	return rc;
+}
+
+static int read_timeout(struct settings *s, struct fg_repo *repo)
+{
+	char *value = NULL, *end;
+	unsigned long n;
+	int rc = repo_config_string(repo, "fleetgate.hookTimeout", &value);
+
+	s->hook_timeout = 45;
+	if (rc == FG_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	n = strtoul(value, &end, 10);
+	if (*end || !*value || n == 0 || n > 3600)
+		rc = fg_error_set(FG_EINVAL, "git config fleetgate.hookTimeout: '%s' is not a number of seconds (1-3600)", value);
+	else
+		s->hook_timeout = (unsigned)n;
+	free(value);
+	return rc;
+}
+
+void settings_policy(const struct settings *s, struct policy_settings *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->stages = s->stages;
+	out->nstages = s->nstages;
+	out->merge_only = s->merge_only;
+	out->pushers = s->pushers;
+	out->npushers = s->npushers;
+}
+
 int settings_load(struct settings *out, struct fg_repo *repo)
 {
 	char *value = NULL;
@@ -63,6 +118,10 @@ int settings_load(struct settings *out, struct fg_repo *repo)
 		return rc;
 	}
 	rc = read_bool(repo, "fleetgate.mergeOnly", 1, &out->merge_only);
+	if (!rc)
+		rc = read_pushers(out, repo);
+	if (!rc)
+		rc = read_timeout(out, repo);
 	if (rc)
 		goto fail;
 	rc = repo_config_string(repo, "fleetgate.tagBranches", &value);
@@ -81,6 +140,13 @@ fail:
 
 void settings_release(struct settings *s)
 {
+	size_t i;
+
+	for (i = 0; i < s->npushers; i++) {
+		free(s->pushers[i].stage);
+		repo_strings_free(s->pushers[i].names, s->pushers[i].nnames);
+	}
+	free(s->pushers);
 	repo_strings_free(s->stages, s->nstages);
 	repo_strings_free(s->tags.branches, s->tags.nbranches);
 	memset(s, 0, sizeof(*s));

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "desired.h"
+#include "policy.h"
 #include "repo.h"
 
 /*
@@ -20,8 +21,14 @@ struct settings {
 	char **stages;
 	size_t nstages;
 	int merge_only;
+	struct stage_pushers *pushers; /* one per stage that has a list */
+	size_t npushers;
 	struct tag_policy tags;
+	unsigned hook_timeout;         /* fleetgate.hookTimeout, seconds (default 45) */
 };
+
+/* The settings as the promotion rules take them. Points into `s`. */
+void settings_policy(const struct settings *s, struct policy_settings *out);
 
 /* Read the settings of `repo`. Free with settings_release(). */
 int settings_load(struct settings *out, struct fg_repo *repo);

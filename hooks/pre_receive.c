@@ -1,0 +1,199 @@
+/*
+ * pre-receive: judge every ref of the push against the promotion rules and
+ * the fleet validator, and explain each refusal to the person pushing.
+ *
+ * It fails closed: any internal error refuses the push. Refusing one ref
+ * while others land needs git's update hook, so when some refs are refused
+ * and fleetgate's update hook is installed, the verdicts are handed to it
+ * (lib/handoff.h) and pre-receive lets git go on; without that hook, any
+ * refusal refuses the whole push.
+ */
+#include "hooks.h"
+
+#include "alloc.h"
+#include "buf.h"
+#include "cli.h"
+#include "error.h"
+#include "handoff.h"
+#include "policy.h"
+#include "policy_repo.h"
+#include "report.h"
+#include "repo.h"
+#include "settings.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_INPUT_LINE 4096
+#define MAX_UPDATES 100000
+
+static int gitlab(void)
+{
+	const char *id = getenv("GL_ID");
+
+	return id && *id;
+}
+
+/* Print a refusal that is not about one ref (the push as a whole). */
+static int refuse_push(const char *why)
+{
+	if (gitlab())
+		fprintf(stderr, "GL-HOOK-ERR: fleetgate: push refused: %s\n", why);
+	fprintf(stderr, "fleetgate: push refused: %s\n", why);
+	fprintf(stderr, "fleetgate: this is a problem of the server, not of your change: tell the git server's admin\n");
+	return EXIT_REJECTED;
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "fleetgate: push refused: the checks took longer than fleetgate.hookTimeout\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing more to do: the exit status refuses the push */
+	}
+	_exit(EXIT_REJECTED);
+}
+
+/* Read every line before deciding: the decision covers the whole push. */
+static int read_updates(struct ref_update **out, size_t *count)
+{
+	struct ref_update *u = NULL;
+	size_t n = 0, alloc = 0;
+	char line[MAX_INPUT_LINE + 2];
+	int rc = 0;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		size_t len = strlen(line);
+
+		if (len && line[len - 1] == '\n')
+			line[--len] = '\0';
+		else if (!feof(stdin)) {
+			rc = fg_error_set(FG_ELIMIT, "a ref update line is longer than %d bytes", MAX_INPUT_LINE);
+			break;
+		}
+		if (!len)
+			continue;
+		if (n == MAX_UPDATES) {
+			rc = fg_error_set(FG_ELIMIT, "more than %d ref updates in one push", MAX_UPDATES);
+			break;
+		}
+		u = fg_grow(u, &alloc, n + 1, sizeof(*u));
+		rc = policy_parse_update(&u[n], line);
+		if (rc)
+			break;
+		n++;
+	}
+	if (!rc && ferror(stdin))
+		rc = fg_error_set(FG_EIO, "reading the ref updates from git failed");
+	*out = u;
+	*count = n;
+	return rc;
+}
+
+/* Is fleetgate's update hook installed next to us, executable? Without it a
+ * refusal of one ref must refuse the whole push. */
+static int update_hook_installed(const char *gitdir)
+{
+	const char *candidates[] = { "hooks/update", "hooks/update.d/fleetgate",
+				     "custom_hooks/update", "custom_hooks/update.d/fleetgate" };
+	size_t i;
+
+	for (i = 0; i < sizeof(candidates) / sizeof(*candidates); i++) {
+		char *path = fg_asprintf("%s%s", gitdir, candidates[i]);
+		char head[512] = { 0 };
+		struct stat st;
+		FILE *f;
+		int ok = 0;
+
+		if (!stat(path, &st) && (st.st_mode & S_IXUSR) && (f = fopen(path, "r"))) {
+			ok = fread(head, 1, sizeof(head) - 1, f) > 0 && strstr(head, "fleetgate hook update");
+			fclose(f);
+		}
+		free(path);
+		if (ok)
+			return 1;
+	}
+	return 0;
+}
+
+int hook_pre_receive(int argc, char **argv)
+{
+	struct ref_update *updates = NULL;
+	struct policy_verdict *verdicts = NULL;
+	struct policy_settings ps;
+	struct policy_reader reader;
+	struct settings settings;
+	struct fg_repo *repo = NULL;
+	struct fg_buf out = FG_BUF_INIT;
+	size_t n = 0, i, refused = 0;
+	int status = EXIT_REJECTED, settings_loaded = 0;
+
+	(void)argv;
+	if (argc > 1)
+		return refuse_push("pre-receive takes no arguments");
+	signal(SIGALRM, on_alarm);
+	alarm(60);
+	fg_buf_init(&out);
+	if (read_updates(&updates, &n)) {
+		status = refuse_push(fg_error_message());
+		goto done;
+	}
+	if (repo_open(&repo, NULL)) {
+		status = refuse_push(fg_error_message());
+		goto done;
+	}
+	if (settings_load(&settings, repo)) {
+		status = refuse_push(fg_error_message());
+		goto done;
+	}
+	settings_loaded = 1;
+	alarm(settings.hook_timeout);
+	settings_policy(&settings, &ps);
+	ps.pusher = hook_pusher();
+	policy_repo_reader(&reader, repo);
+	if (policy_judge(&verdicts, &ps, updates, n, &reader)) {
+		status = refuse_push(fg_error_message());
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		refused += !verdicts[i].accepted;
+	report_refusals(&out, verdicts, n, gitlab());
+	if (refused || n > 1)
+		report_summary(&out, verdicts, n);
+	fputs(out.ptr, stderr);
+
+	status = EXIT_OK;
+	if (refused == n && n) {
+		status = EXIT_REJECTED;
+	} else if (refused && !update_hook_installed(repo_gitdir(repo))) {
+		fprintf(stderr, "fleetgate: the whole push is refused: fleetgate's update hook is not installed, so one ref cannot be refused alone\n");
+		status = EXIT_REJECTED;
+	} else {
+		/* The update hook of this push declines what was refused here,
+		 * and without a verdict it declines a stage: write them all. */
+		long push = handoff_push_id();
+
+		for (i = 0; i < n && status == EXIT_OK; i++)
+			if (handoff_write(repo_gitdir(repo), push, updates[i].ref, updates[i].old_id,
+					  updates[i].new_id, verdicts[i].accepted))
+				status = refuse_push(fg_error_message());
+		if (status == EXIT_OK && refused)
+			fprintf(stderr, "fleetgate: the refused refs are declined by the update hook; with --atomic git refuses the whole push\n");
+	}
+done:
+	alarm(0);
+	fg_buf_release(&out);
+	policy_verdicts_free(verdicts, n);
+	for (i = 0; i < n; i++)
+		ref_update_release(&updates[i]);
+	free(updates);
+	if (settings_loaded)
+		settings_release(&settings);
+	repo_free(repo);
+	return status;
+}

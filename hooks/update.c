@@ -1,0 +1,68 @@
+/*
+ * update <ref> <old> <new>: decline the refs pre-receive refused, so that a
+ * non-atomic push lands its good refs. The judging is pre-receive's; this
+ * hook only takes its verdict (lib/handoff.h). Without a verdict, a stage is
+ * declined (fail closed) and any other ref is left alone.
+ */
+#include "hooks.h"
+
+#include "cli.h"
+#include "error.h"
+#include "handoff.h"
+#include "repo.h"
+#include "settings.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int is_stage(const struct settings *s, const char *ref)
+{
+	size_t i;
+
+	if (strncmp(ref, "refs/heads/", 11))
+		return 0;
+	if (!s->has_stages)
+		return 1; /* stages come from promotion: — be safe */
+	for (i = 0; i < s->nstages; i++)
+		if (!strcmp(s->stages[i], ref + 11))
+			return 1;
+	return 0;
+}
+
+int hook_update(int argc, char **argv)
+{
+	struct fg_repo *repo = NULL;
+	struct settings settings;
+	int found = 0, accepted = 0, status = EXIT_REJECTED;
+
+	if (argc != 4) {
+		fprintf(stderr, "fleetgate: update hook: expected <ref> <old> <new>\n");
+		return EXIT_REJECTED;
+	}
+	if (repo_open(&repo, NULL)) {
+		fprintf(stderr, "fleetgate: refusing %s: %s\n", argv[1], fg_error_message());
+		return EXIT_REJECTED;
+	}
+	if (handoff_take(repo_gitdir(repo), handoff_push_id(), argv[1], argv[2], argv[3], &found,
+			 &accepted)) {
+		fprintf(stderr, "fleetgate: refusing %s: %s\n", argv[1], fg_error_message());
+		goto done;
+	}
+	if (found) {
+		status = accepted ? EXIT_OK : EXIT_REJECTED;
+		goto done;
+	}
+	if (settings_load(&settings, repo)) {
+		fprintf(stderr, "fleetgate: refusing %s: %s\n", argv[1], fg_error_message());
+		goto done;
+	}
+	if (is_stage(&settings, argv[1]))
+		fprintf(stderr, "fleetgate: refusing %s: pre-receive left no verdict for it (is fleetgate's pre-receive hook installed?)\n",
+			argv[1]);
+	else
+		status = EXIT_OK;
+	settings_release(&settings);
+done:
+	repo_free(repo);
+	return status;
+}

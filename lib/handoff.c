@@ -1,0 +1,185 @@
+#include "handoff.h"
+
+#include "alloc.h"
+#include "error.h"
+#include "repo.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STALE_SECONDS 3600
+
+static long parent_of(long pid)
+{
+	char path[64], buf[512], *p;
+	long ppid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sscanf(p + 1, " %*c %ld", &ppid);
+	fclose(f);
+	return ppid;
+}
+
+static int runs_receive_pack(long pid)
+{
+	char path[64], buf[4096];
+	size_t n, i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	for (i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return strstr(buf, "receive-pack") != NULL;
+}
+
+long handoff_push_id(void)
+{
+	long pid = getppid(), p;
+	int depth;
+
+	for (p = pid, depth = 0; p > 1 && depth < 8; p = parent_of(p), depth++)
+		if (runs_receive_pack(p))
+			return p;
+	return pid;
+}
+
+static char *verdict_dir(const char *gitdir)
+{
+	size_t n = strlen(gitdir);
+
+	return fg_asprintf("%s%sfleetgate/verdicts", gitdir, n && gitdir[n - 1] == '/' ? "" : "/");
+}
+
+static char *verdict_path(const char *dir, long push, const char *ref, const char *old_id,
+			  const char *new_id)
+{
+	char *key = fg_asprintf("%ld %s %s %s", push, ref, old_id, new_id);
+	char hex[41];
+	char *path;
+
+	repo_hash_hex(key, strlen(key), hex);
+	path = fg_asprintf("%s/%ld-%s", dir, push, hex);
+	free(key);
+	return path;
+}
+
+static int mkdirs(const char *dir)
+{
+	char *parent = fg_strdup(dir), *slash = strrchr(parent, '/');
+	int rc = 0;
+
+	if (slash) {
+		*slash = '\0';
+		if (mkdir(parent, 0700) && errno != EEXIST)
+			rc = fg_error_set(FG_EIO, "%s: %s", parent, strerror(errno));
+	}
+	if (!rc && mkdir(dir, 0700) && errno != EEXIST)
+		rc = fg_error_set(FG_EIO, "%s: %s", dir, strerror(errno));
+	free(parent);
+	return rc;
+}
+
+static void remove_stale(const char *dir)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (!fstatat(dirfd(dh), de->d_name, &st, 0) && now - st.st_mtime > STALE_SECONDS)
+			unlinkat(dirfd(dh), de->d_name, 0);
+	}
+	closedir(dh);
+}
+
+int handoff_write(const char *gitdir, long push, const char *ref, const char *old_id,
+		  const char *new_id, int accepted)
+{
+	char *dir = verdict_dir(gitdir), *path = NULL, *tmp = NULL;
+	const char *text = accepted ? "accept\n" : "reject\n";
+	int fd, rc;
+
+	rc = mkdirs(dir);
+	if (rc)
+		goto done;
+	remove_stale(dir);
+	path = verdict_path(dir, push, ref, old_id, new_id);
+	tmp = fg_asprintf("%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = fg_error_set(FG_EIO, "%s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	if (write(fd, text, 7) != 7) {
+		rc = fg_error_set(FG_EIO, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto done;
+	}
+	close(fd);
+	if (rename(tmp, path)) {
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+done:
+	free(tmp);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+int handoff_take(const char *gitdir, long push, const char *ref, const char *old_id,
+		 const char *new_id, int *found, int *accepted)
+{
+	char *dir = verdict_dir(gitdir);
+	char *path = verdict_path(dir, push, ref, old_id, new_id);
+	char buf[16] = { 0 };
+	int fd, rc = 0;
+
+	*found = 0;
+	*accepted = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+	close(fd);
+	unlink(path);
+	if (!rc) {
+		*found = 1;
+		*accepted = !strcmp(buf, "accept\n");
+	}
+done:
+	free(path);
+	free(dir);
+	return rc;
+}

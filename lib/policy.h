@@ -1,0 +1,116 @@
+#ifndef FLEETGATE_POLICY_H
+#define FLEETGATE_POLICY_H
+
+#include <stddef.h>
+
+#include "diag.h"
+
+/*
+ * The promotion rules (SPEC §4), one engine for the pre-receive hook and the
+ * merge-request gate. policy_judge() is computed from data: the settings,
+ * the ref updates and a reader of the repository, so every rule is tested
+ * on an in-memory history without a git server.
+ */
+
+#define POLICY_ID_MAX 65  /* hex object id and its NUL */
+
+/* One line of git's pre-receive input. */
+struct ref_update {
+	char old_id[POLICY_ID_MAX]; /* all zeros: the ref is created */
+	char new_id[POLICY_ID_MAX]; /* all zeros: the ref is deleted */
+	char *ref;                  /* "refs/heads/canary" */
+};
+
+struct policy_commit {
+	char id[POLICY_ID_MAX];
+	char tree[POLICY_ID_MAX];
+	char **parents;
+	size_t nparents;
+	char *subject; /* first line of the message, as stored */
+};
+
+void policy_commit_release(struct policy_commit *c);
+
+/* How the engine reads the repository. Every function returns 0 or a
+ * negative FG_E* code with a message; the engine then refuses the ref
+ * (fail closed). Ids are full hex. */
+struct policy_reader {
+	void *ctx;
+	/* The tip of `ref` before the push; FG_ENOTFOUND when it does not exist. */
+	int (*ref_tip)(void *ctx, const char *ref, char *id);
+	int (*commit)(void *ctx, const char *id, struct policy_commit *out);
+	/* *yes = `ancestor` is `descendant` or one of its ancestors. */
+	int (*is_ancestor)(void *ctx, const char *ancestor, const char *descendant, int *yes);
+	/* Commits reachable from `tip` but from none of `hide` (NULL entries are
+	 * skipped), at most `max`; FG_ELIMIT past that. *ids: malloc'd array of
+	 * malloc'd strings. */
+	int (*commits_between)(void *ctx, const char *tip, const char *const *hide, size_t nhide,
+			       size_t max, char ***ids, size_t *count);
+	/* Validate the fleet configuration at commit `id` into `diags`. */
+	int (*validate)(void *ctx, const char *id, struct diags *diags);
+	/* `promotion:` of fleet.yaml at commit `id`; *count 0 when absent or
+	 * unreadable. */
+	int (*promotion)(void *ctx, const char *id, char ***stages, size_t *count);
+	/* Names of the branches before the push ("main", ...). */
+	int (*branches)(void *ctx, char ***names, size_t *count);
+};
+
+/* Who may push a stage: git config fleetgate.pushers.<stage>. */
+struct stage_pushers {
+	char *stage;
+	char **names;
+	size_t nnames;
+};
+
+struct policy_settings {
+	/* Stages from the server's git config; nstages 0 means: take them from
+	 * `promotion:` as already accepted on the server. */
+	char **stages;
+	size_t nstages;
+	int merge_only;       /* the first stage takes merge commits only */
+	struct stage_pushers *pushers;
+	size_t npushers;
+	const char *pusher;   /* who is pushing, or NULL when unknown */
+	size_t max_commits;   /* budget of commits examined per ref */
+};
+
+/* Why a ref was refused: one rule, the offending commit, what to do. */
+struct policy_reason {
+	const char *rule;   /* stable id: delete, non-fast-forward, merge-only, ... */
+	char *message;      /* one line, plain words */
+	char commit[POLICY_ID_MAX]; /* "" when no single commit is to blame */
+	char *subject;      /* that commit's subject, or NULL */
+	char *advice;       /* what to do instead, or NULL */
+	struct diags diags; /* the invalid fleet configuration, for rule invalid-config */
+};
+
+struct policy_verdict {
+	char *ref;
+	char *stage;     /* NULL: not a stage (free) */
+	char *upstream;  /* the stage upstream of it, or NULL */
+	int accepted;
+	struct policy_reason *reasons;
+	size_t nreasons;
+};
+
+/*
+ * Judge every update of one push together, upstream stages first, so that
+ * "U's history" is U's tip after this push when the same push moves U (and
+ * U is accepted). Fills *verdicts with `n` verdicts in the order of
+ * `updates`; free them with policy_verdicts_free(). Returns 0 (a refusal
+ * is a verdict), or a negative code only on a failure before judging.
+ */
+int policy_judge(struct policy_verdict **verdicts, const struct policy_settings *settings,
+		 const struct ref_update *updates, size_t n, const struct policy_reader *reader);
+
+void policy_verdicts_free(struct policy_verdict *verdicts, size_t n);
+
+/* Whether `id` is all zeros (git's "no object"). */
+int policy_is_zero(const char *id);
+
+/* Parse one "<old> SP <new> SP <ref>" line (no newline). FG_EINVAL on a
+ * malformed line, with a message naming it. */
+int policy_parse_update(struct ref_update *out, const char *line);
+void ref_update_release(struct ref_update *u);
+
+#endif

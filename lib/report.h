@@ -1,0 +1,24 @@
+#ifndef FLEETGATE_REPORT_H
+#define FLEETGATE_REPORT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "policy.h"
+
+/*
+ * Verdicts of the promotion rules rendered for people: the lines a pusher
+ * sees after "remote:", and the gate's text report. Subjects and names that
+ * came with the push are stripped of control characters.
+ */
+
+#define REPORT_MAX_DIAGS 20 /* diagnostics shown per refused ref */
+
+/* Explain every refused verdict; with `gitlab`, the first line of each
+ * refusal is repeated with the GL-HOOK-ERR: prefix GitLab shows in its UI. */
+void report_refusals(struct fg_buf *out, const struct policy_verdict *v, size_t n, int gitlab);
+
+/* One line: "fleetgate: N refs judged: ... accepted, ... refused". */
+void report_summary(struct fg_buf *out, const struct policy_verdict *v, size_t n);
+
+#endif
