@@ -1,0 +1,150 @@
+# Helpers of the end-to-end tests of the promotion rules through real
+# `git push` (pre_receive*.bats). Load after helpers.bash:
+#
+#   load helpers
+#   load push_helpers
+#
+# Every test gets, in its own temporary folder: $SRV, a bare "server"
+# repository whose hooks `fleetgate install --repo` wrote; $URL, how the
+# developer reaches it; and `dev`, the developer's clone.
+
+# The identity variables a forge sets: none leaks in from the machine that
+# runs the tests, and USER is a fixed name (over file:// the hooks inherit
+# the environment of the push).
+setup_push() {
+	setup_workspace
+	unset GL_ID GL_USERNAME GL_PROTOCOL GITEA_PUSHER_NAME GL_USER REMOTE_USER
+	unset GIT_PUSH_OPTION_COUNT GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES
+	export USER=fleet-dev
+	SRV=$WORK/srv.git
+	URL=file://$SRV
+}
+
+# A bare server repository with fleetgate's hooks (install options pass on).
+make_server() { # [install options...]
+	git init -q --bare "$SRV"
+	"$FLEETGATE" install --repo "$SRV" "$@" >/dev/null
+}
+
+# The developer's clone of $URL in ./dev, with the example fleet committed on
+# main but not pushed yet.
+make_dev_clone() {
+	git clone -q "$URL" dev 2>/dev/null
+	cp -R "$FG_TOP/fleet-example/." dev/
+	git -C dev add -A
+	git -C dev commit -q -m "Example fleet"
+}
+
+# Server with the hooks, main bootstrapped with the example fleet; the
+# current folder is the clone.
+bootstrap_main() { # [install options...]
+	make_server "$@"
+	make_dev_clone
+	git -C dev push -q origin main 2>/dev/null
+	cd dev
+}
+
+# The same, with canary and production created at main's commit (each pushed
+# the allowed way) as local branches; main stays checked out.
+bootstrap_stages() { # [install options...]
+	bootstrap_main "$@"
+	git branch -q canary main
+	git push -q origin canary 2>/dev/null
+	git branch -q production canary
+	git push -q origin production 2>/dev/null
+}
+
+# Commit a change on the current branch: a line added to FILE, by default a
+# note named after the subject (so that changes on two branches never
+# conflict); the fleet stays valid.
+change() { # subject [file]
+	local file=${2:-notes/$(printf %s "$1" | tr -c "a-zA-Z0-9" -).txt}
+	mkdir -p "$(dirname "$file")"
+	echo "# $1" >> "$file"
+	git add -A
+	git commit -q -m "$1"
+}
+
+# The reviewed way onto main: a feature branch from main with one change,
+# merged with --no-ff. Leaves main checked out.
+merge_feature() { # name
+	git checkout -q -b "feature/$1" main
+	change "Change $1"
+	git checkout -q main
+	git merge -q --no-ff -m "Merge feature/$1" "feature/$1"
+}
+
+# Promote UPSTREAM into STAGE with a merge commit that changes nothing.
+promote_merge() { # stage upstream
+	git checkout -q "$1"
+	git merge -q --no-ff -m "Promote $2 to $1" "$2"
+}
+
+# git push, as `run` does, with what the pusher sees in $output and $lines:
+# git pads every `remote:` line with blanks when stderr is not a terminal,
+# and those are stripped.
+push() { # git push arguments...
+	run git push "$@"
+	output=$(printf '%s\n' "$output" | sed 's/[[:blank:]]*$//')
+	mapfile -t lines <<< "$output"
+}
+
+# The id of refs/heads/BRANCH on the server, or "" when it does not exist.
+server_tip() { # branch
+	git -C "$SRV" rev-parse -q --verify "refs/heads/$1" 2>/dev/null || true
+}
+
+assert_server_tip() { # branch expected-id ("" = absent)
+	local got
+	got=$(server_tip "$1")
+	if [ "$got" != "$2" ]; then
+		printf 'server branch %s: expected %s, got %s\n' "$1" "${2:-absent}" "${got:-absent}" >&2
+		return 1
+	fi
+}
+
+# The 7-digit id fleetgate prints.
+short() { # rev
+	git rev-parse --short=7 "$1"
+}
+
+# Move the server's hooks aside (an admin pushing around fleetgate, or a
+# repository that had history before fleetgate was installed).
+hooks_off() {
+	mv "$SRV/hooks" "$SRV/hooks.off"
+	mkdir "$SRV/hooks"
+}
+
+hooks_on() {
+	rm -rf "$SRV/hooks"
+	mv "$SRV/hooks.off" "$SRV/hooks"
+}
+
+# What git prints after the remote's lines when a push is refused: "To URL",
+# the given status lines, and the closing error.
+git_refused() { # status-line...
+	printf 'To %s\n' "$URL"
+	printf '%s\n' "$@"
+	printf "error: failed to push some refs to '%s'" "$URL"
+}
+
+# The same for a push that went through.
+git_pushed() { # status-line...
+	printf 'To %s' "$URL"
+	printf '\n%s' "$@"
+}
+
+# The status line of a fast-forward.
+ff_line() { # old new src -> dst
+	printf '   %s..%s  %s' "$(git rev-parse --short "$1")" "$(git rev-parse --short "$2")" "$3"
+}
+
+# Whether OUTPUT contains the line (trailing blanks already stripped).
+assert_line_present() { # line
+	local l
+	for l in "${lines[@]}"; do
+		[ "$l" = "$1" ] && return 0
+	done
+	printf 'expected the line:\n%s\n--- in:\n%s\n' "$1" "$output" >&2
+	return 1
+}
