@@ -1,0 +1,284 @@
+#!/usr/bin/env bats
+# `fleetgate install --repo` on a git server: idempotent, never overwrites a
+# hook it did not write, --chain keeps that hook and runs it after
+# fleetgate's, and the Gitea / GitLab layouts judge pushes through a
+# dispatcher like the forge's own.
+
+load helpers
+load push_helpers
+
+setup() { setup_push; }
+teardown() { teardown_workspace; }
+
+@test "install: writes both hooks and the default settings; a second run changes nothing" {
+	git init -q --bare "$SRV"
+	run "$FLEETGATE" install --repo "$SRV"
+	assert_status 0
+	assert_output_is "installed $SRV/hooks/pre-receive
+installed $SRV/hooks/update
+settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
+check: hooks executable, repository opens, settings read"
+	[ -x "$SRV/hooks/pre-receive" ] && [ -x "$SRV/hooks/update" ]
+	[ "$(git -C "$SRV" config fleetgate.stages)" = "main canary production" ]
+	[ "$(git -C "$SRV" config fleetgate.mergeOnly)" = true ]
+	before=$(cat "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/config")
+	run "$FLEETGATE" install --repo "$SRV"
+	assert_status 0
+	assert_output_is "unchanged $SRV/hooks/pre-receive
+unchanged $SRV/hooks/update
+settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
+check: hooks executable, repository opens, settings read (nothing changed)"
+	[ "$(cat "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/config")" = "$before" ]
+}
+
+@test "install: keeps the admin's settings when run again" {
+	git init -q --bare "$SRV"
+	"$FLEETGATE" install --repo "$SRV" --stages "main production" >/dev/null
+	git -C "$SRV" config fleetgate.mergeOnly false
+	run "$FLEETGATE" install --repo "$SRV" --stages "main canary production"
+	assert_status 0
+	assert_output_is "unchanged $SRV/hooks/pre-receive
+unchanged $SRV/hooks/update
+settings: stages main production (git config fleetgate.stages); fleetgate.mergeOnly is false
+check: hooks executable, repository opens, settings read (nothing changed)"
+	[ "$(git -C "$SRV" config fleetgate.stages)" = "main production" ]
+}
+
+@test "install: refuses to overwrite a hook it did not write" {
+	git init -q --bare "$SRV"
+	printf '#!/bin/sh\necho "audit: ok"\n' > "$SRV/hooks/pre-receive"
+	chmod +x "$SRV/hooks/pre-receive"
+	before=$(cat "$SRV/hooks/pre-receive")
+	run "$FLEETGATE" install --repo "$SRV"
+	assert_status 2
+	assert_output_is "fleetgate install: $SRV/hooks/pre-receive exists and was not written by fleetgate; run again with --chain to keep it (it then runs after fleetgate's checks), or move it away"
+	[ "$(cat "$SRV/hooks/pre-receive")" = "$before" ]
+	[ ! -e "$SRV/hooks/update" ]
+	! git -C "$SRV" config fleetgate.stages
+}
+
+@test "install: a repository that does not exist is a usage error" {
+	run "$FLEETGATE" install --repo "$WORK/nowhere.git"
+	assert_status 2
+	[[ "$output" == "fleetgate install: "*"$WORK/nowhere.git"* ]]
+}
+
+# A foreign pre-receive hook (an audit log that can freeze the repository)
+# and a foreign update hook, as an admin may already have.
+foreign_hooks() {
+	git init -q --bare "$SRV"
+	cat > "$SRV/hooks/pre-receive" <<-'EOF'
+	#!/bin/sh
+	echo "audit: $(wc -l | tr -d ' ') ref(s) by $USER"
+	if [ -e "$GIT_DIR/frozen" ]; then echo "audit: the repository is frozen"; exit 3; fi
+	EOF
+	printf '#!/bin/sh\necho "audit: update $1"\n' > "$SRV/hooks/update"
+	chmod +x "$SRV/hooks/pre-receive" "$SRV/hooks/update"
+}
+
+@test "install --chain: keeps the foreign hooks and runs them after fleetgate's, on the same input" {
+	foreign_hooks
+	foreign=$(cat "$SRV/hooks/pre-receive")
+	run "$FLEETGATE" install --repo "$SRV" --chain
+	assert_status 0
+	assert_output_is "installed $SRV/hooks/pre-receive
+installed $SRV/hooks/update
+settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
+check: hooks executable, repository opens, settings read"
+	[ "$(cat "$SRV/hooks/pre-receive.chained")" = "$foreign" ]
+	run "$FLEETGATE" install --repo "$SRV" --chain
+	assert_status 0
+	[ "${lines[0]}" = "unchanged $SRV/hooks/pre-receive" ]
+	[ "${lines[1]}" = "unchanged $SRV/hooks/update" ]
+
+	make_dev_clone
+	cd dev
+	push origin main
+	assert_status 0
+	assert_output_is "remote: audit: 1 ref(s) by fleet-dev
+remote: audit: update refs/heads/main
+$(git_pushed " * [new branch]      main -> main")"
+	assert_server_tip main "$(git rev-parse main)"
+}
+
+@test "install --chain: the foreign hook's non-zero exit refuses a push fleetgate accepts" {
+	foreign_hooks
+	"$FLEETGATE" install --repo "$SRV" --chain >/dev/null
+	make_dev_clone
+	git -C dev push -q origin main 2>/dev/null
+	cd dev
+	merge_feature one
+	touch "$SRV/frozen"
+	push origin main
+	assert_status 1
+	assert_output_is "remote: audit: 1 ref(s) by fleet-dev
+remote: audit: the repository is frozen
+$(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
+	assert_server_tip main "$(git rev-parse main~1)"
+}
+
+@test "install --chain: when fleetgate refuses, the foreign hook does not run" {
+	foreign_hooks
+	"$FLEETGATE" install --repo "$SRV" --chain >/dev/null
+	make_dev_clone
+	git -C dev push -q origin main 2>/dev/null
+	cd dev
+	change "Direct edit of main"
+	push origin main
+	assert_status 1
+	assert_output_is "remote: fleetgate: refusing refs/heads/main
+remote: fleetgate:   stage 'main' is the first stage
+remote: fleetgate:   [merge-only] commit $(short main) is not a merge: 'main' takes only merge commits
+remote: fleetgate:     commit $(short main) \"Direct edit of main\"
+remote: fleetgate:     what to do: commit on a feature branch and merge it into this stage through a merge request (git merge --no-ff)
+remote: fleetgate: 1 ref judged (1 stage): 0 accepted, 1 refused
+$(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
+}
+
+# Gitea's dispatcher (modules/repository/hooks.go): every executable in
+# hooks/<hook>.d/, in glob order, each with the same input; all of them run,
+# and the first non-zero status is the hook's.
+gitea_dispatchers() {
+	cat > "$SRV/hooks/pre-receive" <<-'EOF'
+	#!/usr/bin/env bash
+	# AUTO GENERATED BY GITEA, DO NOT MODIFY (a copy for the tests)
+	data=$(cat)
+	exitcodes=""
+	hookname=$(basename $0)
+	GIT_DIR=${GIT_DIR:-$(dirname $0)/..}
+	for hook in ${GIT_DIR}/hooks/${hookname}.d/*; do
+		test -x "${hook}" && test -f "${hook}" || continue
+		echo "${data}" | "${hook}"
+		exitcodes="${exitcodes} $?"
+	done
+	for i in ${exitcodes}; do
+		[ ${i} -eq 0 ] || exit ${i}
+	done
+	EOF
+	cat > "$SRV/hooks/update" <<-'EOF'
+	#!/usr/bin/env bash
+	# AUTO GENERATED BY GITEA, DO NOT MODIFY (a copy for the tests)
+	exitcodes=""
+	hookname=$(basename $0)
+	GIT_DIR=${GIT_DIR:-$(dirname $0)/..}
+	for hook in ${GIT_DIR}/hooks/${hookname}.d/*; do
+		test -x "${hook}" && test -f "${hook}" || continue
+		"${hook}" $1 $2 $3
+		exitcodes="${exitcodes} $?"
+	done
+	for i in ${exitcodes}; do
+		[ ${i} -eq 0 ] || exit ${i}
+	done
+	EOF
+	# Gitea's own hook, standing in: it records the input it was given.
+	printf '#!/bin/sh\ncat > "$GIT_DIR/gitea-saw"\n' > "$SRV/hooks/pre-receive.d/gitea"
+	chmod +x "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/hooks/pre-receive.d/gitea"
+}
+
+@test "install --gitea: hooks in hooks/<hook>.d/fleetgate, judged through Gitea's dispatcher" {
+	git init -q --bare "$SRV"
+	run "$FLEETGATE" install --repo "$SRV" --gitea
+	assert_status 0
+	assert_output_is "installed $SRV/hooks/pre-receive.d/fleetgate
+installed $SRV/hooks/update.d/fleetgate
+settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
+check: hooks executable, repository opens, settings read"
+	[ -x "$SRV/hooks/pre-receive.d/fleetgate" ] && [ -x "$SRV/hooks/update.d/fleetgate" ]
+	[ ! -e "$SRV/hooks/pre-receive" ]
+	gitea_dispatchers
+	git -C "$SRV" config fleetgate.pushers.production release-manager
+
+	make_dev_clone
+	cd dev
+	push origin main
+	assert_status 0
+	assert_output_is "$(git_pushed " * [new branch]      main -> main")"
+	[ "$(cat "$SRV/gitea-saw")" = "$(printf '%040d %s refs/heads/main' 0 "$(git rev-parse main)")" ]
+	git push -q origin main:canary
+
+	change "Direct edit of main"
+	push origin main
+	assert_status 1
+	assert_output_is "remote: fleetgate: refusing refs/heads/main
+remote: fleetgate:   stage 'main' is the first stage
+remote: fleetgate:   [merge-only] commit $(short main) is not a merge: 'main' takes only merge commits
+remote: fleetgate:     commit $(short main) \"Direct edit of main\"
+remote: fleetgate:     what to do: commit on a feature branch and merge it into this stage through a merge request (git merge --no-ff)
+remote: fleetgate: 1 ref judged (1 stage): 0 accepted, 1 refused
+$(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
+	assert_server_tip main "$(git rev-parse main~1)"
+
+	# Gitea names the pusher in GITEA_PUSHER_NAME, before USER.
+	USER=release-manager GITEA_PUSHER_NAME=mallory push origin main~1:refs/heads/production
+	assert_status 1
+	assert_line_present "remote: fleetgate:   [pusher] 'mallory' may not push stage 'production'"
+	USER=mallory GITEA_PUSHER_NAME=release-manager push origin main~1:refs/heads/production
+	assert_status 0
+	assert_output_is "$(git_pushed " * [new branch]      main~1 -> production")"
+}
+
+# Gitaly's way, standing in: core.hooksPath points at its own hooks, which
+# run custom_hooks/<hook>.d/* in alphabetical order and stop at the first
+# non-zero status; the repository's hooks/ folder is ignored.
+gitaly_hooks() {
+	mkdir -p "$WORK/gitaly-hooks"
+	cat > "$WORK/gitaly-hooks/pre-receive" <<-'EOF'
+	#!/bin/sh
+	input=$(cat)
+	for hook in "$GIT_DIR"/custom_hooks/pre-receive.d/*; do
+		[ -x "$hook" ] || continue
+		printf '%s\n' "$input" | "$hook" || exit $?
+	done
+	EOF
+	cat > "$WORK/gitaly-hooks/update" <<-'EOF'
+	#!/bin/sh
+	for hook in "$GIT_DIR"/custom_hooks/update.d/*; do
+		[ -x "$hook" ] || continue
+		"$hook" "$@" || exit $?
+	done
+	EOF
+	chmod +x "$WORK/gitaly-hooks/pre-receive" "$WORK/gitaly-hooks/update"
+	git -C "$SRV" config core.hooksPath "$WORK/gitaly-hooks"
+}
+
+@test "install --gitlab: hooks in custom_hooks/<hook>.d/fleetgate, judged through Gitaly-like hooks" {
+	git init -q --bare "$SRV"
+	run "$FLEETGATE" install --repo "$SRV" --gitlab
+	assert_status 0
+	assert_output_is "installed $SRV/custom_hooks/pre-receive.d/fleetgate
+installed $SRV/custom_hooks/update.d/fleetgate
+settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
+check: hooks executable, repository opens, settings read"
+	[ -x "$SRV/custom_hooks/pre-receive.d/fleetgate" ] && [ -x "$SRV/custom_hooks/update.d/fleetgate" ]
+	[ ! -e "$SRV/hooks/pre-receive" ]
+	gitaly_hooks
+	git -C "$SRV" config fleetgate.pushers.production release-manager
+	export GL_ID=user-7 GL_PROTOCOL=ssh GL_USERNAME=dev-7
+
+	make_dev_clone
+	cd dev
+	push origin main
+	assert_status 0
+	assert_output_is "$(git_pushed " * [new branch]      main -> main")"
+	git push -q origin main:canary
+
+	change "Direct edit of main"
+	push origin main
+	assert_status 1
+	assert_output_is "remote: GL-HOOK-ERR: fleetgate: refusing refs/heads/main: commit $(short main) is not a merge: 'main' takes only merge commits
+remote: fleetgate: refusing refs/heads/main
+remote: fleetgate:   stage 'main' is the first stage
+remote: fleetgate:   [merge-only] commit $(short main) is not a merge: 'main' takes only merge commits
+remote: fleetgate:     commit $(short main) \"Direct edit of main\"
+remote: fleetgate:     what to do: commit on a feature branch and merge it into this stage through a merge request (git merge --no-ff)
+remote: fleetgate: 1 ref judged (1 stage): 0 accepted, 1 refused
+$(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
+
+	# GitLab names the pusher in GL_USERNAME, before USER.
+	USER=release-manager push origin main~1:refs/heads/production
+	assert_status 1
+	assert_line_present "remote: GL-HOOK-ERR: fleetgate: refusing refs/heads/production: 'dev-7' may not push stage 'production'"
+	USER=mallory GL_USERNAME=release-manager push origin main~1:refs/heads/production
+	assert_status 0
+	assert_output_is "$(git_pushed " * [new branch]      main~1 -> production")"
+}
