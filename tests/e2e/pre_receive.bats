@@ -179,7 +179,7 @@ $(git_pushed " * [new tag]         v1 -> v1" " * [new tag]         lab-build -> 
 	push origin :refs/tags/v1
 	assert_status 0
 	assert_output_is "$(git_pushed " - [deleted]         v1")"
-	! git -C "$SRV" rev-parse -q --verify refs/tags/v1
+	assert_fails git -C "$SRV" rev-parse -q --verify refs/tags/v1
 }
 
 @test "allowed: a device follows develop; develop itself is free" {
@@ -625,6 +625,7 @@ remote: error: hook declined to update refs/heads/canary
 $(git_refused "$(ff_line "$old" main "main -> main")" " ! [remote rejected] canary -> canary (hook declined)")"
 	assert_server_tip main "$(git rev-parse main)"
 	assert_server_tip canary "$old"
+	[ -d "$SRV/fleetgate/verdicts" ]
 	[ -z "$(ls "$SRV/fleetgate/verdicts")" ]
 }
 
@@ -950,7 +951,7 @@ $(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
 	git add -A
 	git commit -q -m "Brand-new commit, still in quarantine"
 	new=$(git rev-parse main) blob=$(git rev-parse main:devices/0123456789abcdef01234567.yaml)
-	! git -C "$SRV" cat-file -e "$new"
+	assert_fails git -C "$SRV" cat-file -e "$new"
 	push origin main
 	assert_status 1
 	assert_output_is "remote: fleetgate: refusing refs/heads/main
@@ -960,8 +961,8 @@ remote: fleetgate:     commit $(short main) \"Brand-new commit, still in quarant
 $MERGE_ONLY_ADVICE
 $ONE_REFUSED
 $(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
-	! git -C "$SRV" cat-file -e "$new"
-	! git -C "$SRV" cat-file -e "$blob"
+	assert_fails git -C "$SRV" cat-file -e "$new"
+	assert_fails git -C "$SRV" cat-file -e "$blob"
 	[ -z "$(find "$SRV/objects" -maxdepth 1 -name 'tmp_objdir-*')" ]
 }
 

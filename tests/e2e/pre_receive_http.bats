@@ -25,8 +25,8 @@ ONE_REFUSED="remote: fleetgate: 1 ref judged (1 stage): 0 accepted, 1 refused"
 	port_listening "$HTTP_PORT"
 	pid=$HTTP_PID
 	http_stop
-	! kill -0 "$pid" 2>/dev/null
-	! port_listening "$HTTP_PORT"
+	assert_fails kill -0 "$pid" 2>/dev/null
+	assert_fails port_listening "$HTTP_PORT"
 }
 
 @test "http: allowed: bootstrap, a feature merged into main, canary by fast-forward and by merge" {

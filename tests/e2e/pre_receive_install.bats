@@ -18,7 +18,8 @@ teardown() { teardown_workspace; }
 installed $SRV/hooks/update
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
-	[ -x "$SRV/hooks/pre-receive" ] && [ -x "$SRV/hooks/update" ]
+	[ -x "$SRV/hooks/pre-receive" ]
+	[ -x "$SRV/hooks/update" ]
 	[ "$(git -C "$SRV" config fleetgate.stages)" = "main canary production" ]
 	[ "$(git -C "$SRV" config fleetgate.mergeOnly)" = true ]
 	before=$(cat "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/config")
@@ -54,7 +55,7 @@ check: hooks executable, repository opens, settings read (nothing changed)"
 	assert_output_is "fleetgate install: $SRV/hooks/pre-receive exists and was not written by fleetgate; run again with --chain to keep it (it then runs after fleetgate's checks), or move it away"
 	[ "$(cat "$SRV/hooks/pre-receive")" = "$before" ]
 	[ ! -e "$SRV/hooks/update" ]
-	! git -C "$SRV" config fleetgate.stages
+	assert_fails git -C "$SRV" config fleetgate.stages
 }
 
 @test "install: a repository that does not exist is a usage error" {
@@ -183,7 +184,8 @@ gitea_dispatchers() {
 installed $SRV/hooks/update.d/fleetgate
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
-	[ -x "$SRV/hooks/pre-receive.d/fleetgate" ] && [ -x "$SRV/hooks/update.d/fleetgate" ]
+	[ -x "$SRV/hooks/pre-receive.d/fleetgate" ]
+	[ -x "$SRV/hooks/update.d/fleetgate" ]
 	[ ! -e "$SRV/hooks/pre-receive" ]
 	gitea_dispatchers
 	git -C "$SRV" config fleetgate.pushers.production release-manager
@@ -249,7 +251,8 @@ gitaly_hooks() {
 installed $SRV/custom_hooks/update.d/fleetgate
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
-	[ -x "$SRV/custom_hooks/pre-receive.d/fleetgate" ] && [ -x "$SRV/custom_hooks/update.d/fleetgate" ]
+	[ -x "$SRV/custom_hooks/pre-receive.d/fleetgate" ]
+	[ -x "$SRV/custom_hooks/update.d/fleetgate" ]
 	[ ! -e "$SRV/hooks/pre-receive" ]
 	gitaly_hooks
 	git -C "$SRV" config fleetgate.pushers.production release-manager

@@ -148,3 +148,12 @@ assert_line_present() { # line
 	printf 'expected the line:\n%s\n--- in:\n%s\n' "$1" "$output" >&2
 	return 1
 }
+
+# The command fails. (A bare `! command` never fails a bats test: the shell's
+# errexit ignores negated commands.)
+assert_fails() { # command...
+	if "$@"; then
+		printf 'expected to fail: %s\n' "$*" >&2
+		return 1
+	fi
+}
