@@ -90,9 +90,3 @@ http_url() { # [user]
 		printf 'http://127.0.0.1:%s/anonymous/srv.git' "$HTTP_PORT"
 	fi
 }
-
-# The server repository with fleetgate's hooks, pushable over HTTP.
-make_http_server() { # [install options...]
-	make_server "$@"
-	git -C "$SRV" config http.receivepack true
-}

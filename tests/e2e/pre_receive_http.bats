@@ -30,7 +30,7 @@ ONE_REFUSED="remote: fleetgate: 1 ref judged (1 stage): 0 accepted, 1 refused"
 }
 
 @test "http: allowed: bootstrap, a feature merged into main, canary by fast-forward and by merge" {
-	make_http_server
+	make_server
 	make_dev_clone
 	cd dev
 	push origin main
@@ -66,11 +66,7 @@ ONE_REFUSED="remote: fleetgate: 1 ref judged (1 stage): 0 accepted, 1 refused"
 }
 
 @test "http: refused: a direct commit on production, with its message" {
-	make_http_server
-	make_dev_clone
-	cd dev
-	git push -q origin main main:canary main:production
-	git branch -q production main
+	bootstrap_stages
 	git checkout -q production
 	change "Direct edit of production"
 	push origin production
@@ -85,21 +81,8 @@ $(git_refused " ! [remote rejected] production -> production (pre-receive hook d
 	assert_server_tip production "$(git rev-parse main)"
 }
 
-# main and canary one merge ahead of production; fleetgate.pushers.production set.
-ready_for_production_http() {
-	make_http_server
-	make_dev_clone
-	cd dev
-	git push -q origin main main:canary main:production
-	git -C "$SRV" config fleetgate.pushers.production release-manager
-	merge_feature one
-	git push -q origin main main:canary
-	git branch -q production main~1
-	promote_merge production main
-}
-
 @test "http: refused: a pusher not in fleetgate.pushers.production, named by REMOTE_USER" {
-	ready_for_production_http
+	ready_for_production
 	URL=$(http_url mallory)
 	USER=release-manager push "$URL" production # the client's USER does not count
 	assert_status 1
@@ -118,7 +101,7 @@ ready_for_production_http() {
 }
 
 @test "http: refused: an anonymous push while fleetgate.pushers.production is set" {
-	ready_for_production_http
+	ready_for_production
 	URL=$(http_url)
 	push "$URL" production
 	assert_status 1
@@ -131,84 +114,52 @@ $(git_refused " ! [remote rejected] production -> production (pre-receive hook d
 	assert_server_tip production "$(git rev-parse main~1)"
 }
 
-# main with a new merge, canary with a merge of it that edits what it brings.
-modified_promotion_http() {
-	make_http_server
-	make_dev_clone
-	cd dev
-	git push -q origin main main:canary
-	git branch -q canary main
-	merge_feature one
-	git checkout -q canary
-	git merge -q --no-ff --no-commit main >/dev/null 2>&1
-	sed -i 's/kiosk_rotation: 0/kiosk_rotation: 180/' fleet.yaml
-	git commit -q -a -m "Promote main to canary"
-	git checkout -q main
-}
-
-modified_canary_refusal() {
-	cat <<-EOF
-	remote: fleetgate: refusing refs/heads/canary
-	remote: fleetgate:   stage 'canary' takes only unmodified merges from 'main'
-	remote: fleetgate:   [modified-content] merge commit $(short canary) changes what it brings from 'main': its tree differs from the merged commit's
-	remote: fleetgate:     commit $(short canary) "Promote main to canary"
-	remote: fleetgate:     what to do: merge without changing anything (git merge --no-ff <upstream>, no edits, no conflict resolution); make changes on the upstream stage first
-	remote: fleetgate: 2 refs judged (2 stages): 1 accepted, 1 refused
-	remote: fleetgate: the refused refs are declined by the update hook; with --atomic git refuses the whole push
-	remote: error: hook declined to update refs/heads/canary
-	EOF
-}
-
 @test "http: without --atomic, main lands and the modified canary is declined" {
-	modified_promotion_http
+	modified_promotion
 	old=$(git rev-parse main~1)
 	push origin main canary
 	assert_status 1
 	assert_line_present " ! [remote rejected] canary -> canary (pre-receive hook declined)"
 	assert_server_tip canary "$old"
 	skip "product bug: pre-receive does not recognise the update hook 'fleetgate install' wrote, so the whole push is refused"
-	assert_output_is "$(modified_canary_refusal)
+	assert_output_is "$(modified_canary_declined)
 $(git_refused "$(ff_line "$old" main "main -> main")" " ! [remote rejected] canary -> canary (hook declined)")"
 	assert_server_tip main "$(git rev-parse main)"
 }
 
 @test "http: with --atomic, nothing lands" {
-	modified_promotion_http
+	modified_promotion
 	old=$(git rev-parse main~1)
 	push --atomic origin main canary
 	assert_status 1
 	assert_server_tip main "$old"
 	assert_server_tip canary "$old"
 	skip "product bug: pre-receive does not recognise the update hook 'fleetgate install' wrote, so the whole push is refused by pre-receive"
-	assert_output_is "$(modified_canary_refusal)
+	assert_output_is "$(modified_canary_declined)
 $(git_refused " ! [remote rejected] canary -> canary (hook declined)" " ! [remote rejected] main -> main (atomic push failure)")"
 }
 
 # The hand-off from pre-receive to the update hook under git http-backend,
-# through an update hook pre-receive recognises (written by hand).
-hand_written_update_hook() {
-	printf '#!/bin/sh\nexec %s hook update "$@"\n' "$FLEETGATE" > "$SRV/hooks/update"
-}
-
+# through an update hook pre-receive recognises.
 @test "http: through a hand-written update hook: without --atomic main lands, canary is declined" {
-	modified_promotion_http
+	modified_promotion
 	hand_written_update_hook
 	old=$(git rev-parse main~1)
 	push origin main canary
 	assert_status 1
-	assert_output_is "$(modified_canary_refusal)
+	assert_output_is "$(modified_canary_declined)
 $(git_refused "$(ff_line "$old" main "main -> main")" " ! [remote rejected] canary -> canary (hook declined)")"
 	assert_server_tip main "$(git rev-parse main)"
 	assert_server_tip canary "$old"
 }
 
 @test "http: through a hand-written update hook: with --atomic nothing lands" {
-	modified_promotion_http
+	modified_promotion
 	hand_written_update_hook
 	old=$(git rev-parse main~1)
 	push --atomic origin main canary
 	assert_status 1
-	assert_output_is "$(modified_canary_refusal)
+	assert_output_is "$(modified_canary_declined)
 $(git_refused " ! [remote rejected] canary -> canary (hook declined)" " ! [remote rejected] main -> main (atomic push failure)")"
 	assert_server_tip main "$old"
 	assert_server_tip canary "$old"

@@ -21,8 +21,11 @@ setup_push() {
 }
 
 # A bare server repository with fleetgate's hooks (install options pass on).
+# http.receivepack lets the HTTP tests push through git http-backend; it
+# changes nothing over file://.
 make_server() { # [install options...]
 	git init -q --bare "$SRV"
+	git -C "$SRV" config http.receivepack true
 	"$FLEETGATE" install --repo "$SRV" "$@" >/dev/null
 }
 
@@ -156,4 +159,57 @@ assert_fails() { # command...
 		printf 'expected to fail: %s\n' "$*" >&2
 		return 1
 	fi
+}
+
+# main with a new reviewed merge, and canary with a merge of it that edits
+# what it brings (fleet.yaml's kiosk_rotation): for pushes of both at once.
+modified_promotion() {
+	bootstrap_stages
+	merge_feature one
+	git checkout -q canary
+	git merge -q --no-ff --no-commit main >/dev/null 2>&1
+	sed -i 's/kiosk_rotation: 0/kiosk_rotation: 180/' fleet.yaml
+	git commit -q -a -m "Promote main to canary"
+	git checkout -q main
+}
+
+# What pre-receive says of that push.
+modified_canary_refusal() {
+	cat <<-EOF
+	remote: fleetgate: refusing refs/heads/canary
+	remote: fleetgate:   stage 'canary' takes only unmodified merges from 'main'
+	remote: fleetgate:   [modified-content] merge commit $(short canary) changes what it brings from 'main': its tree differs from the merged commit's
+	remote: fleetgate:     commit $(short canary) "Promote main to canary"
+	remote: fleetgate:     what to do: merge without changing anything (git merge --no-ff <upstream>, no edits, no conflict resolution); make changes on the upstream stage first
+	remote: fleetgate: 2 refs judged (2 stages): 1 accepted, 1 refused
+	EOF
+}
+
+# ... and when it hands the verdicts to the update hook, which declines canary.
+modified_canary_declined() {
+	modified_canary_refusal
+	cat <<-EOF
+	remote: fleetgate: the refused refs are declined by the update hook; with --atomic git refuses the whole push
+	remote: error: hook declined to update refs/heads/canary
+	EOF
+}
+
+# An update hook written by hand, which pre-receive recognises (unlike the
+# one `fleetgate install` writes: see the skipped tests): the per-ref
+# hand-off itself can be tested.
+hand_written_update_hook() {
+	printf '#!/bin/sh\nexec %s hook update "$@"\n' "$FLEETGATE" > "$SRV/hooks/update"
+}
+
+# canary and main one merge ahead of production, which only release-manager
+# and sre-bot may push; production checked out with the promotion merge.
+ready_for_production() {
+	bootstrap_stages
+	git -C "$SRV" config fleetgate.pushers.production "release-manager sre-bot"
+	merge_feature one
+	git push -q origin main main:canary
+	git fetch -q origin
+	git checkout -q canary
+	git merge -q --ff-only origin/canary
+	promote_merge production canary
 }
