@@ -14,6 +14,7 @@
 
 #include "fleetfixture.h"
 #include "plan.h"
+#include "plan_report.h"
 #include "repo.h"
 
 #define D1 "0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40"
@@ -420,6 +421,30 @@ static void test_idempotent_after_apply(void **state)
 	assert_int_equal(plan.config_updates + plan.aborts + plan.tag_only, 0);
 }
 
+static void test_reports_hide_secrets(void **state)
+{
+	struct plan_facts d[] = { synced(D4, "pi4-v3-arm64", "pi4-img-1") };
+	struct fg_buf text = FG_BUF_INIT, json = FG_BUF_INIT;
+
+	(void)state;
+	run(d, 1);
+	fg_buf_init(&text);
+	fg_buf_init(&json);
+	plan_report_text(&text, &plan, 0);
+	plan_report_json(&json, &plan);
+	assert_string_equal(text.ptr,
+		"plan for production at 1a2b3c4\n"
+		"  " D4 " (pi4-v3-arm64, default): os pi4-img-1 -> pi4-img-2; config update (2 keys)\n"
+		"deployment fleetgate:production@1a2b3c4:pi4-img-2: 1 device\n"
+		"production@1a2b3c4: 1 device managed: 1 OS update in 1 deployment, 0 pending, 0 failed, 0 without artifact; 1 configuration update, 0 pending\n");
+	assert_non_null(strstr(json.ptr, "\"values\": {\"playbook_version\": \"1.5.0\", \"token\": \"***\"}"));
+	assert_null(strstr(json.ptr, "t0k3n"));
+	assert_null(strstr(text.ptr, "t0k3n"));
+	assert_non_null(strstr(json.ptr, "\"deployments\": [\n  {\"name\": \"fleetgate:production@1a2b3c4:pi4-img-2\", \"artifact\": \"pi4-img-2\", \"devices\": [\"" D4 "\"]}]"));
+	fg_buf_release(&text);
+	fg_buf_release(&json);
+}
+
 static void test_digest_and_name(void **state)
 {
 	struct desired_kv a[] = { { "a", "1", 0 }, { "b", "true", 0 } };
@@ -461,6 +486,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_branch_and_tags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idempotent_after_apply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reports_hide_secrets, setup, teardown),
 		cmocka_unit_test(test_digest_and_name),
 	};
 	int failed;
