@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "fsutil.h"
 #include "repo.h"
 #include "settings.h"
 
@@ -59,32 +60,9 @@ static int ours_or_absent(const char *path)
 	return strstr(buf, HOOK_MARK) != NULL;
 }
 
-/* Write `content` to `path` atomically (temporary file, fsync, rename). */
 static int write_executable(const char *path, const char *content)
 {
-	char *tmp = fg_asprintf("%s.fleetgate-tmp", path);
-	size_t len = strlen(content);
-	int fd, rc = 0;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	if (fd < 0) {
-		rc = fg_error_set(FG_EIO, "%s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	if (write(fd, content, len) != (ssize_t)len || fsync(fd) || fchmod(fd, 0755)) {
-		rc = fg_error_set(FG_EIO, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto done;
-	}
-	close(fd);
-	if (rename(tmp, path)) {
-		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-done:
-	free(tmp);
-	return rc;
+	return fs_write_atomic(path, content, strlen(content), 0755);
 }
 
 static int install_pre_commit(const char *repo_path)

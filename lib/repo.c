@@ -473,18 +473,19 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int repo_branch_names(struct fg_repo *repo, char ***names, size_t *count)
+/* Branch names of `which` kind, remote ones without their remote's name. */
+static int list_branches(struct fg_repo *repo, git_branch_t which, char ***names, size_t *count)
 {
 	git_branch_iterator *it = NULL;
 	git_reference *ref = NULL;
 	git_branch_t type;
 	char **out = NULL;
-	size_t n = 0, alloc = 0, i, kept;
+	size_t n = 0, alloc = 0;
 	int err;
 
 	*names = NULL;
 	*count = 0;
-	if (git_branch_iterator_new(&it, repo->git, GIT_BRANCH_ALL) < 0)
+	if (git_branch_iterator_new(&it, repo->git, which) < 0)
 		return git_fail("listing branches");
 	while ((err = git_branch_next(&ref, &type, it)) == 0) {
 		const char *name = NULL;
@@ -507,6 +508,19 @@ int repo_branch_names(struct fg_repo *repo, char ***names, size_t *count)
 		repo_strings_free(out, n);
 		return git_fail("listing branches");
 	}
+	*names = out;
+	*count = n;
+	return 0;
+}
+
+int repo_branch_names(struct fg_repo *repo, char ***names, size_t *count)
+{
+	char **out;
+	size_t n, i, kept;
+	int rc = list_branches(repo, GIT_BRANCH_ALL, &out, &n);
+
+	if (rc)
+		return rc;
 	if (n)
 		qsort(out, n, sizeof(*out), str_cmp);
 	for (i = 0, kept = 0; i < n; i++) {
@@ -697,34 +711,7 @@ done:
 
 int repo_local_branches(struct fg_repo *repo, char ***names, size_t *count)
 {
-	git_branch_iterator *it = NULL;
-	git_reference *ref = NULL;
-	git_branch_t type;
-	char **out = NULL;
-	size_t n = 0, alloc = 0;
-	int err;
-
-	*names = NULL;
-	*count = 0;
-	if (git_branch_iterator_new(&it, repo->git, GIT_BRANCH_LOCAL) < 0)
-		return git_fail("listing branches");
-	while ((err = git_branch_next(&ref, &type, it)) == 0) {
-		const char *name = NULL;
-
-		if (git_branch_name(&name, ref) == 0 && name) {
-			out = fg_grow(out, &alloc, n + 1, sizeof(*out));
-			out[n++] = fg_strdup(name);
-		}
-		git_reference_free(ref);
-	}
-	git_branch_iterator_free(it);
-	if (err != GIT_ITEROVER) {
-		repo_strings_free(out, n);
-		return git_fail("listing branches");
-	}
-	*names = out;
-	*count = n;
-	return 0;
+	return list_branches(repo, GIT_BRANCH_LOCAL, names, count);
 }
 
 int repo_config_set(struct fg_repo *repo, const char *key, const char *value)

@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "error.h"
+#include "fsutil.h"
 #include "repo.h"
 
 #include <dirent.h>
@@ -17,29 +18,6 @@
 #include <unistd.h>
 
 #define MAX_JOB_FILE 8192
-
-static char *spool_dir(const char *gitdir)
-{
-	size_t n = strlen(gitdir);
-
-	return fg_asprintf("%s%sfleetgate/spool", gitdir, n && gitdir[n - 1] == '/' ? "" : "/");
-}
-
-static int make_dirs(const char *dir)
-{
-	char *parent = fg_strdup(dir), *slash = strrchr(parent, '/');
-	int rc = 0;
-
-	if (slash) {
-		*slash = '\0';
-		if (mkdir(parent, 0700) && errno != EEXIST)
-			rc = fg_error_set(FG_EIO, "%s: %s", parent, strerror(errno));
-	}
-	if (!rc && mkdir(dir, 0700) && errno != EEXIST)
-		rc = fg_error_set(FG_EIO, "%s: %s", dir, strerror(errno));
-	free(parent);
-	return rc;
-}
 
 /* Take the spool's lock; returns the descriptor to release with unlock(). */
 static int lock(const char *dir, int *fd)
@@ -83,8 +61,7 @@ static void put_line(struct fg_buf *b, const char *key, const char *value)
 static int write_job(const char *path, const struct spool_job *job)
 {
 	struct fg_buf b = FG_BUF_INIT;
-	char *tmp = fg_asprintf("%s.tmp", path);
-	int fd, rc = 0;
+	int rc;
 
 	fg_buf_init(&b);
 	put_line(&b, "branch", job->branch);
@@ -92,21 +69,7 @@ static int write_job(const char *path, const struct spool_job *job)
 	fg_buf_printf(&b, "queued=%lld\nattempts=%u\n", job->queued, job->attempts);
 	if (job->last_error)
 		put_line(&b, "error", job->last_error);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, b.ptr, b.len) != (ssize_t)b.len || fsync(fd)) {
-		rc = fg_error_set(FG_EIO, "%s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		goto done;
-	}
-	close(fd);
-	if (rename(tmp, path)) {
-		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-done:
-	free(tmp);
+	rc = fs_write_atomic(path, b.ptr, b.len, 0600);
 	fg_buf_release(&b);
 	return rc;
 }
@@ -161,11 +124,11 @@ static int read_job(const char *path, struct spool_job *job)
 
 int spool_put(const char *gitdir, const char *branch, const char *commit)
 {
-	char *dir = spool_dir(gitdir), *path = NULL;
+	char *dir = fs_state_dir(gitdir, "spool"), *path = NULL;
 	struct spool_job job = { 0 };
 	int fd = -1, rc;
 
-	rc = make_dirs(dir);
+	rc = fs_mkdirs(dir, 0700);
 	if (!rc)
 		rc = lock(dir, &fd);
 	if (rc)
@@ -193,7 +156,7 @@ static int job_cmp(const void *a, const void *b)
 
 int spool_list(const char *gitdir, struct spool_job **jobs, size_t *count, size_t *broken)
 {
-	char *dir = spool_dir(gitdir);
+	char *dir = fs_state_dir(gitdir, "spool");
 	struct spool_job *out = NULL;
 	size_t n = 0, alloc = 0, bad = 0;
 	struct dirent *de;
@@ -239,13 +202,13 @@ int spool_list(const char *gitdir, struct spool_job **jobs, size_t *count, size_
 static int update_job(const char *gitdir, const char *branch, const char *commit,
 		      const char *error, int *removed)
 {
-	char *dir = spool_dir(gitdir), *path = NULL;
+	char *dir = fs_state_dir(gitdir, "spool"), *path = NULL;
 	struct spool_job job = { 0 };
 	int fd = -1, rc;
 
 	if (removed)
 		*removed = 0;
-	rc = make_dirs(dir);
+	rc = fs_mkdirs(dir, 0700);
 	if (!rc)
 		rc = lock(dir, &fd);
 	if (rc)
