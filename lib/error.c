@@ -26,7 +26,9 @@ int fg_error_wrap(int code, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, message, sizeof(old));
-	snprintf(message, sizeof(message), "%s: %s", prefix, old);
+	/* a long chain is cut at the buffer's end, which is fine for a message */
+	if (snprintf(message, sizeof(message), "%s: %s", prefix, old) < 0)
+		message[0] = '\0';
 	return code;
 }
 
