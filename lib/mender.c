@@ -259,6 +259,7 @@ struct op {
 	int step;
 	unsigned page;
 	unsigned round;
+	long long count;
 };
 
 static struct op *op_new(const struct mender_client *c, enum fg_http_method m, const char *path)
@@ -1466,6 +1467,16 @@ done:
 
 /* ---- per device ---- */
 
+/*
+ * Aborting a device's deployments. DELETE .../devices/{id} aborts the
+ * oldest active record and makes an aborted record for at most one more
+ * deployment; records are made lazily, so "?status=active is empty" alone
+ * can be true while active deployments still list the device. A device is
+ * done when a DELETE changed nothing (its count of aborted records, from
+ * X-Total-Count, stayed the same) and ?status=active is empty.
+ */
+enum { AB_BASE, AB_DELETE, AB_COUNT, AB_ACTIVE };
+
 struct abort_ctx {
 	const char *const *ids;
 	size_t n, next;
@@ -1473,16 +1484,18 @@ struct abort_ctx {
 };
 
 static struct op *abort_op(struct mender_client *c, const char *id, int step, size_t item,
-			   unsigned round)
+			   unsigned round, long long count)
 {
-	char *path = step ? id_path(P_DEPLOYMENTS_V1 "/devices/", id, "?status=active&per_page=20")
-			  : id_path(P_DEPLOYMENTS_V1 "/devices/", id, "");
-	struct op *op = op_new(c, step ? FG_HTTP_GET : FG_HTTP_DELETE, path);
+	const char *suffix = step == AB_BASE || step == AB_COUNT ? "?status=aborted&per_page=1"
+			     : step == AB_ACTIVE ? "?status=active&per_page=20" : "";
+	char *path = id_path(P_DEPLOYMENTS_V1 "/devices/", id, suffix);
+	struct op *op = op_new(c, step == AB_DELETE ? FG_HTTP_DELETE : FG_HTTP_GET, path);
 
 	free(path);
 	op->step = step;
 	op->item = item;
 	op->round = round;
+	op->count = count;
 	return op;
 }
 
@@ -1495,7 +1508,7 @@ static struct op *abort_generate(struct runner *rn)
 		int err = check_out("device id", a->ids[i]);
 
 		if (!err)
-			return abort_op(rn->c, a->ids[i], 0, i, 1);
+			return abort_op(rn->c, a->ids[i], AB_BASE, i, 0, -1);
 		result_set(&a->results[i], err);
 	}
 	return NULL;
@@ -1505,34 +1518,49 @@ static void abort_finish(struct runner *rn, struct op *op)
 {
 	struct abort_ctx *a = rn->ctx;
 	const char *id = a->ids[op->item];
+	struct op *next = NULL;
 	cJSON *j = NULL;
 	int err = 0;
 
-	if (op->step == 0) {
-		if (op->req.result || op->req.status != 204) {
-			err = fg_error_wrap(fail_response(rn->c, &op->req), "aborting deployments of device %s", id);
+	if (op->req.result || op->req.status != (op->step == AB_DELETE ? 204 : 200)) {
+		err = fail_response(rn->c, &op->req);
+		goto done;
+	}
+	switch (op->step) {
+	case AB_BASE:
+		next = abort_op(rn->c, id, AB_DELETE, op->item, 1, op->req.total_count);
+		break;
+	case AB_DELETE:
+		next = abort_op(rn->c, id, AB_COUNT, op->item, op->round, op->count);
+		break;
+	case AB_COUNT:
+		if (op->req.total_count >= 0 && op->req.total_count != op->count)
+			next = abort_op(rn->c, id, AB_DELETE, op->item, op->round + 1,
+					op->req.total_count);
+		else
+			next = abort_op(rn->c, id, AB_ACTIVE, op->item, op->round, op->count);
+		break;
+	case AB_ACTIVE:
+		err = parse_response(rn->c, &op->req, cJSON_Array, &j);
+		if (err || cJSON_GetArraySize(j) == 0)
 			goto done;
-		}
-		runner_push(rn, abort_op(rn->c, id, 1, op->item, op->round));
+		next = abort_op(rn->c, id, AB_DELETE, op->item, op->round + 1, op->count);
+		break;
+	}
+	if (next && next->round > MAX_ABORT_ROUNDS) {
+		op_free(next);
+		next = NULL;
+		err = fg_error_set(FG_ELIMIT, "device %s still has deployments to abort after %d rounds",
+				   id, MAX_ABORT_ROUNDS);
+		goto done;
+	}
+	if (next) {
+		runner_push(rn, next);
 		goto out;
 	}
-	if (op->req.result || op->req.status != 200) {
-		err = fg_error_wrap(fail_response(rn->c, &op->req), "aborting deployments of device %s", id);
-		goto done;
-	}
-	err = parse_response(rn->c, &op->req, cJSON_Array, &j);
-	if (err)
-		goto done;
-	if (cJSON_GetArraySize(j) == 0)
-		goto done;
-	if (op->round >= MAX_ABORT_ROUNDS) {
-		err = fg_error_set(FG_ELIMIT, "aborting deployments of device %s: still %d active after %u rounds",
-				   id, cJSON_GetArraySize(j), op->round);
-		goto done;
-	}
-	runner_push(rn, abort_op(rn->c, id, 0, op->item, op->round + 1));
-	goto out;
 done:
+	if (err)
+		err = fg_error_wrap(err, "aborting deployments of device %s", id);
 	result_set(&a->results[op->item], err);
 out:
 	cJSON_Delete(j);

@@ -205,9 +205,12 @@ void mender_result_release(struct mender_result *r);
 
 /*
  * Abort every active deployment of each device: DELETE
- * /api/management/v1/deployments/deployments/devices/{id} (which aborts at
- * most two a call), then GET .../devices/{id}?status=active, repeated until
- * that is empty (at most 16 rounds; more is FG_ELIMIT). `results` has `n`
+ * /api/management/v1/deployments/deployments/devices/{id}, which aborts at
+ * most two a call, repeated until a DELETE changes nothing (the device's
+ * count of aborted records, X-Total-Count of ?status=aborted, stays the
+ * same: Mender makes records lazily, so deployments that list the device
+ * may have none yet) and GET .../devices/{id}?status=active is empty.
+ * At most 16 rounds a device (more is FG_ELIMIT). `results` has `n`
  * entries, filled in order.
  */
 int mender_abort_devices(struct mender_client *c, const char *const *ids, size_t n,
@@ -335,8 +338,9 @@ int mender_set_tags(struct mender_client *c, const char *id, const char *const *
 
 /* ---- pure helpers, exposed for the tests ---- */
 
-/* Append `v` (a value as Mender sends it, JSON text) rendered as the
- * attribute strings above. Returns 0, or FG_EINVAL when `json` is not JSON. */
+/* Render `json` (one value as Mender sends it) as the attribute strings
+ * above, into *out (malloc'd). FG_EINVAL when it is not exactly one JSON
+ * value. */
 int mender_render_value(const char *json, size_t len, char **out);
 
 /* Whether `s` is valid UTF-8 (no overlongs, no surrogates). */
