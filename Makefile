@@ -62,7 +62,7 @@ FLEETGATE := $(BUILD)/fleetgate
 MENDER_SIM := $(BUILD)/mender-sim
 
 .PHONY: all deps check-deps check asan demo install clean bench
-all: $(FLEETGATE) $(if $(SIM_SRC),$(MENDER_SIM))
+all: $(if $(FG_SRC),$(FLEETGATE)) $(if $(SIM_SRC),$(MENDER_SIM))
 
 deps:
 	$(Q)scripts/ensure-deps build
