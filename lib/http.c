@@ -633,9 +633,13 @@ static void fail(struct xfer *x, int code, const char *fmt, ...)
 		vsnprintf(msg, (size_t)n + 1, fmt, ap);
 		va_end(ap);
 	}
+	fg_buf_reset(&x->h->line);
+	fg_buf_printf(&x->h->line, "%s %s: %s", fg_http_method_name(x->req->method),
+		      x->req->url ? x->req->url : "(no URL)", msg);
+	scrub(x->h, &x->h->line);
 	free(x->req->error);
-	x->req->error = fg_asprintf("%s %s: %s", fg_http_method_name(x->req->method),
-				    x->req->url ? x->req->url : "(no URL)", msg);
+	x->req->error = fg_strdup(x->h->line.ptr);
+	fg_buf_reset(&x->h->line);
 	x->req->result = code;
 	free(msg);
 }

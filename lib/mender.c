@@ -433,6 +433,7 @@ static int runner_run(struct runner *rn, int64_t deadline)
 		op_free(rn->queue[rn->head++]);
 	free(rn->queue);
 	rn->queue = NULL;
+	rn->head = rn->n = rn->alloc = 0;
 	if (!err && rn->err)
 		err = fg_error_set(rn->err, "%s", rn->err_msg);
 	free(rn->err_msg);
