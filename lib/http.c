@@ -584,7 +584,19 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
 	if (IS("Location")) {
 		set_header(&r->location, colon, n - name_len - 1);
 	} else if (IS("Link")) {
-		set_header(&r->link, colon, n - name_len - 1);
+		/* several Link lines (Mender sends one per relation) are one list */
+		char *v = header_value(colon, n - name_len - 1);
+
+		if (r->link && strlen(r->link) + strlen(v) < 4 * MAX_HEADER_VALUE) {
+			char *joined = fg_asprintf("%s, %s", r->link, v);
+
+			free(r->link);
+			r->link = joined;
+		} else if (!r->link) {
+			r->link = v;
+			v = NULL;
+		}
+		free(v);
 	} else if (IS("X-MEN-RequestID")) {
 		set_header(&r->request_id, colon, n - name_len - 1);
 	} else if (IS("X-Total-Count")) {

@@ -441,6 +441,25 @@ static void test_headers_captured(void **state)
 	assert_non_null(r.request_id);
 	assert_true(strlen(r.request_id) > 0);
 	fg_http_request_release(&r);
+
+	/* one Link line per relation, as Mender sends them: all kept */
+	request(f, &r, FG_HTTP_GET, "/api/management/v1/inventory/devices?per_page=7&page=2",
+		fg_http_now_ms() + 20000);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.total_count, 30);
+	{
+		char *next = fg_http_link_url(r.link, "next");
+		char *prev = fg_http_link_url(r.link, "prev");
+
+		assert_non_null(next);
+		assert_non_null(prev);
+		assert_non_null(strstr(next, "page=3"));
+		assert_non_null(strstr(prev, "page=1"));
+		assert_true(fg_http_page_more(2, 7, 7, r.total_count, r.link));
+		free(next);
+		free(prev);
+	}
+	fg_http_request_release(&r);
 }
 
 int main(void)

@@ -363,7 +363,9 @@ static void test_secrets_never_logged(void **state)
 	assert_null(strstr(f->log.ptr, BASIC));
 	assert_null(strstr(f->log.ptr, TOKEN));
 	assert_null(strstr(f->log.ptr, "Bearer"));
-	assert_null(strstr(f->log.ptr, "Basic "));
+	/* libcurl's "Server auth using Basic with user '...'" names the user
+	 * only; the credentials themselves are BASIC, checked above */
+	assert_null(strstr(f->log.ptr, "Authorization: Basic"));
 	assert_null(strstr(errors.ptr, PASSWORD));
 	assert_null(strstr(errors.ptr, BASIC));
 	assert_null(strstr(errors.ptr, TOKEN));
