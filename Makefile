@@ -59,10 +59,11 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 LIBA := $(BUILD)/libfleetgate.a
 FLEETGATE := $(BUILD)/fleetgate
-MENDER_SIM := $(BUILD)/mender-sim
+# not MENDER_SIM: that name is the environment variable the tests read
+SIM_BIN := $(BUILD)/mender-sim
 
 .PHONY: all deps check-deps check asan demo install clean bench
-all: $(if $(FG_SRC),$(FLEETGATE)) $(if $(SIM_SRC),$(MENDER_SIM))
+all: $(if $(FG_SRC),$(FLEETGATE)) $(if $(SIM_SRC),$(SIM_BIN))
 
 deps:
 	$(Q)scripts/ensure-deps build
@@ -93,7 +94,7 @@ $(FLEETGATE): $(FG_OBJ) $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(FG_OBJ) $(LIBA) $(LIB_LIBS)
 
-$(MENDER_SIM): $(SIM_OBJ)
+$(SIM_BIN): $(SIM_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(SIM_OBJ) $(SIM_LIBS) -lm
 
