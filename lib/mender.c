@@ -1235,7 +1235,8 @@ static int list_deployments(struct mender_client *c, int64_t deadline, char **qu
 	if (err)
 		goto done;
 	/* one deployment may match two queries (a name given twice) */
-	qsort(out->items + from, out->n - from, sizeof(*out->items), deployment_cmp);
+	if (out->n > from)
+		qsort(out->items + from, out->n - from, sizeof(*out->items), deployment_cmp);
 	for (i = from, k = from; i < out->n; i++) {
 		if (k > from && !strcmp(out->items[k - 1].id, out->items[i].id))
 			deployment_release(&out->items[i]);
