@@ -1031,6 +1031,24 @@ long long mender_deployment_stat(const struct mender_deployment *d, const char *
 	return 0;
 }
 
+static int parse_stats(const cJSON *j, struct mender_deployment *d)
+{
+	const cJSON *e, *src = field(j, "status");
+
+	/* the flat form of .../statistics, or a Deployment's statistics.status */
+	if (!cJSON_IsObject(src))
+		src = j;
+	cJSON_ArrayForEach(e, src) {
+		if (!cJSON_IsNumber(e) || !e->string || !strcmp(e->string, "total_size"))
+			continue;
+		d->stats = fg_realloc(d->stats, (d->nstats + 1) * sizeof(*d->stats));
+		d->stats[d->nstats].status = utf8_dup(e->string);
+		d->stats[d->nstats].count = e->valuedouble >= 0 ? (long long)e->valuedouble : 0;
+		d->nstats++;
+	}
+	return 0;
+}
+
 static int parse_deployments(const struct mender_client *c, const struct fg_http_request *r,
 			     struct mender_deployment_list *out, size_t *got)
 {
@@ -1063,6 +1081,9 @@ static int parse_deployments(const struct mender_client *c, const struct fg_http
 		dep->created = str_field(d, "created", "");
 		dep->device_count = int_field(d, "device_count");
 		dep->max_devices = int_field(d, "max_devices");
+		/* the list carries them already in Mender 4.x: no extra request */
+		if (cJSON_IsObject(field(d, "statistics")))
+			parse_stats(field(d, "statistics"), dep);
 	}
 	cJSON_Delete(j);
 	return err;
@@ -1130,54 +1151,33 @@ struct dep_details {
 	unsigned flags;
 };
 
-static struct op *details_generate(struct runner *rn)
+static struct op *detail_op(struct runner *rn, const char *id, size_t item, int stats)
 {
-	struct dep_details *dd = rn->ctx;
-	struct mender_deployment *d;
-	struct op *op;
-	char *path;
+	char *path = id_path(P_DEPLOYMENTS_V1 "/", id, stats ? "/statistics" : "/device_list");
+	struct op *op = op_new(rn->c, FG_HTTP_GET, path);
 
-	if (dd->next >= dd->l->n || rn->err)
-		return NULL;
-	d = &dd->l->items[dd->next];
-	if (dd->flags & MENDER_WITH_STATS) {
-		path = id_path(P_DEPLOYMENTS_V1 "/", d->id, "/statistics");
-		op = op_new(rn->c, FG_HTTP_GET, path);
-		free(path);
-		op->item = dd->next;
-		op->step = 1;
-		if (dd->flags & MENDER_WITH_DEVICES) {
-			path = id_path(P_DEPLOYMENTS_V1 "/", d->id, "/device_list");
-			runner_push(rn, op_new(rn->c, FG_HTTP_GET, path));
-			rn->queue[rn->n - 1]->item = dd->next;
-			free(path);
-		}
-	} else {
-		path = id_path(P_DEPLOYMENTS_V1 "/", d->id, "/device_list");
-		op = op_new(rn->c, FG_HTTP_GET, path);
-		free(path);
-		op->item = dd->next;
-	}
-	dd->next++;
+	free(path);
+	op->item = item;
+	op->step = stats;
 	return op;
 }
 
-static int parse_stats(const cJSON *j, struct mender_deployment *d)
+static struct op *details_generate(struct runner *rn)
 {
-	const cJSON *e, *src = field(j, "status");
+	struct dep_details *dd = rn->ctx;
 
-	/* the flat form of .../statistics, or a Deployment's statistics.status */
-	if (!cJSON_IsObject(src))
-		src = j;
-	cJSON_ArrayForEach(e, src) {
-		if (!cJSON_IsNumber(e) || !e->string)
-			continue;
-		d->stats = fg_realloc(d->stats, (d->nstats + 1) * sizeof(*d->stats));
-		d->stats[d->nstats].status = utf8_dup(e->string);
-		d->stats[d->nstats].count = e->valuedouble >= 0 ? (long long)e->valuedouble : 0;
-		d->nstats++;
+	while (dd->next < dd->l->n && !rn->err) {
+		size_t i = dd->next++;
+		const struct mender_deployment *d = &dd->l->items[i];
+		int stats = (dd->flags & MENDER_WITH_STATS) && !d->nstats;
+		int devices = dd->flags & MENDER_WITH_DEVICES;
+
+		if (stats && devices)
+			runner_push(rn, detail_op(rn, d->id, i, 0));
+		if (stats || devices)
+			return detail_op(rn, d->id, i, stats);
 	}
-	return 0;
+	return NULL;
 }
 
 static void details_finish(struct runner *rn, struct op *op)

@@ -545,8 +545,19 @@ static void test_find_and_active(void **state)
 		}
 		assert_true(d->nstats > 0);
 		assert_int_equal(mender_deployment_stat(d, "success"), 0);
+		assert_int_equal(mender_deployment_stat(d, "total_size"), 0);
 	}
 	mender_deployment_list_release(&l);
+	{
+		/* statistics came with the list; one device_list each */
+		char *stats = fg_asprintf("/api/management/v1/deployments/deployments/%s/statistics", id1);
+		char *devices = fg_asprintf("/api/management/v1/deployments/deployments/%s/device_list", id1);
+
+		assert_int_equal(sim_count(&f->sim, "GET", stats, 0), 0);
+		assert_int_equal(sim_count(&f->sim, "GET", devices, 200), 1);
+		free(stats);
+		free(devices);
+	}
 
 	/* the devices install: one finishes, both stay listed until then */
 	assert_int_equal(sim_call(&f->sim, FG_HTTP_POST, "/_sim/step", "{}", NULL) / 100, 2);
