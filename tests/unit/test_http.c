@@ -462,6 +462,90 @@ static void test_headers_captured(void **state)
 	fg_http_request_release(&r);
 }
 
+/* TLS: verified by default, a private CA with ca_file. The server is
+ * `openssl s_server -www` with a throwaway self-signed certificate. */
+static void test_tls_verification(void **state)
+{
+	char dir[] = "/tmp/fg-tls-XXXXXX";
+	char cmd[512], cert[64], key[64], line[256] = "";
+	struct fg_http_options o = { 0 };
+	struct fg_http *plain, *private_ca;
+	struct fg_http_request r, *rp = &r;
+	unsigned port = 0;
+	size_t len = 0;
+	int out[2];
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		 "-keyout %s -out %s -days 2 -subj /CN=127.0.0.1 "
+		 "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1", key, cert);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(pipe(out), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		close(out[0]);
+		execlp("openssl", "openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert,
+		       "-key", key, "-www", (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	while (len < sizeof(line) - 1 && !strstr(line, "ACCEPT ")) {
+		struct pollfd p = { out[0], POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&p, 1, 10000) <= 0)
+			break;
+		n = read(out[0], line + len, sizeof(line) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		line[len] = '\0';
+	}
+	/* "ACCEPT 127.0.0.1:PORT" after a line about DH parameters */
+	{
+		char *at = strstr(line, "ACCEPT 127.0.0.1:");
+
+		if (at)
+			sscanf(at, "ACCEPT 127.0.0.1:%u", &port);
+	}
+	assert_true(port > 0);
+
+	assert_int_equal(fg_http_new(&plain, NULL), 0);
+	o.ca_file = cert;
+	assert_int_equal(fg_http_new(&private_ca, &o), 0);
+
+	fg_http_request_init(&r);
+	r.method = FG_HTTP_GET;
+	r.url = fg_asprintf("https://127.0.0.1:%u/", port);
+	assert_int_equal(fg_http_run_all(plain, fg_http_now_ms() + 10000, &rp, 1), 0);
+	assert_int_equal(r.result, FG_ENET);
+	assert_non_null(strstr(r.error, r.url));
+	assert_non_null(strstr(r.error, "certificate"));
+	assert_int_equal(r.attempts, 1); /* a bad certificate is not retried */
+
+	assert_int_equal(fg_http_run_all(private_ca, fg_http_now_ms() + 10000, &rp, 1), 0);
+	assert_int_equal(r.result, 0);
+	assert_int_equal(r.status, 200);
+	fg_http_request_release(&r);
+
+	fg_http_free(plain);
+	fg_http_free(private_ca);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	close(out[0]);
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_paging_arithmetic),
 		cmocka_unit_test(test_redaction),
 		cmocka_unit_test(test_url_escape),
+		cmocka_unit_test(test_tls_verification),
 		cmocka_unit_test_setup_teardown(test_retry_503_then_success, setup_sim, teardown_sim),
 		cmocka_unit_test_setup_teardown(test_retry_after_honoured, setup_sim, teardown_sim),
 		cmocka_unit_test_setup_teardown(test_retry_after_past_deadline, setup_sim, teardown_sim),
