@@ -993,7 +993,7 @@ void mender_deployment_list_init(struct mender_deployment_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static void deployment_release(struct mender_deployment *d)
+void mender_deployment_release(struct mender_deployment *d)
 {
 	size_t i;
 
@@ -1016,7 +1016,7 @@ void mender_deployment_list_release(struct mender_deployment_list *l)
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		deployment_release(&l->items[i]);
+		mender_deployment_release(&l->items[i]);
 	free(l->items);
 	mender_deployment_list_init(l);
 }
@@ -1239,7 +1239,7 @@ static int list_deployments(struct mender_client *c, int64_t deadline, char **qu
 		qsort(out->items + from, out->n - from, sizeof(*out->items), deployment_cmp);
 	for (i = from, k = from; i < out->n; i++) {
 		if (k > from && !strcmp(out->items[k - 1].id, out->items[i].id))
-			deployment_release(&out->items[i]);
+			mender_deployment_release(&out->items[i]);
 		else
 			out->items[k++] = out->items[i];
 	}
@@ -1255,7 +1255,7 @@ static int list_deployments(struct mender_client *c, int64_t deadline, char **qu
 done:
 	if (err) {
 		for (i = from; i < out->n; i++)
-			deployment_release(&out->items[i]);
+			mender_deployment_release(&out->items[i]);
 		out->n = from;
 	}
 	return err;
@@ -1338,8 +1338,10 @@ int mender_list_active_deployments(struct mender_client *c, unsigned flags,
 	char *q[2];
 	int err;
 
-	q[0] = fg_asprintf("%s?status=pending&per_page=%u", P_DEPLOYMENTS_V2, MAX_PAGE_SIZE);
-	q[1] = fg_asprintf("%s?status=inprogress&per_page=%u", P_DEPLOYMENTS_V2, MAX_PAGE_SIZE);
+	const char *type = flags & MENDER_SOFTWARE_ONLY ? "&type=software" : "";
+
+	q[0] = fg_asprintf("%s?status=pending&per_page=%u%s", P_DEPLOYMENTS_V2, MAX_PAGE_SIZE, type);
+	q[1] = fg_asprintf("%s?status=inprogress&per_page=%u%s", P_DEPLOYMENTS_V2, MAX_PAGE_SIZE, type);
 	err = list_deployments(c, call_deadline(c), q, 2, flags, out);
 	free(q[0]);
 	free(q[1]);
@@ -1697,6 +1699,73 @@ done:
 	cJSON_Delete(j);
 	op_free(op);
 	fg_buf_release(&base);
+	return err;
+}
+
+void mender_device_status_list_init(struct mender_device_status_list *l)
+{
+	memset(l, 0, sizeof(*l));
+}
+
+void mender_device_status_list_release(struct mender_device_status_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->items[i].device_id);
+		free(l->items[i].status);
+	}
+	free(l->items);
+	mender_device_status_list_init(l);
+}
+
+int mender_deployment_devices(struct mender_client *c, const char *id,
+			      struct mender_device_status_list *out)
+{
+	int64_t deadline = call_deadline(c);
+	struct op *op = NULL;
+	const cJSON *e;
+	cJSON *j = NULL;
+	char *base = NULL;
+	unsigned page;
+	size_t got;
+	int err;
+
+	if ((err = check_out("deployment id", id)))
+		return err;
+	base = id_path(P_DEPLOYMENTS_V1 "/", id, "/devices/list?per_page=500");
+	for (page = 1; page <= MAX_PAGES; page++) {
+		op_free(op);
+		op = page_op(c, base, page, 0);
+		err = run_one(c, deadline, op);
+		if (err)
+			goto done;
+		if (op->req.result || op->req.status != 200) {
+			err = fg_error_wrap(fail_response(c, &op->req), "devices of deployment %s", id);
+			goto done;
+		}
+		cJSON_Delete(j);
+		j = NULL;
+		err = parse_response(c, &op->req, cJSON_Array, &j);
+		if (err)
+			goto done;
+		got = 0;
+		cJSON_ArrayForEach(e, j) {
+			struct mender_device_status *ds;
+
+			got++;
+			out->items = fg_grow(out->items, &out->alloc, out->n + 1, sizeof(*out->items));
+			ds = &out->items[out->n++];
+			ds->device_id = str_field(e, "id", "");
+			ds->status = str_field(e, "status", "");
+		}
+		if (!fg_http_page_more(page, 500, got, op->req.total_count, op->req.link))
+			break;
+	}
+done:
+	cJSON_Delete(j);
+	op_free(op);
+	free(base);
 	return err;
 }
 

@@ -148,12 +148,16 @@ struct mender_deployment_list {
 
 void mender_deployment_list_init(struct mender_deployment_list *l);
 void mender_deployment_list_release(struct mender_deployment_list *l);
+/* Free one deployment's contents (for callers that filter a list). */
+void mender_deployment_release(struct mender_deployment *d);
 /* Count for a device status in a deployment's statistics; 0 when absent. */
 long long mender_deployment_stat(const struct mender_deployment *d, const char *status);
 
 enum {
 	MENDER_WITH_DEVICES = 1 << 0, /* GET .../{id}/device_list for each */
 	MENDER_WITH_STATS = 1 << 1,   /* GET .../{id}/statistics for each */
+	MENDER_SOFTWARE_ONLY = 1 << 2, /* list only type=software (not the
+					* per-device configuration deployments) */
 };
 
 /*
@@ -241,6 +245,26 @@ void mender_device_deployment_list_release(struct mender_device_deployment_list 
  * all. Replaces `out`'s contents. */
 int mender_device_history(struct mender_client *c, const char *id, const char *status,
 			  size_t max_items, struct mender_device_deployment_list *out);
+
+/* One device's status in a deployment it has picked up. */
+struct mender_device_status {
+	char *device_id;
+	char *status;               /* pending, downloading, ..., success, failure, aborted */
+};
+
+struct mender_device_status_list {
+	struct mender_device_status *items;
+	size_t n, alloc;
+};
+
+void mender_device_status_list_init(struct mender_device_status_list *l);
+void mender_device_status_list_release(struct mender_device_status_list *l);
+
+/* The devices that picked up deployment `id` and their status (GET
+ * .../deployments/{id}/devices/list, pages of 500). Devices that have not
+ * polled yet are not listed (Mender assigns lazily). Appends to `out`. */
+int mender_deployment_devices(struct mender_client *c, const char *id,
+			      struct mender_device_status_list *out);
 
 /* ---- artifacts ---- */
 

@@ -94,6 +94,10 @@ static void decide_os(struct plan_device *pd, const struct plan_input *in,
 	}
 	if (f->installed && !strcmp(f->installed, pd->artifact)) {
 		pd->os = PLAN_OS_IN_SYNC;
+		for (i = 0; i < f->ndeployments; i++)
+			if (!f->deployments[i].configuration && f->deployments[i].device_status &&
+			    !strcmp(f->deployments[i].artifact, pd->artifact) && !pd->deployment_status)
+				pd->deployment_status = fg_strdup(f->deployments[i].device_status);
 		return;
 	}
 	name = plan_deployment_name(in->branch, in->commit, pd->artifact);
@@ -105,13 +109,18 @@ static void decide_os(struct plan_device *pd, const struct plan_input *in,
 		if (!strcmp(d->name, name) && d->device_status &&
 		    (!strcmp(d->device_status, "failure") || !strcmp(d->device_status, "noartifact")))
 			failed = (int)i;
-		if (still_to_run(d))
+		if (still_to_run(d)) {
 			pending = 1;
+			free(pd->deployment_status);
+			pd->deployment_status = fg_strdup(d->device_status ? d->device_status : "pending");
+		}
 	}
 	free(name);
 	if (failed >= 0) {
 		pd->os = PLAN_OS_FAILED;
 		pd->failed_deployment = fg_strdup(f->deployments[failed].id);
+		free(pd->deployment_status);
+		pd->deployment_status = fg_strdup(f->deployments[failed].device_status);
 	} else if (pending && !pd->naborts) {
 		/* Aborting for a device aborts all its active deployments, so a
 		 * pending good one is only trusted when nothing must go. */
@@ -171,8 +180,9 @@ static void decide_config(struct plan_device *pd, const struct plan_input *in,
 	tag_ok = f->digest_tag && !strcmp(f->digest_tag, pd->digest);
 	for (i = 0; i < f->ndeployments; i++)
 		active |= f->deployments[i].configuration && still_to_run(&f->deployments[i]);
-	/* Aborting the device's deployments takes its configuration one too. */
-	if (aborting && active) {
+	/* Aborting the device's deployments takes a configuration one too,
+	 * which fleetgate does not track per device: deploy it again. */
+	if (aborting) {
 		pd->config = PLAN_CONFIG_UPDATE;
 		return;
 	}
@@ -369,6 +379,7 @@ void plan_release(struct plan *p)
 		free(d->installed);
 		free(d->artifact);
 		free(d->failed_deployment);
+		free(d->deployment_status);
 		for (k = 0; k < d->naborts; k++)
 			free(d->aborts[k]);
 		free(d->aborts);

@@ -127,6 +127,9 @@ struct plan_device {
 	char *installed;
 	char *artifact;          /* desired, or NULL */
 	char *failed_deployment; /* with PLAN_OS_FAILED: its id */
+	char *deployment_status; /* the device's status in its fleetgate deployment
+				  * of the desired artifact (pending, installing,
+				  * success, failure, ...), or NULL */
 	char **aborts;           /* ids of superseded active deployments */
 	size_t naborts;
 	enum plan_config config;
