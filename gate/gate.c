@@ -76,6 +76,7 @@ static int parse_args(struct gate_args *a, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **file;
+	const char *name;
 	int c;
 
 	memset(a, 0, sizeof(*a));
@@ -83,6 +84,7 @@ static int parse_args(struct gate_args *a, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		file = NULL;
+		name = NULL;
 		switch (c) {
 		case 's':
 			a->source = optarg;
@@ -102,12 +104,15 @@ static int parse_args(struct gate_args *a, int argc, char **argv)
 			break;
 		case 'j':
 			file = &a->junit;
+			name = "--junit";
 			break;
 		case 'm':
 			file = &a->markdown;
+			name = "--markdown";
 			break;
 		case 'c':
 			file = &a->codequality;
+			name = "--codequality";
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -117,8 +122,7 @@ static int parse_args(struct gate_args *a, int argc, char **argv)
 					       argv[optind - 1]);
 		}
 		if (file && !*optarg)
-			return cli_usage_error("gate", "%s needs a file name, not an empty one",
-					       argv[optind - 1]);
+			return cli_usage_error("gate", "%s needs a file name, not an empty one", name);
 		if (file)
 			*file = optarg;
 	}
@@ -164,11 +168,11 @@ static int write_file(const char *path, const struct fg_buf *data)
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (fd < 0) {
-		rc = fg_error_set(FG_EIO, "%s: %s", tmp, strerror(errno));
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
 		goto done;
 	}
 	if (write(fd, data->ptr, data->len) != (ssize_t)data->len || fsync(fd)) {
-		rc = fg_error_set(FG_EIO, "%s: %s", tmp, strerror(errno));
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
 		close(fd);
 		unlink(tmp);
 		goto done;
@@ -182,7 +186,8 @@ done:
 	return rc;
 }
 
-static int write_report(const char *path, const struct gate_result *r,
+/* Write one report file; `option` names it in a failure ("--junit"). */
+static int write_report(const char *option, const char *path, const struct gate_result *r,
 			void (*render)(struct fg_buf *, const struct gate_result *))
 {
 	struct fg_buf out = FG_BUF_INIT;
@@ -194,7 +199,7 @@ static int write_report(const char *path, const struct gate_result *r,
 	render(&out, r);
 	rc = write_file(path, &out);
 	fg_buf_release(&out);
-	return rc ? cli_fail("gate", EXIT_USAGE, "writing a report") : 0;
+	return rc ? cli_fail("gate", EXIT_USAGE, option) : 0;
 }
 
 static int github_actions(void)
@@ -241,9 +246,9 @@ int cmd_gate(int argc, char **argv)
 		goto done;
 	}
 	status = result.verdict->accepted ? EXIT_OK : EXIT_REJECTED;
-	if ((rc = write_report(a.junit, &result, gate_report_junit)) ||
-	    (rc = write_report(a.codequality, &result, gate_report_codequality)) ||
-	    (rc = write_report(a.markdown, &result, gate_report_markdown)))
+	if ((rc = write_report("--junit", a.junit, &result, gate_report_junit)) ||
+	    (rc = write_report("--codequality", a.codequality, &result, gate_report_codequality)) ||
+	    (rc = write_report("--markdown", a.markdown, &result, gate_report_markdown)))
 		status = rc;
 done:
 	fg_buf_release(&out);
