@@ -202,16 +202,24 @@ int gate_judge(struct gate_result *out, struct fg_repo *repo, const char *source
 	gate_result_init(out);
 	out->source = fg_strdup(source);
 	out->target = fg_strdup(target);
-	if (!repo_branch_name_valid(source))
-		return fg_error_set(FG_EINVAL, "source '%s' is not a valid branch name", source);
-	if (!repo_branch_name_valid(target))
-		return fg_error_set(FG_EINVAL, "target '%s' is not a valid branch name", target);
-	if (!strcmp(source, target))
-		return fg_error_set(FG_EINVAL, "source and target are the same branch '%s'", source);
-	if (repo_is_shallow(repo))
-		return fg_error_set(FG_EINVAL,
-				    "%s is a shallow clone: judging a merge request needs the history of both branches (GitLab CI: GIT_DEPTH: 0; actions/checkout: fetch-depth: 0; else git fetch --unshallow)",
-				    repo_gitdir(repo));
+	if (!repo_branch_name_valid(source)) {
+		rc = fg_error_set(FG_EINVAL, "source '%s' is not a valid branch name", source);
+		goto done;
+	}
+	if (!repo_branch_name_valid(target)) {
+		rc = fg_error_set(FG_EINVAL, "target '%s' is not a valid branch name", target);
+		goto done;
+	}
+	if (!strcmp(source, target)) {
+		rc = fg_error_set(FG_EINVAL, "source and target are the same branch '%s'", source);
+		goto done;
+	}
+	if (repo_is_shallow(repo)) {
+		rc = fg_error_set(FG_EINVAL,
+				  "%s is a shallow clone: judging a merge request needs the history of both branches (GitLab CI: GIT_DEPTH: 0; actions/checkout: fetch-depth: 0; else git fetch --unshallow)",
+				  repo_gitdir(repo));
+		goto done;
+	}
 	rc = repo_resolve_branch(repo, source, out->source_commit, &found);
 	if (rc)
 		goto done;

@@ -423,6 +423,20 @@ gate.xml"
 	assert_output_is "fleetgate gate: current folder: not a git repository (could not find repository from '.')"
 }
 
+@test "a clone that belongs to another user says how to trust it" {
+	[ "$(id -u)" = 0 ] || skip "needs root to give the clone another owner"
+	make_server
+	make_ci_clone main
+	chown -R 4242:4242 "$WORK/ci"
+	run "$FLEETGATE" gate --source main --target canary
+	assert_status 2
+	assert_output_is "fleetgate gate: current folder: the repository belongs to another user; if you trust it, run: git config --global --add safe.directory <its path>"
+	git config --global --add safe.directory "$WORK/ci"
+	run "$FLEETGATE" gate --source main --target canary
+	assert_status 0
+	assert_output_is "gate: main -> canary: accepted"
+}
+
 @test "bad options and unwritable reports are exit 2; --help is exit 0" {
 	make_server
 	make_ci_clone main
