@@ -29,6 +29,7 @@ struct command {
 static const struct command commands[] = {
 	{ "validate", cmd_validate, "check the fleet configuration (working tree, --staged, --rev)" },
 	{ "install", cmd_install, "install the git hooks (--repo on a server, --pre-commit in a clone)" },
+	{ "gate", cmd_gate, "judge a merge request in CI (promotion rules, configuration, reports)" },
 	{ "hook", cmd_hook, "act as a git server hook (pre-receive, update, post-receive)" },
 	{ "plan", cmd_plan, "print the Mender deployments a branch needs" },
 	{ "apply", cmd_apply, "schedule the Mender deployments a branch needs" },
