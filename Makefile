@@ -18,6 +18,7 @@ PKG_CONFIG ?= pkg-config
 LIB_PKGS := libgit2 yaml-0.1 libcjson libcurl
 SIM_PKGS := libmicrohttpd libcjson
 TEST_PKGS := cmocka
+SIMTEST_PKGS := yaml-0.1 libcurl cmocka
 
 ifeq ($(V),1)
 Q :=
@@ -48,19 +49,21 @@ FG_SRC := $(sort $(wildcard cli/*.c hooks/*.c gate/*.c validate/*.c))
 SIM_SRC := $(sort $(wildcard sim/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 SIMTEST_SRC := $(sort $(wildcard tests/sim/*.c))
+SIMTEST_SUPPORT_SRC := $(sort $(wildcard tests/sim/support/*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 FG_OBJ := $(FG_SRC:%.c=$(BUILD)/obj/%.o)
 SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SIMTEST_BIN := $(SIMTEST_SRC:tests/sim/%.c=$(BUILD)/tests/sim-%)
+SIMTEST_SUPPORT_OBJ := $(SIMTEST_SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 
 LIBA := $(BUILD)/libfleetgate.a
 FLEETGATE := $(BUILD)/fleetgate
 MENDER_SIM := $(BUILD)/mender-sim
 
 .PHONY: all deps check-deps check asan demo install clean bench
-all: $(FLEETGATE) $(if $(SIM_SRC),$(MENDER_SIM))
+all: $(if $(FG_SRC),$(FLEETGATE)) $(if $(SIM_SRC),$(MENDER_SIM))
 
 deps:
 	$(Q)scripts/ensure-deps build
@@ -75,7 +78,8 @@ TEST_LIBS = $(call pkgflags,--libs,$(TEST_PKGS))
 
 $(BUILD)/obj/lib/%.o $(BUILD)/obj/cli/%.o $(BUILD)/obj/hooks/%.o \
 $(BUILD)/obj/gate/%.o $(BUILD)/obj/validate/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)
-$(BUILD)/obj/sim/%.o $(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS)
+$(BUILD)/obj/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS)
+$(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS) $(call pkgflags,--cflags,$(SIMTEST_PKGS))
 $(BUILD)/obj/tests/unit/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)
 
 $(BUILD)/obj/%.o: %.c
@@ -100,10 +104,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LIB_LIBS) $(TEST_LIBS)
 
-$(BUILD)/tests/sim-%: $(BUILD)/obj/tests/sim/%.o
+$(BUILD)/tests/sim-%: $(BUILD)/obj/tests/sim/%.o $(SIMTEST_SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(SIM_LIBS) $(call pkgflags,--libs,yaml-0.1 libcurl) -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(SIMTEST_SUPPORT_OBJ) $(SIM_LIBS) \
+		$(call pkgflags,--libs,$(SIMTEST_PKGS)) -lm
 
 tests: $(UNIT_BIN) $(SIMTEST_BIN)
 

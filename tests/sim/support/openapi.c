@@ -1,0 +1,675 @@
+#include "openapi.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "yamljson.h"
+
+#define DOC_MAX (16u << 20)
+#define REF_DEPTH_MAX 32
+#define SCHEMA_DEPTH_MAX 64
+
+struct openapi {
+	cJSON *root;
+};
+
+/*
+ * Where Mender v4.1.3 answers differently from its own OpenAPI description,
+ * as REFERENCE.md records it. The stand-in follows the server; the checker
+ * accepts exactly these differences and nothing else.
+ */
+enum deviation_kind { DEV_STATUS, DEV_NO_HEADER, DEV_MEDIA, DEV_EMPTY_OBJECT };
+
+struct deviation {
+	const char *method; /* NULL: any */
+	const char *tmpl;   /* NULL: any */
+	long status;
+	enum deviation_kind kind;
+	const char *header;
+	const char *why;
+};
+
+static const struct deviation deviations[] = {
+	{ "GET", "/api/management/v1/deployments/deployments/{id}", 400, DEV_STATUS, NULL,
+	  "REFERENCE §4: a non-UUID id gets 400 \"ID is not a valid UUID\"" },
+	{ "GET", "/api/management/v1/deployments/deployments/{deployment_id}/statistics", 400,
+	  DEV_STATUS, NULL, "api_deployments.go GetDeploymentStats: non-UUID id -> 400" },
+	{ "GET", "/api/management/v1/deployments/deployments/{deployment_id}/devices/list", 400,
+	  DEV_STATUS, NULL,
+	  "api_deployments.go GetDevicesListForDeployment: non-UUID id, paging, status -> 400" },
+	{ "GET", "/api/management/v1/deployments/deployments/devices/{id}", 400, DEV_STATUS, NULL,
+	  "REFERENCE §4: per_page above 20 (or a bad status filter) -> 400" },
+	{ "POST", "/api/management/v2/inventory/filters/search", 200, DEV_NO_HEADER, "Link",
+	  "REFERENCE §2: v4.1.3 sets X-Total-Count and no Link header" },
+	{ "POST", "/api/management/v1/useradm/settings/tokens", 200, DEV_MEDIA, NULL,
+	  "REFERENCE §1: the token is returned raw as application/jwt" },
+	{ "POST", "/api/management/v1/deployments/deployments/statistics/list", 200,
+	  DEV_EMPTY_OBJECT, NULL, "REFERENCE §4: an empty deployment_ids list gets {}" },
+	{ NULL, NULL, 413, DEV_STATUS, NULL, "REFERENCE §0: bodies over 1 MiB get 413" },
+};
+
+static const struct deviation *find_deviation(const char *method, const char *tmpl, long status,
+					      enum deviation_kind kind, const char *header)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(deviations) / sizeof(deviations[0]); i++) {
+		const struct deviation *d = &deviations[i];
+
+		if (d->kind != kind || d->status != status)
+			continue;
+		if (d->method && strcasecmp(d->method, method))
+			continue;
+		if (d->tmpl && (!tmpl || strcmp(d->tmpl, tmpl)))
+			continue;
+		if (kind == DEV_NO_HEADER && strcasecmp(d->header, header))
+			continue;
+		return d;
+	}
+	return NULL;
+}
+
+struct openapi *openapi_load(const char *path, char **err)
+{
+	FILE *f = fopen(path, "rb");
+	struct tstr buf = TSTR_INIT;
+	struct openapi *o = NULL;
+	char chunk[65536];
+	size_t n;
+	cJSON *root;
+
+	*err = NULL;
+	if (!f) {
+		struct tstr m = TSTR_INIT;
+
+		tstr_printf(&m, "%s: %s", path, strerror(errno));
+		*err = m.p;
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && buf.len <= DOC_MAX)
+		tstr_put(&buf, chunk, n);
+	fclose(f);
+	if (buf.len > DOC_MAX) {
+		struct tstr m = TSTR_INIT;
+
+		tstr_printf(&m, "%s: larger than %u bytes", path, DOC_MAX);
+		*err = m.p;
+		tstr_release(&buf);
+		return NULL;
+	}
+	root = yamljson_load(buf.p ? buf.p : "", buf.len, err);
+	tstr_release(&buf);
+	if (!root)
+		return NULL;
+	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "paths"))) {
+		cJSON_Delete(root);
+		*err = strdup("the document has no 'paths'");
+		return NULL;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		abort();
+	o->root = root;
+	return o;
+}
+
+void openapi_free(struct openapi *o)
+{
+	if (!o)
+		return;
+	cJSON_Delete(o->root);
+	free(o);
+}
+
+static const cJSON *get(const cJSON *obj, const char *key)
+{
+	return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+}
+
+/* A local JSON pointer "#/a/b" (with ~0 and ~1 escapes). */
+static const cJSON *pointer(const struct openapi *o, const char *ref)
+{
+	const cJSON *node = o->root;
+	const char *p;
+
+	if (strncmp(ref, "#/", 2))
+		return NULL;
+	for (p = ref + 2; node && *p;) {
+		size_t n = strcspn(p, "/");
+		char key[256];
+		size_t i, k = 0;
+
+		for (i = 0; i < n && k + 1 < sizeof(key); i++) {
+			if (p[i] == '~' && i + 1 < n && (p[i + 1] == '0' || p[i + 1] == '1')) {
+				key[k++] = p[i + 1] == '0' ? '~' : '/';
+				i++;
+			} else {
+				key[k++] = p[i];
+			}
+		}
+		key[k] = '\0';
+		node = get(node, key);
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return node;
+}
+
+const cJSON *openapi_resolve(const struct openapi *o, const cJSON *node)
+{
+	int depth;
+
+	for (depth = 0; node && depth < REF_DEPTH_MAX; depth++) {
+		const cJSON *ref = get(node, "$ref");
+
+		if (!cJSON_IsString(ref))
+			return node;
+		node = pointer(o, ref->valuestring);
+	}
+	return NULL;
+}
+
+const char *openapi_match_path(const struct openapi *o, const char *path)
+{
+	const cJSON *paths = get(o->root, "paths"), *p;
+	const char *best = NULL;
+	int best_literal = -1;
+
+	cJSON_ArrayForEach(p, paths) {
+		const char *t = p->string, *c = path;
+		int literal = 0;
+		bool ok = true;
+
+		while (ok && *t && *c) {
+			size_t tn = strcspn(t + 1, "/") + 1, cn = strcspn(c + 1, "/") + 1;
+
+			if (*t != '/' || *c != '/')
+				ok = false;
+			else if (tn > 2 && t[1] == '{' && t[tn - 1] == '}')
+				ok = cn > 1;
+			else if (tn == cn && !strncmp(t, c, tn))
+				literal++;
+			else
+				ok = false;
+			t += tn;
+			c += cn;
+		}
+		if (ok && !*t && !*c && literal > best_literal) {
+			best = p->string;
+			best_literal = literal;
+		}
+	}
+	return best;
+}
+
+const cJSON *openapi_operation(const struct openapi *o, const char *tmpl, const char *method)
+{
+	const cJSON *item = get(get(o->root, "paths"), tmpl), *op;
+	char lower[16];
+	size_t i;
+
+	for (i = 0; method[i] && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)tolower((unsigned char)method[i]);
+	lower[i] = '\0';
+	op = get(openapi_resolve(o, item), lower);
+	return cJSON_IsObject(op) ? op : NULL;
+}
+
+/* ---- schema validation ------------------------------------------------------ */
+
+static const char *type_name(const cJSON *v)
+{
+	if (cJSON_IsObject(v))
+		return "object";
+	if (cJSON_IsArray(v))
+		return "array";
+	if (cJSON_IsString(v))
+		return "string";
+	if (cJSON_IsNumber(v))
+		return "number";
+	if (cJSON_IsBool(v))
+		return "boolean";
+	if (cJSON_IsNull(v))
+		return "null";
+	return "invalid";
+}
+
+static bool is_type(const cJSON *v, const char *type)
+{
+	if (!strcmp(type, "object"))
+		return cJSON_IsObject(v);
+	if (!strcmp(type, "array"))
+		return cJSON_IsArray(v);
+	if (!strcmp(type, "string"))
+		return cJSON_IsString(v);
+	if (!strcmp(type, "boolean"))
+		return cJSON_IsBool(v);
+	if (!strcmp(type, "number"))
+		return cJSON_IsNumber(v) && isfinite(v->valuedouble);
+	if (!strcmp(type, "integer"))
+		return cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
+		       floor(v->valuedouble) == v->valuedouble;
+	return true; /* a type this checker does not know: not judged */
+}
+
+static bool regex_match(const char *re, const char *s, bool *compiled)
+{
+	regex_t r;
+	bool ok;
+
+	*compiled = regcomp(&r, re, REG_EXTENDED | REG_NOSUB) == 0;
+	if (!*compiled)
+		return true;
+	ok = regexec(&r, s, 0, NULL, 0) == 0;
+	regfree(&r);
+	return ok;
+}
+
+static bool format_ok(const char *format, const char *s)
+{
+	bool compiled;
+
+	if (!strcmp(format, "date-time"))
+		return regex_match("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
+				   "(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$",
+				   s, &compiled);
+	if (!strcmp(format, "uuid"))
+		return regex_match("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+				   "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+				   s, &compiled);
+	return true;
+}
+
+static size_t utf8_length(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static int validate(const struct openapi *o, const cJSON *schema, const cJSON *v,
+		    struct tstr *where, struct tstr *errs, int depth);
+
+#define PROBLEM(...)                                                  \
+	do {                                                          \
+		tstr_printf(errs, "%s: ", where->p ? where->p : "$"); \
+		tstr_printf(errs, __VA_ARGS__);                       \
+		tstr_put(errs, "\n", 1);                              \
+		n++;                                                  \
+	} while (0)
+
+/* Validate into a scratch buffer: for anyOf/oneOf branches. */
+static int try_validate(const struct openapi *o, const cJSON *schema, const cJSON *v,
+			struct tstr *where, int depth)
+{
+	struct tstr scratch = TSTR_INIT;
+	int n = validate(o, schema, v, where, &scratch, depth);
+
+	tstr_release(&scratch);
+	return n;
+}
+
+static int validate_object(const struct openapi *o, const cJSON *schema, const cJSON *v,
+			   struct tstr *where, struct tstr *errs, int depth)
+{
+	const cJSON *props = get(schema, "properties"), *req = get(schema, "required");
+	const cJSON *addl = get(schema, "additionalProperties"), *m, *r;
+	size_t mark = where->len;
+	int n = 0;
+
+	cJSON_ArrayForEach(r, req) {
+		if (cJSON_IsString(r) && !cJSON_GetObjectItemCaseSensitive(v, r->valuestring))
+			PROBLEM("required property '%s' is missing", r->valuestring);
+	}
+	cJSON_ArrayForEach(m, v) {
+		const cJSON *ps = get(props, m->string);
+
+		tstr_printf(where, ".%s", m->string);
+		if (ps) {
+			n += validate(o, ps, m, where, errs, depth + 1);
+		} else if (cJSON_IsFalse(addl)) {
+			PROBLEM("property not allowed by the schema");
+		} else if (cJSON_IsObject(addl)) {
+			n += validate(o, addl, m, where, errs, depth + 1);
+		}
+		where->len = mark;
+		where->p[mark] = '\0';
+	}
+	return n;
+}
+
+static int validate(const struct openapi *o, const cJSON *schema, const cJSON *v,
+		    struct tstr *where, struct tstr *errs, int depth)
+{
+	const cJSON *s = openapi_resolve(o, schema), *k, *e;
+	int n = 0;
+	size_t mark = where->len;
+	int i;
+
+	if (!s) {
+		PROBLEM("unresolvable $ref in the schema");
+		return n;
+	}
+	if (depth > SCHEMA_DEPTH_MAX) {
+		PROBLEM("schema nesting deeper than %d", SCHEMA_DEPTH_MAX);
+		return n;
+	}
+	if (cJSON_IsNull(v) && cJSON_IsTrue(get(s, "nullable")))
+		return 0;
+	k = get(s, "type");
+	if (cJSON_IsString(k) && !is_type(v, k->valuestring)) {
+		PROBLEM("expected %s, got %s", k->valuestring, type_name(v));
+		return n;
+	}
+	k = get(s, "enum");
+	if (cJSON_IsArray(k)) {
+		bool found = false;
+
+		cJSON_ArrayForEach(e, k)
+			found = found || cJSON_Compare(e, v, 1);
+		if (!found) {
+			char *text = cJSON_PrintUnformatted(v);
+
+			PROBLEM("%s is not one of the documented values", text ? text : "value");
+			free(text);
+		}
+	}
+	k = get(s, "format");
+	if (cJSON_IsString(k) && cJSON_IsString(v) && !format_ok(k->valuestring, v->valuestring))
+		PROBLEM("'%s' is not a valid %s", v->valuestring, k->valuestring);
+	k = get(s, "pattern");
+	if (cJSON_IsString(k) && cJSON_IsString(v)) {
+		bool compiled;
+
+		if (!regex_match(k->valuestring, v->valuestring, &compiled))
+			PROBLEM("'%s' does not match pattern %s", v->valuestring, k->valuestring);
+	}
+	if (cJSON_IsString(v)) {
+		k = get(s, "minLength");
+		if (cJSON_IsNumber(k) && (double)utf8_length(v->valuestring) < k->valuedouble)
+			PROBLEM("shorter than %g characters", k->valuedouble);
+		k = get(s, "maxLength");
+		if (cJSON_IsNumber(k) && (double)utf8_length(v->valuestring) > k->valuedouble)
+			PROBLEM("longer than %g characters", k->valuedouble);
+	}
+	if (cJSON_IsNumber(v)) {
+		k = get(s, "minimum");
+		if (cJSON_IsNumber(k) && v->valuedouble < k->valuedouble)
+			PROBLEM("%g is below the minimum %g", v->valuedouble, k->valuedouble);
+		k = get(s, "maximum");
+		if (cJSON_IsNumber(k) && v->valuedouble > k->valuedouble)
+			PROBLEM("%g is above the maximum %g", v->valuedouble, k->valuedouble);
+	}
+	if (cJSON_IsArray(v)) {
+		k = get(s, "minItems");
+		if (cJSON_IsNumber(k) && cJSON_GetArraySize(v) < k->valuedouble)
+			PROBLEM("fewer than %g items", k->valuedouble);
+		k = get(s, "maxItems");
+		if (cJSON_IsNumber(k) && cJSON_GetArraySize(v) > k->valuedouble)
+			PROBLEM("more than %g items", k->valuedouble);
+		k = get(s, "items");
+		if (k) {
+			i = 0;
+			cJSON_ArrayForEach(e, v) {
+				tstr_printf(where, "[%d]", i++);
+				n += validate(o, k, e, where, errs, depth + 1);
+				where->len = mark;
+				where->p[mark] = '\0';
+			}
+		}
+	}
+	if (cJSON_IsObject(v))
+		n += validate_object(o, s, v, where, errs, depth);
+	k = get(s, "allOf");
+	cJSON_ArrayForEach(e, k)
+		n += validate(o, e, v, where, errs, depth + 1);
+	k = get(s, "anyOf");
+	if (cJSON_IsArray(k)) {
+		bool any = false;
+
+		cJSON_ArrayForEach(e, k)
+			any = any || try_validate(o, e, v, where, depth + 1) == 0;
+		if (!any)
+			PROBLEM("matches none of anyOf");
+	}
+	k = get(s, "oneOf");
+	if (cJSON_IsArray(k)) {
+		int passing = 0;
+
+		cJSON_ArrayForEach(e, k)
+			passing += try_validate(o, e, v, where, depth + 1) == 0;
+		if (passing != 1)
+			PROBLEM("matches %d of oneOf (exactly one expected)", passing);
+	}
+	return n;
+}
+
+int openapi_validate(const struct openapi *o, const cJSON *schema, const cJSON *value,
+		     const char *where, struct tstr *errs)
+{
+	struct tstr w = TSTR_INIT;
+	int n;
+
+	tstr_printf(&w, "%s", where);
+	n = validate(o, schema, value, &w, errs, 0);
+	tstr_release(&w);
+	return n;
+}
+
+/* ---- exchanges ----------------------------------------------------------------------- */
+
+static cJSON *parse_json(const char *text, size_t len)
+{
+	const char *end = NULL;
+	cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	size_t i;
+
+	if (!v)
+		return NULL;
+	for (i = (size_t)(end - text); i < len; i++) {
+		if (!isspace((unsigned char)text[i])) {
+			cJSON_Delete(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+/* "application/json; charset=utf-8" -> "application/json" */
+static void media_type(const char *content_type, char *out, size_t size)
+{
+	size_t i;
+
+	for (i = 0; content_type && content_type[i] && content_type[i] != ';' &&
+		    !isspace((unsigned char)content_type[i]) && i + 1 < size;
+	     i++)
+		out[i] = (char)tolower((unsigned char)content_type[i]);
+	out[i] = '\0';
+}
+
+static bool has_security(const struct openapi *o, const cJSON *op)
+{
+	const cJSON *sec = get(op, "security");
+
+	if (!sec)
+		sec = get(o->root, "security");
+	return cJSON_IsArray(sec) && cJSON_GetArraySize(sec) > 0;
+}
+
+static int check_request(const struct openapi *o, const struct conform_exchange *x,
+			 const cJSON *op, struct tstr *errs)
+{
+	const cJSON *rb = openapi_resolve(o, get(op, "requestBody"));
+	const cJSON *schema = get(get(get(rb, "content"), "application/json"), "schema");
+	cJSON *v;
+	int n = 0;
+
+	if (!schema)
+		return 0;
+	v = parse_json(x->req_body, strlen(x->req_body));
+	if (!v) {
+		tstr_printf(errs, "request: the body sent is not JSON\n");
+		return 1;
+	}
+	n = openapi_validate(o, schema, v, "request", errs);
+	cJSON_Delete(v);
+	return n;
+}
+
+static int check_body(const struct openapi *o, const struct conform_exchange *x,
+		      const char *tmpl, const cJSON *resp, struct tstr *errs)
+{
+	const cJSON *content = get(resp, "content"), *mt, *schema;
+	char media[96];
+	cJSON *v;
+	int n = 0;
+
+	if (!content) {
+		if (x->body_len) {
+			tstr_printf(errs, "response: documented without a body, got %zu bytes\n",
+				    x->body_len);
+			return 1;
+		}
+		return 0;
+	}
+	if (!cJSON_GetArraySize(content))
+		return 0; /* "content: {}": no body documented, nothing to judge */
+	media_type(x->content_type, media, sizeof(media));
+	mt = get(content, media);
+	if (!mt && find_deviation(x->method, tmpl, x->status, DEV_MEDIA, NULL))
+		mt = get(content, "application/json");
+	if (!mt) {
+		tstr_printf(errs, "response: media type '%s' is not documented\n", media);
+		return 1;
+	}
+	schema = get(mt, "schema");
+	if (!schema)
+		return 0;
+	if (!strcmp(media, "application/json")) {
+		v = parse_json(x->body ? x->body : "", x->body_len);
+		if (!v) {
+			tstr_printf(errs, "response: body is not valid JSON\n");
+			return 1;
+		}
+		if (cJSON_IsObject(v) && !cJSON_GetArraySize(v) &&
+		    find_deviation(x->method, tmpl, x->status, DEV_EMPTY_OBJECT, NULL)) {
+			cJSON_Delete(v);
+			return 0;
+		}
+	} else {
+		/* Raw text bodies (application/jwt, text/plain) are strings. */
+		v = cJSON_CreateString(x->body ? x->body : "");
+	}
+	n = openapi_validate(o, schema, v, "response", errs);
+	cJSON_Delete(v);
+	return n;
+}
+
+static int check_headers(const struct openapi *o, const struct conform_exchange *x,
+			 const char *tmpl, const cJSON *resp, struct tstr *errs)
+{
+	const cJSON *headers = get(resp, "headers"), *h;
+	int n = 0;
+
+	if (!x->header(x->ctx, "X-MEN-RequestID")) {
+		tstr_printf(errs, "response: no X-MEN-RequestID header\n");
+		n++;
+	}
+	cJSON_ArrayForEach(h, headers) {
+		const cJSON *schema = get(openapi_resolve(o, h), "schema");
+		const char *value = x->header(x->ctx, h->string);
+		const cJSON *type = get(openapi_resolve(o, schema), "type");
+
+		if (!value) {
+			if (find_deviation(x->method, tmpl, x->status, DEV_NO_HEADER, h->string))
+				continue;
+			tstr_printf(errs, "response: documented header %s is missing\n", h->string);
+			n++;
+			continue;
+		}
+		if (find_deviation(x->method, tmpl, x->status, DEV_NO_HEADER, h->string)) {
+			tstr_printf(errs, "response: header %s is present where Mender sends none\n",
+				    h->string);
+			n++;
+		}
+		if (cJSON_IsString(type) && !strcmp(type->valuestring, "integer")) {
+			const char *p = value;
+
+			while (isdigit((unsigned char)*p))
+				p++;
+			if (p == value || *p) {
+				tstr_printf(errs, "response: header %s '%s' is not an integer\n",
+					    h->string, value);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+int openapi_conform(const struct openapi *o, const struct conform_exchange *x, const char **tmpl,
+		    struct tstr *errs)
+{
+	const cJSON *op, *responses, *resp;
+	char status[8];
+	int n = 0;
+
+	*tmpl = openapi_match_path(o, x->path);
+	if (!*tmpl) {
+		tstr_printf(errs, "%s %s: no such path in the document\n", x->method, x->path);
+		return 1;
+	}
+	op = openapi_operation(o, *tmpl, x->method);
+	if (!op) {
+		tstr_printf(errs, "%s %s: method not documented\n", x->method, *tmpl);
+		return 1;
+	}
+	if (x->req_body && x->check_request)
+		n += check_request(o, x, op, errs);
+	responses = get(op, "responses");
+	snprintf(status, sizeof(status), "%ld", x->status);
+	resp = openapi_resolve(o, get(responses, status));
+	if (!resp)
+		resp = openapi_resolve(o, get(responses, "default"));
+	if (!resp) {
+		const struct deviation *d = find_deviation(x->method, *tmpl, x->status, DEV_STATUS,
+							   NULL);
+
+		if (!d && !(x->status == 401 && has_security(o, op))) {
+			tstr_printf(errs, "%s %s: status %ld is not documented\n", x->method, *tmpl,
+				    x->status);
+			return n + 1;
+		}
+		/* Undocumented but expected: Mender's error body. */
+		{
+			const cJSON *err = pointer(o, "#/components/schemas/Error");
+			cJSON *v = parse_json(x->body ? x->body : "", x->body_len);
+
+			if (!v) {
+				tstr_printf(errs, "response: error body is not JSON\n");
+				n++;
+			} else {
+				n += openapi_validate(o, err, v, "response", errs);
+				cJSON_Delete(v);
+			}
+		}
+		if (!x->header(x->ctx, "X-MEN-RequestID")) {
+			tstr_printf(errs, "response: no X-MEN-RequestID header\n");
+			n++;
+		}
+		return n;
+	}
+	n += check_body(o, x, *tmpl, resp, errs);
+	n += check_headers(o, x, *tmpl, resp, errs);
+	return n;
+}
