@@ -1026,7 +1026,10 @@ void sim_store_step(struct sim_store *s, int64_t now, struct sim_step_result *ou
 		struct sim_device *dev = s->order[i];
 		struct sim_devdep *r;
 
-		if (dev->behaviour == SIM_BEHAVE_OFFLINE)
+		const char *st = sim_device_string(dev, SIM_SCOPE_IDENTITY, "status");
+
+		/* Only accepted devices can authenticate, hence poll. */
+		if (dev->behaviour == SIM_BEHAVE_OFFLINE || !st || strcmp(st, "accepted"))
 			continue;
 		r = sim_store_poll(s, dev, now);
 		if (!r)

@@ -206,6 +206,58 @@ fail:
 	return -1;
 }
 
+int simtest_run(const char *const *args, char *err, size_t size)
+{
+	const char *argv[32];
+	char dir[] = "/tmp/fg-simrun.XXXXXX", path[64];
+	posix_spawn_file_actions_t fa;
+	double deadline = t_now() + 10;
+	int argc = 0, status = 0, rc, ret = -1;
+	pid_t pid;
+	FILE *f;
+
+	err[0] = '\0';
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	argv[argc++] = simtest_sim_binary();
+	while (args && *args && argc < 31)
+		argv[argc++] = *args++;
+	argv[argc] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc)
+		goto done;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid)
+			break;
+		if (w < 0 || t_now() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			goto done;
+		}
+		usleep(10000);
+	}
+	if (WIFEXITED(status))
+		ret = WEXITSTATUS(status);
+done:
+	f = fopen(path, "r");
+	if (f) {
+		size_t n = fread(err, 1, size - 1, f);
+
+		err[n] = '\0';
+		fclose(f);
+	}
+	unlink(path);
+	rmdir(dir);
+	return ret;
+}
+
 int simproc_stop(struct simproc *p)
 {
 	int status = 0, ret = -1;

@@ -45,6 +45,13 @@ const char *simtest_openapi_path(void);
 int simproc_start(struct simproc *p, const char *seed, const char *const *extra,
 		  double timeout_s);
 
+/*
+ * Run the stand-in with `args` (NULL-terminated, without argv[0]) to
+ * completion (killed after 10 s). Returns its exit status, -1 when it was
+ * killed; `err` receives the start of its stderr.
+ */
+int simtest_run(const char *const *args, char *err, size_t size);
+
 /* SIGTERM, wait (up to 20 s, then SIGKILL), remove the directory. Returns
  * the exit status (0 for a clean shutdown), or -1 when it had to be killed
  * or died of a signal. Prints the stand-in's stderr when it was not 0. */
