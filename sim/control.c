@@ -68,7 +68,8 @@ static void clear_log(struct sim_control *c, size_t n)
 		free(c->log[i].path);
 		free(c->log[i].query);
 	}
-	memmove(c->log, c->log + n, (c->nlog - n) * sizeof(*c->log));
+	if (n && c->nlog > n)
+		memmove(c->log, c->log + n, (c->nlog - n) * sizeof(*c->log));
 	c->nlog -= n;
 }
 

@@ -678,9 +678,15 @@ void sim_deployments_device_history(struct sim *sim, const struct sim_request *r
 	size_t i, n = 0, start, end;
 	cJSON *arr;
 
-	/* MaximumPerPageListDeviceDeployments = 20 */
-	if (!sim_req_paging(req, res, 20, &pg))
+	/* ParsePagingParameters (max 500), then MaximumPerPageListDeviceDeployments
+	 * (20) with rest.ErrQueryParmLimit's message. */
+	if (!sim_req_paging(req, res, 500, &pg))
 		return;
+	if (pg.per_page > 20) {
+		sim_res_error(res, req, 400,
+			      "invalid per_page query: value must be a non-zero positive integer");
+		return;
+	}
 	if (!valid_status_filter(status)) {
 		sim_res_error(res, req, 400, "status: must be a valid value.");
 		return;
@@ -771,28 +777,21 @@ void sim_artifacts_list_v2(struct sim *sim, const struct sim_request *req,
 	const struct sim_store *s = sim->store;
 	const char *desc = sim_req_arg(req, "description");
 	const char *dt = sim_req_arg(req, "device_type");
+	const char *page = sim_req_arg(req, "page"), *per_page = sim_req_arg(req, "per_page");
 	const struct sim_artifact **found = NULL;
-	size_t i, j, n = 0, nnames = 0, nprefix = 0, start, end;
+	size_t i, j, n = 0, nnames = 0, start, end;
 	struct sim_paging pg;
 	cJSON *arr;
 
-	for (i = 0; i < req->nargs; i++) {
-		size_t len = strlen(req->args[i].value);
-
-		if (strcmp(req->args[i].key, "name"))
-			continue;
-		nnames++;
-		if (len && req->args[i].value[len - 1] == '*')
-			nprefix++;
-	}
-	if (nprefix && nnames > 1) {
-		sim_res_error(res, req, 400,
-			      "name: prefix matching takes a single value and cannot be combined "
-			      "with exact names");
-		return;
-	}
-	if (!sim_req_paging(req, res, 500, &pg))
-		return;
+	for (i = 0; i < req->nargs; i++)
+		nnames += !strcmp(req->args[i].key, "name");
+	/* getReleaseOrImageFilter: bad or too big paging values fall back to
+	 * the defaults instead of failing. */
+	if (!page || !sim_parse_i64(page, &pg.page) || pg.page < 1)
+		pg.page = 1;
+	if (!per_page || !sim_parse_i64(per_page, &pg.per_page) || pg.per_page < 1 ||
+	    pg.per_page > 500)
+		pg.per_page = 20;
 	found = sim_xcalloc(s->nartifacts + 1, sizeof(*found));
 	for (i = 0; i < s->nartifacts; i++) {
 		const struct sim_artifact *a = s->artifacts[i];

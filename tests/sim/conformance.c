@@ -753,7 +753,10 @@ static void test_device_deployments(void **state)
 	assert_int_equal(cJSON_GetArraySize(b), 0);
 	cJSON_Delete(b);
 	b = t_api(t, "GET", NULL, NULL, 0, 400, DEP "/deployments/devices/%s?per_page=21", D1);
-	assert_error(b, t, "parameter \"per_page\" above limit (max: 20)");
+	assert_error(b, t, "invalid per_page query: value must be a non-zero positive integer");
+	cJSON_Delete(b);
+	b = t_api(t, "GET", NULL, NULL, 0, 400, DEP "/deployments/devices/%s?per_page=501", D1);
+	assert_error(b, t, "parameter \"per_page\" above limit (max: 500)");
 	cJSON_Delete(b);
 	b = t_api(t, "GET", NULL, NULL, 0, 200, DEP "/deployments/devices/%s", UNKNOWN_UUID);
 	assert_int_equal(cJSON_GetArraySize(b), 0);
@@ -807,6 +810,10 @@ static void test_artifacts(void **state)
 	assert_string_equal(l, "<" DEP2 "/artifacts?name=release-%2A&page=1&per_page=1>; rel=\"first\"\n"
 			       "<" DEP2 "/artifacts?name=release-%2A&page=2&per_page=1>; rel=\"next\"\n");
 	free(l);
+	/* Paging values out of range fall back to the defaults. */
+	b = t_api(t, "GET", NULL, NULL, 0, 200, DEP2 "/artifacts?per_page=1000&page=0");
+	assert_int_equal(cJSON_GetArraySize(b), 4);
+	cJSON_Delete(b);
 	b = t_api(t, "GET", NULL, NULL, 0, 200, DEP2 "/artifacts?device_type=pi3&description=third");
 	assert_int_equal(cJSON_GetArraySize(b), 1);
 	assert_string_equal(j_str(cJSON_GetArrayItem(b, 0), "name"), "v3");

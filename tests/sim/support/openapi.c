@@ -272,19 +272,59 @@ static bool regex_match(const char *re, const char *s, bool *compiled)
 	return ok;
 }
 
+/* n digits at s */
+static bool digits(const char *s, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* RFC 3339 date-time: 2006-01-02T15:04:05[.frac](Z|+hh:mm) */
+static bool is_date_time(const char *s)
+{
+	if (!digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
+	    !digits(s + 8, 2) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) ||
+	    s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
+		return false;
+	s += 19;
+	if (*s == '.') {
+		if (!isdigit((unsigned char)*++s))
+			return false;
+		while (isdigit((unsigned char)*s))
+			s++;
+	}
+	if (*s == 'Z' || *s == 'z')
+		return s[1] == '\0';
+	return (*s == '+' || *s == '-') && digits(s + 1, 2) && s[3] == ':' && digits(s + 4, 2) &&
+	       s[6] == '\0';
+}
+
+static bool is_uuid(const char *s)
+{
+	static const int groups[] = { 8, 4, 4, 4, 12 };
+	int g, i;
+
+	for (g = 0; g < 5; g++) {
+		for (i = 0; i < groups[g]; i++, s++)
+			if (!isxdigit((unsigned char)*s))
+				return false;
+		if (g < 4 && *s++ != '-')
+			return false;
+	}
+	return *s == '\0';
+}
+
 static bool format_ok(const char *format, const char *s)
 {
-	bool compiled;
-
 	if (!strcmp(format, "date-time"))
-		return regex_match("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
-				   "(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$",
-				   s, &compiled);
+		return is_date_time(s);
 	if (!strcmp(format, "uuid"))
-		return regex_match("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-				   "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-				   s, &compiled);
-	return true;
+		return is_uuid(s);
+	return true; /* other formats are not judged */
 }
 
 static size_t utf8_length(const char *s)
@@ -297,20 +337,62 @@ static size_t utf8_length(const char *s)
 	return n;
 }
 
-static int validate(const struct openapi *o, const cJSON *schema, const cJSON *v,
-		    struct tstr *where, struct tstr *errs, int depth);
+/* Where in the value a check is: formatted only when there is a problem. */
+struct vpath {
+	const char *root;
+	struct {
+		const char *name; /* NULL: an array index */
+		int index;
+	} seg[SCHEMA_DEPTH_MAX + 1];
+	int depth;
+};
 
-#define PROBLEM(...)                                                  \
-	do {                                                          \
-		tstr_printf(errs, "%s: ", where->p ? where->p : "$"); \
-		tstr_printf(errs, __VA_ARGS__);                       \
-		tstr_put(errs, "\n", 1);                              \
-		n++;                                                  \
+static void push_name(struct vpath *p, const char *name)
+{
+	if (p->depth <= SCHEMA_DEPTH_MAX) {
+		p->seg[p->depth].name = name;
+		p->seg[p->depth].index = 0;
+	}
+	p->depth++;
+}
+
+static void push_index(struct vpath *p, int index)
+{
+	if (p->depth <= SCHEMA_DEPTH_MAX) {
+		p->seg[p->depth].name = NULL;
+		p->seg[p->depth].index = index;
+	}
+	p->depth++;
+}
+
+static void print_path(struct tstr *errs, const struct vpath *p)
+{
+	int i;
+
+	tstr_printf(errs, "%s", p->root);
+	for (i = 0; i < p->depth && i <= SCHEMA_DEPTH_MAX; i++) {
+		if (p->seg[i].name)
+			tstr_printf(errs, ".%s", p->seg[i].name);
+		else
+			tstr_printf(errs, "[%d]", p->seg[i].index);
+	}
+	tstr_printf(errs, ": ");
+}
+
+static int validate(const struct openapi *o, const cJSON *schema, const cJSON *v,
+		    struct vpath *where, struct tstr *errs, int depth);
+
+#define PROBLEM(...)                            \
+	do {                                    \
+		print_path(errs, where);        \
+		tstr_printf(errs, __VA_ARGS__); \
+		tstr_put(errs, "\n", 1);        \
+		n++;                            \
 	} while (0)
 
 /* Validate into a scratch buffer: for anyOf/oneOf branches. */
 static int try_validate(const struct openapi *o, const cJSON *schema, const cJSON *v,
-			struct tstr *where, int depth)
+			struct vpath *where, int depth)
 {
 	struct tstr scratch = TSTR_INIT;
 	int n = validate(o, schema, v, where, &scratch, depth);
@@ -319,41 +401,119 @@ static int try_validate(const struct openapi *o, const cJSON *schema, const cJSO
 	return n;
 }
 
-static int validate_object(const struct openapi *o, const cJSON *schema, const cJSON *v,
-			   struct tstr *where, struct tstr *errs, int depth)
+/* The keywords of one schema object, found in a single pass over it. */
+struct keywords {
+	const cJSON *type, *enumeration, *format, *pattern, *nullable;
+	const cJSON *min_length, *max_length, *minimum, *maximum, *min_items, *max_items;
+	const cJSON *items, *properties, *required, *additional;
+	const cJSON *all_of, *any_of, *one_of;
+};
+
+static void collect(const cJSON *s, struct keywords *k)
 {
-	const cJSON *props = get(schema, "properties"), *req = get(schema, "required");
-	const cJSON *addl = get(schema, "additionalProperties"), *m, *r;
-	size_t mark = where->len;
+	const cJSON *c;
+
+	memset(k, 0, sizeof(*k));
+	if (!cJSON_IsObject(s))
+		return;
+	for (c = s->child; c; c = c->next) {
+		const char *n = c->string;
+
+		switch (n[0]) {
+		case 't':
+			if (!strcmp(n, "type"))
+				k->type = c;
+			break;
+		case 'e':
+			if (!strcmp(n, "enum"))
+				k->enumeration = c;
+			break;
+		case 'f':
+			if (!strcmp(n, "format"))
+				k->format = c;
+			break;
+		case 'p':
+			if (!strcmp(n, "properties"))
+				k->properties = c;
+			else if (!strcmp(n, "pattern"))
+				k->pattern = c;
+			break;
+		case 'n':
+			if (!strcmp(n, "nullable"))
+				k->nullable = c;
+			break;
+		case 'm':
+			if (!strcmp(n, "minLength"))
+				k->min_length = c;
+			else if (!strcmp(n, "maxLength"))
+				k->max_length = c;
+			else if (!strcmp(n, "minimum"))
+				k->minimum = c;
+			else if (!strcmp(n, "maximum"))
+				k->maximum = c;
+			else if (!strcmp(n, "minItems"))
+				k->min_items = c;
+			else if (!strcmp(n, "maxItems"))
+				k->max_items = c;
+			break;
+		case 'i':
+			if (!strcmp(n, "items"))
+				k->items = c;
+			break;
+		case 'r':
+			if (!strcmp(n, "required"))
+				k->required = c;
+			break;
+		case 'a':
+			if (!strcmp(n, "additionalProperties"))
+				k->additional = c;
+			else if (!strcmp(n, "allOf"))
+				k->all_of = c;
+			else if (!strcmp(n, "anyOf"))
+				k->any_of = c;
+			break;
+		case 'o':
+			if (!strcmp(n, "oneOf"))
+				k->one_of = c;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int validate_object(const struct openapi *o, const struct keywords *k, const cJSON *v,
+			   struct vpath *where, struct tstr *errs, int depth)
+{
+	const cJSON *m, *r;
 	int n = 0;
 
-	cJSON_ArrayForEach(r, req) {
+	cJSON_ArrayForEach(r, k->required) {
 		if (cJSON_IsString(r) && !cJSON_GetObjectItemCaseSensitive(v, r->valuestring))
 			PROBLEM("required property '%s' is missing", r->valuestring);
 	}
 	cJSON_ArrayForEach(m, v) {
-		const cJSON *ps = get(props, m->string);
+		const cJSON *ps = get(k->properties, m->string);
 
-		tstr_printf(where, ".%s", m->string);
+		push_name(where, m->string);
 		if (ps) {
 			n += validate(o, ps, m, where, errs, depth + 1);
-		} else if (cJSON_IsFalse(addl)) {
+		} else if (cJSON_IsFalse(k->additional)) {
 			PROBLEM("property not allowed by the schema");
-		} else if (cJSON_IsObject(addl)) {
-			n += validate(o, addl, m, where, errs, depth + 1);
+		} else if (cJSON_IsObject(k->additional)) {
+			n += validate(o, k->additional, m, where, errs, depth + 1);
 		}
-		where->len = mark;
-		where->p[mark] = '\0';
+		where->depth--;
 	}
 	return n;
 }
 
 static int validate(const struct openapi *o, const cJSON *schema, const cJSON *v,
-		    struct tstr *where, struct tstr *errs, int depth)
+		    struct vpath *where, struct tstr *errs, int depth)
 {
-	const cJSON *s = openapi_resolve(o, schema), *k, *e;
+	const cJSON *s = openapi_resolve(o, schema), *e;
+	struct keywords k;
 	int n = 0;
-	size_t mark = where->len;
 	int i;
 
 	if (!s) {
@@ -364,18 +524,17 @@ static int validate(const struct openapi *o, const cJSON *schema, const cJSON *v
 		PROBLEM("schema nesting deeper than %d", SCHEMA_DEPTH_MAX);
 		return n;
 	}
-	if (cJSON_IsNull(v) && cJSON_IsTrue(get(s, "nullable")))
+	collect(s, &k);
+	if (cJSON_IsNull(v) && cJSON_IsTrue(k.nullable))
 		return 0;
-	k = get(s, "type");
-	if (cJSON_IsString(k) && !is_type(v, k->valuestring)) {
-		PROBLEM("expected %s, got %s", k->valuestring, type_name(v));
+	if (cJSON_IsString(k.type) && !is_type(v, k.type->valuestring)) {
+		PROBLEM("expected %s, got %s", k.type->valuestring, type_name(v));
 		return n;
 	}
-	k = get(s, "enum");
-	if (cJSON_IsArray(k)) {
+	if (cJSON_IsArray(k.enumeration)) {
 		bool found = false;
 
-		cJSON_ArrayForEach(e, k)
+		cJSON_ArrayForEach(e, k.enumeration)
 			found = found || cJSON_Compare(e, v, 1);
 		if (!found) {
 			char *text = cJSON_PrintUnformatted(v);
@@ -384,69 +543,58 @@ static int validate(const struct openapi *o, const cJSON *schema, const cJSON *v
 			free(text);
 		}
 	}
-	k = get(s, "format");
-	if (cJSON_IsString(k) && cJSON_IsString(v) && !format_ok(k->valuestring, v->valuestring))
-		PROBLEM("'%s' is not a valid %s", v->valuestring, k->valuestring);
-	k = get(s, "pattern");
-	if (cJSON_IsString(k) && cJSON_IsString(v)) {
+	if (cJSON_IsString(v)) {
 		bool compiled;
 
-		if (!regex_match(k->valuestring, v->valuestring, &compiled))
-			PROBLEM("'%s' does not match pattern %s", v->valuestring, k->valuestring);
-	}
-	if (cJSON_IsString(v)) {
-		k = get(s, "minLength");
-		if (cJSON_IsNumber(k) && (double)utf8_length(v->valuestring) < k->valuedouble)
-			PROBLEM("shorter than %g characters", k->valuedouble);
-		k = get(s, "maxLength");
-		if (cJSON_IsNumber(k) && (double)utf8_length(v->valuestring) > k->valuedouble)
-			PROBLEM("longer than %g characters", k->valuedouble);
+		if (cJSON_IsString(k.format) && !format_ok(k.format->valuestring, v->valuestring))
+			PROBLEM("'%s' is not a valid %s", v->valuestring, k.format->valuestring);
+		if (cJSON_IsString(k.pattern) &&
+		    !regex_match(k.pattern->valuestring, v->valuestring, &compiled))
+			PROBLEM("'%s' does not match pattern %s", v->valuestring,
+				k.pattern->valuestring);
+		if (cJSON_IsNumber(k.min_length) &&
+		    (double)utf8_length(v->valuestring) < k.min_length->valuedouble)
+			PROBLEM("shorter than %g characters", k.min_length->valuedouble);
+		if (cJSON_IsNumber(k.max_length) &&
+		    (double)utf8_length(v->valuestring) > k.max_length->valuedouble)
+			PROBLEM("longer than %g characters", k.max_length->valuedouble);
 	}
 	if (cJSON_IsNumber(v)) {
-		k = get(s, "minimum");
-		if (cJSON_IsNumber(k) && v->valuedouble < k->valuedouble)
-			PROBLEM("%g is below the minimum %g", v->valuedouble, k->valuedouble);
-		k = get(s, "maximum");
-		if (cJSON_IsNumber(k) && v->valuedouble > k->valuedouble)
-			PROBLEM("%g is above the maximum %g", v->valuedouble, k->valuedouble);
+		if (cJSON_IsNumber(k.minimum) && v->valuedouble < k.minimum->valuedouble)
+			PROBLEM("%g is below the minimum %g", v->valuedouble, k.minimum->valuedouble);
+		if (cJSON_IsNumber(k.maximum) && v->valuedouble > k.maximum->valuedouble)
+			PROBLEM("%g is above the maximum %g", v->valuedouble, k.maximum->valuedouble);
 	}
 	if (cJSON_IsArray(v)) {
-		k = get(s, "minItems");
-		if (cJSON_IsNumber(k) && cJSON_GetArraySize(v) < k->valuedouble)
-			PROBLEM("fewer than %g items", k->valuedouble);
-		k = get(s, "maxItems");
-		if (cJSON_IsNumber(k) && cJSON_GetArraySize(v) > k->valuedouble)
-			PROBLEM("more than %g items", k->valuedouble);
-		k = get(s, "items");
-		if (k) {
+		if (cJSON_IsNumber(k.min_items) && cJSON_GetArraySize(v) < k.min_items->valuedouble)
+			PROBLEM("fewer than %g items", k.min_items->valuedouble);
+		if (cJSON_IsNumber(k.max_items) && cJSON_GetArraySize(v) > k.max_items->valuedouble)
+			PROBLEM("more than %g items", k.max_items->valuedouble);
+		if (k.items) {
 			i = 0;
 			cJSON_ArrayForEach(e, v) {
-				tstr_printf(where, "[%d]", i++);
-				n += validate(o, k, e, where, errs, depth + 1);
-				where->len = mark;
-				where->p[mark] = '\0';
+				push_index(where, i++);
+				n += validate(o, k.items, e, where, errs, depth + 1);
+				where->depth--;
 			}
 		}
 	}
 	if (cJSON_IsObject(v))
-		n += validate_object(o, s, v, where, errs, depth);
-	k = get(s, "allOf");
-	cJSON_ArrayForEach(e, k)
+		n += validate_object(o, &k, v, where, errs, depth);
+	cJSON_ArrayForEach(e, k.all_of)
 		n += validate(o, e, v, where, errs, depth + 1);
-	k = get(s, "anyOf");
-	if (cJSON_IsArray(k)) {
+	if (cJSON_IsArray(k.any_of)) {
 		bool any = false;
 
-		cJSON_ArrayForEach(e, k)
+		cJSON_ArrayForEach(e, k.any_of)
 			any = any || try_validate(o, e, v, where, depth + 1) == 0;
 		if (!any)
 			PROBLEM("matches none of anyOf");
 	}
-	k = get(s, "oneOf");
-	if (cJSON_IsArray(k)) {
+	if (cJSON_IsArray(k.one_of)) {
 		int passing = 0;
 
-		cJSON_ArrayForEach(e, k)
+		cJSON_ArrayForEach(e, k.one_of)
 			passing += try_validate(o, e, v, where, depth + 1) == 0;
 		if (passing != 1)
 			PROBLEM("matches %d of oneOf (exactly one expected)", passing);
@@ -457,13 +605,11 @@ static int validate(const struct openapi *o, const cJSON *schema, const cJSON *v
 int openapi_validate(const struct openapi *o, const cJSON *schema, const cJSON *value,
 		     const char *where, struct tstr *errs)
 {
-	struct tstr w = TSTR_INIT;
-	int n;
+	struct vpath w;
 
-	tstr_printf(&w, "%s", where);
-	n = validate(o, schema, value, &w, errs, 0);
-	tstr_release(&w);
-	return n;
+	w.root = where;
+	w.depth = 0;
+	return validate(o, schema, value, &w, errs, 0);
 }
 
 /* ---- exchanges ----------------------------------------------------------------------- */
