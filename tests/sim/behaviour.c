@@ -722,7 +722,7 @@ static void test_command_line(void **state)
 	const char *nonloop[] = { "--listen", "0.0.0.0:0", "--seed", "/dev/null", NULL };
 	const char *noseed[] = { "--listen", "127.0.0.1:0", NULL };
 	const char *unpaired[] = { "--listen", "127.0.0.1:0", "--seed", "x", "--user", "u", NULL };
-	char err[1024], dir[] = "/tmp/fg-simtest-cl.XXXXXX", seed_path[64], port_path[64];
+	char err[1024], dir[256], seed_path[300], port_path[300];
 	char bad_seed[] = "{\"devices\": [{\"id\": \"a\", \"colour\": \"red\"}]}";
 	const char *bad[] = { "--listen", "127.0.0.1:0", "--seed", seed_path, NULL };
 	const char *pf[] = { "--port-file", port_path, NULL };
@@ -738,7 +738,7 @@ static void test_command_line(void **state)
 	assert_int_equal(simtest_run(unpaired, err, sizeof(err)), 2);
 	assert_non_null(strstr(err, "--user and --password go together"));
 
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(simtest_tempdir(dir, sizeof(dir)));
 	snprintf(seed_path, sizeof(seed_path), "%s/seed.json", dir);
 	snprintf(port_path, sizeof(port_path), "%s/port", dir);
 	f = fopen(seed_path, "w");
@@ -755,9 +755,6 @@ static void test_command_line(void **state)
 	fclose(f);
 	assert_int_equal(port, p.port);
 	assert_int_equal(simproc_stop(&p), 0);
-	unlink(seed_path);
-	unlink(port_path);
-	assert_int_equal(rmdir(dir), 0);
 }
 
 int main(void)

@@ -79,6 +79,80 @@ const char *simtest_openapi_path(void)
 	return path;
 }
 
+/* ---- clean-up of what a failed test left behind ----------------------------------- */
+
+/*
+ * A failing cmocka assertion jumps out of the test, past its clean-up. Every
+ * stand-in started and every temporary directory made is recorded here (by
+ * value: the test's own structs may be gone) and removed at exit.
+ */
+#define LEFTOVERS_MAX 64
+
+static struct {
+	pid_t pid;
+	char dir[256];
+} leftovers[LEFTOVERS_MAX];
+
+static void remove_dir(const char *dir);
+
+static void clean_leftovers(void)
+{
+	size_t i;
+
+	for (i = 0; i < LEFTOVERS_MAX; i++) {
+		if (leftovers[i].pid > 0) {
+			kill(leftovers[i].pid, SIGKILL);
+			waitpid(leftovers[i].pid, NULL, 0);
+		}
+		if (leftovers[i].dir[0])
+			remove_dir(leftovers[i].dir);
+		leftovers[i].pid = 0;
+		leftovers[i].dir[0] = '\0';
+	}
+}
+
+static void remember(pid_t pid, const char *dir)
+{
+	static bool registered;
+	size_t i;
+
+	if (!registered) {
+		atexit(clean_leftovers);
+		registered = true;
+	}
+	for (i = 0; i < LEFTOVERS_MAX; i++) {
+		if (leftovers[i].pid <= 0 && !leftovers[i].dir[0]) {
+			leftovers[i].pid = pid;
+			snprintf(leftovers[i].dir, sizeof(leftovers[i].dir), "%s", dir ? dir : "");
+			return;
+		}
+	}
+}
+
+static void forget(pid_t pid, const char *dir)
+{
+	size_t i;
+
+	for (i = 0; i < LEFTOVERS_MAX; i++) {
+		if ((pid > 0 && leftovers[i].pid == pid) ||
+		    (dir && dir[0] && !strcmp(leftovers[i].dir, dir))) {
+			leftovers[i].pid = 0;
+			leftovers[i].dir[0] = '\0';
+		}
+	}
+}
+
+const char *simtest_tempdir(char *buf, size_t size)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(buf, size, "%s/fg-simtest.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(buf))
+		return NULL;
+	remember(0, buf);
+	return buf;
+}
+
 /* ---- the stand-in process ------------------------------------------------------- */
 
 static int write_file(const char *path, const char *text)
@@ -136,9 +210,9 @@ int simproc_start(struct simproc *p, const char *seed, const char *const *extra,
 	memset(p, 0, sizeof(*p));
 	p->pid = -1;
 	p->out_fd = -1;
-	snprintf(p->dir, sizeof(p->dir), "%s/fg-simtest.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(p->dir)) {
-		fprintf(stderr, "simtest: mkdtemp %s: %s\n", p->dir, strerror(errno));
+	if (!simtest_tempdir(p->dir, sizeof(p->dir))) {
+		fprintf(stderr, "simtest: mkdtemp in %s: %s\n", tmp && *tmp ? tmp : "/tmp",
+			strerror(errno));
 		p->dir[0] = '\0';
 		return -1;
 	}
@@ -174,6 +248,7 @@ int simproc_start(struct simproc *p, const char *seed, const char *const *extra,
 		p->pid = -1;
 		goto fail;
 	}
+	remember(p->pid, NULL);
 	/* The first stdout line is "listening on 127.0.0.1:PORT". */
 	deadline = t_now() + timeout_s;
 	while (len < sizeof(line) - 1 && !memchr(line, '\n', len)) {
@@ -287,6 +362,7 @@ int simproc_stop(struct simproc *p)
 		close(p->out_fd);
 	if (p->dir[0])
 		remove_dir(p->dir);
+	forget(p->pid, p->dir);
 	p->pid = -1;
 	p->out_fd = -1;
 	p->dir[0] = '\0';

@@ -37,6 +37,12 @@ const char *simtest_sim_binary(void);
 const char *simtest_openapi_path(void);
 
 /*
+ * Make a temporary directory into `buf` (its path), removed with its files at
+ * exit even when a test fails. NULL on failure.
+ */
+const char *simtest_tempdir(char *buf, size_t size);
+
+/*
  * Write `seed` (JSON text) to seed.json in a new temporary directory and
  * start the stand-in on 127.0.0.1:0 with it and the NULL-terminated `extra`
  * arguments. Waits (up to `timeout_s`) for its "listening on" line.
