@@ -364,16 +364,6 @@ static bool arg_matches(const struct sim_request *req, const char *key, const ch
 	return !any;
 }
 
-static bool contains_ci(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; *hay; hay++)
-		if (!strncasecmp(hay, needle, n))
-			return true;
-	return n == 0;
-}
-
 /* api_deployments.go ParseLookupQuery and LookupDeployment(V2). */
 static void list(struct sim *sim, const struct sim_request *req, struct sim_response *res,
 		 bool v2)
@@ -443,8 +433,8 @@ static void list(struct sim *sim, const struct sim_request *req, struct sim_resp
 			continue;
 		if (after && *after && d->created_us < ta * 1000000)
 			continue;
-		if (search && *search && !contains_ci(d->name, search) &&
-		    !contains_ci(d->artifact_name, search))
+		if (search && *search && !sim_contains_ci(d->name, search) &&
+		    !sim_contains_ci(d->artifact_name, search))
 			continue;
 		if (v2 && (!arg_matches(req, "id", d->id) || !arg_matches(req, "name", d->name)))
 			continue;

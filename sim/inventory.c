@@ -157,28 +157,17 @@ static bool filter_match(const struct filter *f, const struct sim_device *d)
 	return f->op == OP_IN ? in : !in;
 }
 
-/* Case-insensitive substring test. */
-static bool contains_ci(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; *hay; hay++)
-		if (!strncasecmp(hay, needle, n))
-			return true;
-	return n == 0;
-}
-
 static bool text_match(const struct sim_device *d, const char *text)
 {
 	int s;
 	size_t i;
 
-	if (contains_ci(d->id, text))
+	if (sim_contains_ci(d->id, text))
 		return true;
 	for (s = 0; s < SIM_NSCOPES; s++)
 		for (i = 0; i < d->attrs[s].n; i++)
 			if (cJSON_IsString(d->attrs[s].v[i].value) &&
-			    contains_ci(d->attrs[s].v[i].value->valuestring, text))
+			    sim_contains_ci(d->attrs[s].v[i].value->valuestring, text))
 				return true;
 	return false;
 }

@@ -255,11 +255,14 @@ int main(int argc, char **argv)
 	}
 	if (opt.port_file && write_port_file(opt.port_file, port))
 		goto done;
-	if (ss.ss_family == AF_INET6)
+	if (ss.ss_family == AF_INET6) {
 		printf("listening on [::1]:%u\n", port);
-	else
-		printf("listening on %s:%u\n",
-		       inet_ntoa(((struct sockaddr_in *)&ss)->sin_addr), port);
+	} else {
+		char host[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+		printf("listening on %s:%u\n", host, port);
+	}
 	fflush(stdout);
 	while (sigwait(&sigs, &sig) == 0 && sig != SIGTERM && sig != SIGINT)
 		;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -381,6 +382,16 @@ void sim_format_time(int64_t us, char out[32])
 	gmtime_r(&sec, &tm);
 	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out + n, 32 - n, ".%06uZ", micro % 1000000u);
+}
+
+bool sim_contains_ci(const char *haystack, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *haystack; haystack++)
+		if (!strncasecmp(haystack, needle, n))
+			return true;
+	return n == 0;
 }
 
 bool sim_parse_i64(const char *s, int64_t *out)

@@ -81,6 +81,9 @@ int64_t sim_now_us(void);
 /* RFC 3339 UTC with microseconds, e.g. 2025-01-02T03:04:05.123456Z. */
 void sim_format_time(int64_t us, char out[32]);
 
+/* Case-insensitive substring test; an empty needle is always found. */
+bool sim_contains_ci(const char *haystack, const char *needle);
+
 /* Parse a whole string as a decimal integer; false on any junk/overflow. */
 bool sim_parse_i64(const char *s, int64_t *out);
 
