@@ -369,6 +369,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	(void)url;
 	(void)version;
+	if (!cr)
+		return MHD_NO; /* on_uri runs first for every request */
 	if (cr->answered) {
 		*upload_data_size = 0;
 		return MHD_YES;

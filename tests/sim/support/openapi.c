@@ -75,6 +75,42 @@ static const struct deviation *find_deviation(const char *method, const char *tm
 	return NULL;
 }
 
+/*
+ * The attribute schemas type `value` as a string while their own description
+ * says "Supported types: number, string, array of numbers, array of strings"
+ * (and REFERENCE §2, model/device.go, agree). Widen those `value`s to what
+ * the description states, so that numeric and array attributes, and $in
+ * filters, are judged rather than skipped.
+ */
+static void widen_attribute_values(cJSON *root)
+{
+	static const char *const schemas[] = { "Attribute", "AttributeV1", "AttributeV2",
+					       "FilterPredicate" };
+	static const char any_value[] =
+		"{\"anyOf\": [{\"type\": \"string\"}, {\"type\": \"number\"},"
+		" {\"type\": \"array\", \"items\": {\"type\": \"string\"}},"
+		" {\"type\": \"array\", \"items\": {\"type\": \"number\"}}]}";
+	cJSON *all = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(root, "components"), "schemas");
+	size_t i;
+
+	for (i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++) {
+		cJSON *props = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(all, schemas[i]), "properties");
+		cJSON *value = cJSON_GetObjectItemCaseSensitive(props, "value");
+		const cJSON *desc = cJSON_GetObjectItemCaseSensitive(value, "description");
+		cJSON *widened;
+
+		if (!cJSON_IsString(desc) ||
+		    !strstr(desc->valuestring, "Supported types: number, string, array of numbers"))
+			continue;
+		widened = cJSON_Parse(any_value);
+		if (!widened)
+			abort();
+		cJSON_ReplaceItemInObjectCaseSensitive(props, "value", widened);
+	}
+}
+
 struct openapi *openapi_load(const char *path, char **err)
 {
 	FILE *f = fopen(path, "rb");
@@ -112,6 +148,7 @@ struct openapi *openapi_load(const char *path, char **err)
 		*err = strdup("the document has no 'paths'");
 		return NULL;
 	}
+	widen_attribute_values(root);
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		abort();
