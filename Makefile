@@ -78,8 +78,7 @@ TEST_LIBS = $(call pkgflags,--libs,$(TEST_PKGS))
 
 $(BUILD)/obj/lib/%.o $(BUILD)/obj/cli/%.o $(BUILD)/obj/hooks/%.o \
 $(BUILD)/obj/gate/%.o $(BUILD)/obj/validate/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)
-$(BUILD)/obj/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS)
-$(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS) $(call pkgflags,--cflags,$(SIMTEST_PKGS))
+$(BUILD)/obj/sim/%.o $(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS)
 $(BUILD)/obj/tests/unit/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)
 
 $(BUILD)/obj/%.o: %.c
@@ -104,6 +103,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LIB_LIBS) $(TEST_LIBS)
 
+# The sim tests also use libyaml, libcurl and cmocka, and share tests/sim/support/.
+$(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS) $(call pkgflags,--cflags,$(SIMTEST_PKGS))
 $(BUILD)/tests/sim-%: $(BUILD)/obj/tests/sim/%.o $(SIMTEST_SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
