@@ -49,14 +49,12 @@ FG_SRC := $(sort $(wildcard cli/*.c hooks/*.c gate/*.c validate/*.c))
 SIM_SRC := $(sort $(wildcard sim/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 SIMTEST_SRC := $(sort $(wildcard tests/sim/*.c))
-SIMTEST_SUPPORT_SRC := $(sort $(wildcard tests/sim/support/*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 FG_OBJ := $(FG_SRC:%.c=$(BUILD)/obj/%.o)
 SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SIMTEST_BIN := $(SIMTEST_SRC:tests/sim/%.c=$(BUILD)/tests/sim-%)
-SIMTEST_SUPPORT_OBJ := $(SIMTEST_SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 
 LIBA := $(BUILD)/libfleetgate.a
 FLEETGATE := $(BUILD)/fleetgate
@@ -104,6 +102,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LIB_LIBS) $(TEST_LIBS)
 
 # The sim tests also use libyaml, libcurl and cmocka, and share tests/sim/support/.
+SIMTEST_SUPPORT_SRC := $(sort $(wildcard tests/sim/support/*.c))
+SIMTEST_SUPPORT_OBJ := $(SIMTEST_SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS) $(call pkgflags,--cflags,$(SIMTEST_PKGS))
 $(BUILD)/tests/sim-%: $(BUILD)/obj/tests/sim/%.o $(SIMTEST_SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
