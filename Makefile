@@ -18,6 +18,7 @@ PKG_CONFIG ?= pkg-config
 LIB_PKGS := libgit2 yaml-0.1 libcjson libcurl
 SIM_PKGS := libmicrohttpd libcjson
 TEST_PKGS := cmocka
+SIMTEST_PKGS := yaml-0.1 libcurl cmocka
 
 ifeq ($(V),1)
 Q :=
@@ -103,10 +104,15 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LIB_LIBS) $(TEST_LIBS)
 
-$(BUILD)/tests/sim-%: $(BUILD)/obj/tests/sim/%.o
+# The sim tests also use libyaml, libcurl and cmocka, and share tests/sim/support/.
+SIMTEST_SUPPORT_SRC := $(sort $(wildcard tests/sim/support/*.c))
+SIMTEST_SUPPORT_OBJ := $(SIMTEST_SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS) $(call pkgflags,--cflags,$(SIMTEST_PKGS))
+$(BUILD)/tests/sim-%: $(BUILD)/obj/tests/sim/%.o $(SIMTEST_SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(SIM_LIBS) $(call pkgflags,--libs,yaml-0.1 libcurl) -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(SIMTEST_SUPPORT_OBJ) $(SIM_LIBS) \
+		$(call pkgflags,--libs,$(SIMTEST_PKGS)) -lm
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBA)
 	@mkdir -p $(dir $@)
