@@ -104,7 +104,7 @@ static int install_pre_commit(const char *repo_path)
 	}
 	script = fg_asprintf("#!/bin/sh\n" HOOK_MARK " --pre-commit\n"
 			     "# Refuse a commit whose staged fleet configuration is invalid.\n"
-			     "exec '%s' validate --staged\n", self);
+			     "exec '%s' validate --staged --quiet\n", self);
 	if (write_executable(hook, script)) {
 		status = cli_fail("install", EXIT_USAGE, NULL);
 		goto done;
