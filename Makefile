@@ -18,6 +18,7 @@ PKG_CONFIG ?= pkg-config
 LIB_PKGS := libgit2 yaml-0.1 libcjson libcurl
 SIM_PKGS := libmicrohttpd libcjson
 TEST_PKGS := cmocka
+SIMTEST_PKGS := yaml-0.1 libcurl cmocka
 
 ifeq ($(V),1)
 Q :=
@@ -48,19 +49,22 @@ FG_SRC := $(sort $(wildcard cli/*.c hooks/*.c gate/*.c validate/*.c))
 SIM_SRC := $(sort $(wildcard sim/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 SIMTEST_SRC := $(sort $(wildcard tests/sim/*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 FG_OBJ := $(FG_SRC:%.c=$(BUILD)/obj/%.o)
 SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SIMTEST_BIN := $(SIMTEST_SRC:tests/sim/%.c=$(BUILD)/tests/sim-%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 LIBA := $(BUILD)/libfleetgate.a
 FLEETGATE := $(BUILD)/fleetgate
-MENDER_SIM := $(BUILD)/mender-sim
+# not MENDER_SIM: that name is the environment variable the tests read
+SIM_BIN := $(BUILD)/mender-sim
 
 .PHONY: all deps check-deps check asan demo install clean bench
-all: $(FLEETGATE) $(if $(SIM_SRC),$(MENDER_SIM))
+all: $(if $(FG_SRC),$(FLEETGATE)) $(if $(SIM_SRC),$(SIM_BIN))
 
 deps:
 	$(Q)scripts/ensure-deps build
@@ -76,7 +80,7 @@ TEST_LIBS = $(call pkgflags,--libs,$(TEST_PKGS))
 $(BUILD)/obj/lib/%.o $(BUILD)/obj/cli/%.o $(BUILD)/obj/hooks/%.o \
 $(BUILD)/obj/gate/%.o $(BUILD)/obj/validate/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)
 $(BUILD)/obj/sim/%.o $(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS)
-$(BUILD)/obj/tests/unit/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)
+$(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/bench/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,7 +95,7 @@ $(FLEETGATE): $(FG_OBJ) $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(FG_OBJ) $(LIBA) $(LIB_LIBS)
 
-$(MENDER_SIM): $(SIM_OBJ)
+$(SIM_BIN): $(SIM_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(SIM_OBJ) $(SIM_LIBS) -lm
 
@@ -100,10 +104,20 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LIB_LIBS) $(TEST_LIBS)
 
-$(BUILD)/tests/sim-%: $(BUILD)/obj/tests/sim/%.o
+# The sim tests also use libyaml, libcurl and cmocka, and share tests/sim/support/.
+SIMTEST_SUPPORT_SRC := $(sort $(wildcard tests/sim/support/*.c))
+SIMTEST_SUPPORT_OBJ := $(SIMTEST_SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS) $(call pkgflags,--cflags,$(SIMTEST_PKGS))
+$(BUILD)/tests/sim-%: $(BUILD)/obj/tests/sim/%.o $(SIMTEST_SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(SIM_LIBS) $(call pkgflags,--libs,yaml-0.1 libcurl) -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(SIMTEST_SUPPORT_OBJ) $(SIM_LIBS) \
+		$(call pkgflags,--libs,$(SIMTEST_PKGS)) -lm
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LIB_LIBS)
 
 tests: $(UNIT_BIN) $(SIMTEST_BIN)
 
@@ -120,7 +134,7 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(abspath $(BUILD)) scripts/demo
 
-bench: all
+bench: all $(BENCH_BIN)
 	$(Q)BUILD=$(abspath $(BUILD)) bench/run-all
 
 install: $(FLEETGATE)

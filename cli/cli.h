@@ -16,6 +16,11 @@ enum {
 
 int cmd_validate(int argc, char **argv);
 int cmd_install(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_reconcile(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
 
 /* Print "fleetgate <cmd>: <message>" to stderr and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

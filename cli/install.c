@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "fsutil.h"
 #include "repo.h"
 #include "settings.h"
 
@@ -28,7 +29,8 @@ static const char usage_text[] =
 	"                         [--gitlab | --gitea] [--chain]\n"
 	"       fleetgate install --pre-commit [--repo PATH]\n"
 	"\n"
-	"  --repo PATH.git  on the git server: install the pre-receive and update hooks\n"
+	"  --repo PATH.git  on the git server: install the pre-receive, update and\n"
+	"                   post-receive hooks\n"
 	"                   into that bare repository and write default settings\n"
 	"  --stages LIST    the stages, upstream first, when fleetgate.stages is unset\n"
 	"                   (default: main canary production)\n"
@@ -59,32 +61,9 @@ static int ours_or_absent(const char *path)
 	return strstr(buf, HOOK_MARK) != NULL;
 }
 
-/* Write `content` to `path` atomically (temporary file, fsync, rename). */
 static int write_executable(const char *path, const char *content)
 {
-	char *tmp = fg_asprintf("%s.fleetgate-tmp", path);
-	size_t len = strlen(content);
-	int fd, rc = 0;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	if (fd < 0) {
-		rc = fg_error_set(FG_EIO, "%s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	if (write(fd, content, len) != (ssize_t)len || fsync(fd) || fchmod(fd, 0755)) {
-		rc = fg_error_set(FG_EIO, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto done;
-	}
-	close(fd);
-	if (rename(tmp, path)) {
-		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-done:
-	free(tmp);
-	return rc;
+	return fs_write_atomic(path, content, strlen(content), 0755);
 }
 
 static int install_pre_commit(const char *repo_path)
@@ -125,7 +104,7 @@ static int install_pre_commit(const char *repo_path)
 	}
 	script = fg_asprintf("#!/bin/sh\n" HOOK_MARK " --pre-commit\n"
 			     "# Refuse a commit whose staged fleet configuration is invalid.\n"
-			     "exec '%s' validate --staged\n", self);
+			     "exec '%s' validate --staged --quiet\n", self);
 	if (write_executable(hook, script)) {
 		status = cli_fail("install", EXIT_USAGE, NULL);
 		goto done;
@@ -322,9 +301,9 @@ static int self_check(const char *repo_path, char *const *paths, size_t n)
 
 static int install_server(const char *repo_path, const char *stages, enum forge forge, int chain)
 {
-	static const char *const hooks[] = { "pre-receive", "update" };
+	static const char *const hooks[] = { "pre-receive", "update", "post-receive" };
 	struct fg_repo *repo = NULL;
-	char *self = NULL, *paths[2] = { NULL, NULL };
+	char *self = NULL, *paths[3] = { NULL, NULL, NULL };
 	int status = EXIT_OK, changed, any = 0;
 	size_t i;
 
@@ -335,7 +314,7 @@ static int install_server(const char *repo_path, const char *stages, enum forge 
 		status = cli_usage_error("install", "cannot find the path of this program");
 		goto done;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		if (hook_dirs(repo_gitdir(repo), forge, hooks[i], &paths[i]) ||
 		    install_hook(paths[i], self, hooks[i], chain, &changed)) {
 			status = cli_fail("install", EXIT_USAGE, NULL);
@@ -349,15 +328,15 @@ static int install_server(const char *repo_path, const char *stages, enum forge 
 		goto done;
 	}
 	any |= changed;
-	if (self_check(repo_path, paths, 2)) {
+	if (self_check(repo_path, paths, 3)) {
 		status = cli_fail("install", EXIT_USAGE, "check after installing");
 		goto done;
 	}
 	printf("check: hooks executable, repository opens, settings read%s\n",
 	       any ? "" : " (nothing changed)");
 done:
-	free(paths[0]);
-	free(paths[1]);
+	for (i = 0; i < 3; i++)
+		free(paths[i]);
 	free(self);
 	repo_free(repo);
 	return status;

@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "http.h"
 #include "repo.h"
 
 #include <errno.h>
@@ -28,7 +29,12 @@ struct command {
 static const struct command commands[] = {
 	{ "validate", cmd_validate, "check the fleet configuration (working tree, --staged, --rev)" },
 	{ "install", cmd_install, "install the git hooks (--repo on a server, --pre-commit in a clone)" },
-	{ "hook", cmd_hook, "act as a git server hook (pre-receive, update)" },
+	{ "gate", cmd_gate, "judge a merge request in CI (promotion rules, configuration, reports)" },
+	{ "hook", cmd_hook, "act as a git server hook (pre-receive, update, post-receive)" },
+	{ "plan", cmd_plan, "print the Mender deployments a branch needs" },
+	{ "apply", cmd_apply, "schedule the Mender deployments a branch needs" },
+	{ "reconcile", cmd_reconcile, "schedule what the spool holds (and --all branches)" },
+	{ "status", cmd_status, "per device: desired and installed state, deployment progress" },
 };
 
 static void usage(FILE *out)
@@ -98,7 +104,7 @@ int main(int argc, char **argv)
 	size_t i;
 
 	fg_set_oom_handler(out_of_memory);
-	if (repo_global_init()) {
+	if (repo_global_init() || fg_http_global_init()) {
 		fprintf(stderr, "fleetgate: %s\n", fg_error_message());
 		free(base_copy);
 		return EXIT_USAGE;
@@ -110,6 +116,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(base, "update")) {
 		status = hook_update(argc, argv);
+		goto done;
+	}
+	if (!strcmp(base, "post-receive")) {
+		status = hook_post_receive(argc, argv);
 		goto done;
 	}
 	if (argc < 2) {
@@ -136,6 +146,7 @@ int main(int argc, char **argv)
 	usage(stderr);
 done:
 	free(base_copy);
+	fg_http_global_cleanup();
 	repo_global_shutdown();
 	return status;
 }

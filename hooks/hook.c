@@ -6,9 +6,52 @@
 
 #include "cli.h"
 
+#include "alloc.h"
+#include "error.h"
+#include "policy.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define MAX_INPUT_LINE 4096
+#define MAX_UPDATES 100000
+
+/* Read every line before deciding: the decision covers the whole push. */
+int hook_read_updates(struct ref_update **out, size_t *count)
+{
+	struct ref_update *u = NULL;
+	size_t n = 0, alloc = 0;
+	char line[MAX_INPUT_LINE + 2];
+	int rc = 0;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		size_t len = strlen(line);
+
+		if (len && line[len - 1] == '\n')
+			line[--len] = '\0';
+		else if (!feof(stdin)) {
+			rc = fg_error_set(FG_ELIMIT, "a ref update line is longer than %d bytes", MAX_INPUT_LINE);
+			break;
+		}
+		if (!len)
+			continue;
+		if (n == MAX_UPDATES) {
+			rc = fg_error_set(FG_ELIMIT, "more than %d ref updates in one push", MAX_UPDATES);
+			break;
+		}
+		u = fg_grow(u, &alloc, n + 1, sizeof(*u));
+		rc = policy_parse_update(&u[n], line);
+		if (rc)
+			break;
+		n++;
+	}
+	if (!rc && ferror(stdin))
+		rc = fg_error_set(FG_EIO, "reading the ref updates from git failed");
+	*out = u;
+	*count = n;
+	return rc;
+}
 
 const char *hook_pusher(void)
 {
@@ -28,7 +71,7 @@ const char *hook_pusher(void)
 int cmd_hook(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
-		fputs("usage: fleetgate hook pre-receive | update <ref> <old> <new>\n"
+		fputs("usage: fleetgate hook pre-receive | update <ref> <old> <new> | post-receive\n"
 		      "\n"
 		      "Act as the named git server hook; 'fleetgate install --repo' sets them up.\n",
 		      argc < 2 ? stderr : stdout);
@@ -38,5 +81,7 @@ int cmd_hook(int argc, char **argv)
 		return hook_pre_receive(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "update"))
 		return hook_update(argc - 1, argv + 1);
-	return cli_usage_error("hook", "unknown hook '%s' (pre-receive or update)", argv[1]);
+	if (!strcmp(argv[1], "post-receive"))
+		return hook_post_receive(argc - 1, argv + 1);
+	return cli_usage_error("hook", "unknown hook '%s' (pre-receive, update or post-receive)", argv[1]);
 }

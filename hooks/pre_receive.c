@@ -28,8 +28,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_INPUT_LINE 4096
-#define MAX_UPDATES 100000
 
 static int gitlab(void)
 {
@@ -57,42 +55,6 @@ static void on_alarm(int sig)
 		/* nothing more to do: the exit status refuses the push */
 	}
 	_exit(EXIT_REJECTED);
-}
-
-/* Read every line before deciding: the decision covers the whole push. */
-static int read_updates(struct ref_update **out, size_t *count)
-{
-	struct ref_update *u = NULL;
-	size_t n = 0, alloc = 0;
-	char line[MAX_INPUT_LINE + 2];
-	int rc = 0;
-
-	while (fgets(line, sizeof(line), stdin)) {
-		size_t len = strlen(line);
-
-		if (len && line[len - 1] == '\n')
-			line[--len] = '\0';
-		else if (!feof(stdin)) {
-			rc = fg_error_set(FG_ELIMIT, "a ref update line is longer than %d bytes", MAX_INPUT_LINE);
-			break;
-		}
-		if (!len)
-			continue;
-		if (n == MAX_UPDATES) {
-			rc = fg_error_set(FG_ELIMIT, "more than %d ref updates in one push", MAX_UPDATES);
-			break;
-		}
-		u = fg_grow(u, &alloc, n + 1, sizeof(*u));
-		rc = policy_parse_update(&u[n], line);
-		if (rc)
-			break;
-		n++;
-	}
-	if (!rc && ferror(stdin))
-		rc = fg_error_set(FG_EIO, "reading the ref updates from git failed");
-	*out = u;
-	*count = n;
-	return rc;
 }
 
 /* Is fleetgate's update hook installed next to us, executable? Without it a
@@ -139,7 +101,7 @@ int hook_pre_receive(int argc, char **argv)
 	signal(SIGALRM, on_alarm);
 	alarm(60);
 	fg_buf_init(&out);
-	if (read_updates(&updates, &n)) {
+	if (hook_read_updates(&updates, &n)) {
 		status = refuse_push(fg_error_message());
 		goto done;
 	}

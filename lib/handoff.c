@@ -2,6 +2,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "fsutil.h"
 #include "repo.h"
 
 #include <dirent.h>
@@ -63,13 +64,6 @@ long handoff_push_id(void)
 	return pid;
 }
 
-static char *verdict_dir(const char *gitdir)
-{
-	size_t n = strlen(gitdir);
-
-	return fg_asprintf("%s%sfleetgate/verdicts", gitdir, n && gitdir[n - 1] == '/' ? "" : "/");
-}
-
 static char *verdict_path(const char *dir, long push, const char *ref, const char *old_id,
 			  const char *new_id)
 {
@@ -81,22 +75,6 @@ static char *verdict_path(const char *dir, long push, const char *ref, const cha
 	path = fg_asprintf("%s/%ld-%s", dir, push, hex);
 	free(key);
 	return path;
-}
-
-static int mkdirs(const char *dir)
-{
-	char *parent = fg_strdup(dir), *slash = strrchr(parent, '/');
-	int rc = 0;
-
-	if (slash) {
-		*slash = '\0';
-		if (mkdir(parent, 0700) && errno != EEXIST)
-			rc = fg_error_set(FG_EIO, "%s: %s", parent, strerror(errno));
-	}
-	if (!rc && mkdir(dir, 0700) && errno != EEXIST)
-		rc = fg_error_set(FG_EIO, "%s: %s", dir, strerror(errno));
-	free(parent);
-	return rc;
 }
 
 static void remove_stale(const char *dir)
@@ -121,34 +99,16 @@ static void remove_stale(const char *dir)
 int handoff_write(const char *gitdir, long push, const char *ref, const char *old_id,
 		  const char *new_id, int accepted)
 {
-	char *dir = verdict_dir(gitdir), *path = NULL, *tmp = NULL;
+	char *dir = fs_state_dir(gitdir, "verdicts"), *path = NULL;
 	const char *text = accepted ? "accept\n" : "reject\n";
-	int fd, rc;
+	int rc;
 
-	rc = mkdirs(dir);
-	if (rc)
-		goto done;
-	remove_stale(dir);
-	path = verdict_path(dir, push, ref, old_id, new_id);
-	tmp = fg_asprintf("%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = fg_error_set(FG_EIO, "%s: %s", tmp, strerror(errno));
-		goto done;
+	rc = fs_mkdirs(dir, 0700);
+	if (!rc) {
+		remove_stale(dir);
+		path = verdict_path(dir, push, ref, old_id, new_id);
+		rc = fs_write_atomic(path, text, strlen(text), 0600);
 	}
-	if (write(fd, text, 7) != 7) {
-		rc = fg_error_set(FG_EIO, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto done;
-	}
-	close(fd);
-	if (rename(tmp, path)) {
-		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-done:
-	free(tmp);
 	free(path);
 	free(dir);
 	return rc;
@@ -157,7 +117,7 @@ done:
 int handoff_take(const char *gitdir, long push, const char *ref, const char *old_id,
 		 const char *new_id, int *found, int *accepted)
 {
-	char *dir = verdict_dir(gitdir);
+	char *dir = fs_state_dir(gitdir, "verdicts");
 	char *path = verdict_path(dir, push, ref, old_id, new_id);
 	char buf[16] = { 0 };
 	int fd, rc = 0;

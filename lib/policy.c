@@ -252,8 +252,10 @@ static void check_pusher(struct judge *j, struct policy_verdict *v)
  * to the old one is a merge, and the line reaches the old tip. */
 static void check_merge_only(struct judge *j, struct policy_verdict *v, const struct ref_update *u)
 {
+	struct policy_commit bad[MAX_REASONS_PER_REF];
 	char id[POLICY_ID_MAX];
-	size_t steps = 0, bad = 0;
+	size_t steps = 0, nbad = 0, i;
+	int reached = 1;
 
 	snprintf(id, sizeof(id), "%s", u->new_id);
 	while (strcmp(id, u->old_id)) {
@@ -263,35 +265,46 @@ static void check_merge_only(struct judge *j, struct policy_verdict *v, const st
 			refuse(v, "merge-only", NULL, NULL, "push fewer commits at a time",
 			       "more than %zu commits to examine on the first-parent line of '%s'",
 			       j->settings->max_commits, v->stage);
-			return;
+			goto done;
 		}
 		if (j->r->commit(j->r->ctx, id, &c)) {
 			refuse_internal(v, "read a commit");
-			return;
-		}
-		if (c.nparents < 2 && bad < MAX_REASONS_PER_REF) {
-			char *sid = short_id(c.id);
-
-			refuse(v, "merge-only", c.id, c.subject,
-			       "commit on a feature branch and merge it into this stage through a merge request (git merge --no-ff)",
-			       "commit %s is not a merge: '%s' takes only merge commits", sid, v->stage);
-			free(sid);
-			bad++;
+			goto done;
 		}
 		if (!c.nparents) {
-			char *old = short_id(u->old_id);
-
-			refuse(v, "first-parent", NULL, NULL,
-			       "merge the feature branch into the stage (git checkout <stage>; git merge --no-ff <feature>), not the stage into the feature branch",
-			       "the first-parent history of '%s' does not continue from its previous tip %s",
-			       v->stage, old);
-			free(old);
+			reached = 0;
 			policy_commit_release(&c);
-			return;
+			break;
 		}
 		snprintf(id, sizeof(id), "%s", c.parents[0]);
-		policy_commit_release(&c);
+		if (c.nparents < 2 && nbad < MAX_REASONS_PER_REF)
+			bad[nbad++] = c;
+		else
+			policy_commit_release(&c);
 	}
+	if (!reached) {
+		/* A merge of the stage into a feature branch, pushed as the stage:
+		 * that is the problem to explain, not each commit under it. */
+		char *old = short_id(u->old_id);
+
+		refuse(v, "first-parent", NULL, NULL,
+		       "merge the feature branch into the stage (git checkout <stage>; git merge --no-ff <feature>), not the stage into the feature branch",
+		       "the first-parent history of '%s' does not continue from its previous tip %s",
+		       v->stage, old);
+		free(old);
+		goto done;
+	}
+	for (i = 0; i < nbad; i++) {
+		char *sid = short_id(bad[i].id);
+
+		refuse(v, "merge-only", bad[i].id, bad[i].subject,
+		       "commit on a feature branch and merge it into this stage through a merge request (git merge --no-ff)",
+		       "commit %s is not a merge: '%s' takes only merge commits", sid, v->stage);
+		free(sid);
+	}
+done:
+	for (i = 0; i < nbad; i++)
+		policy_commit_release(&bad[i]);
 }
 
 /* Later stage: every commit added is in U's history, or a merge whose other
@@ -552,6 +565,59 @@ int policy_judge(struct policy_verdict **out, const struct policy_settings *sett
 	free(lists);
 	free(index);
 	*out = j.verdicts;
+	return 0;
+}
+
+int policy_judge_merge_request(struct policy_verdict **out, const struct policy_settings *settings,
+			       const char *source, const char *source_id, const char *target,
+			       const char *target_id, const struct policy_reader *reader)
+{
+	struct policy_settings s = *settings;
+	struct ref_update u;
+	struct judge j = { &s, reader, &u, NULL, 1 };
+	struct policy_verdict *v;
+	struct stage_list l;
+	int idx, yes = 0;
+
+	memset(&u, 0, sizeof(u));
+	snprintf(u.old_id, sizeof(u.old_id), "%s", target_id);
+	snprintf(u.new_id, sizeof(u.new_id), "%s", source_id);
+	u.ref = fg_asprintf("refs/heads/%s", target);
+	v = fg_calloc(1, sizeof(*v));
+	j.verdicts = v;
+	v->ref = fg_strdup(target);
+	v->accepted = 1;
+	*out = v;
+	if (stages_for(&j, target, &l)) {
+		refuse_internal(v, "read the stages");
+		goto done;
+	}
+	idx = list_index(l.names, l.n, target);
+	if (idx >= 0) {
+		v->stage = fg_strdup(target);
+		if (idx > 0)
+			v->upstream = fg_strdup(l.names[idx - 1]);
+	}
+	if (idx > 0) {
+		if (strcmp(source, v->upstream))
+			refuse(v, "not-from-upstream", NULL, NULL,
+			       "open the merge request from the upstream stage instead",
+			       "'%s' takes merge requests only from '%s', not from '%s'", target,
+			       v->upstream, source);
+		if (!policy_is_zero(target_id)) {
+			if (reader->is_ancestor(reader->ctx, target_id, source_id, &yes))
+				refuse_internal(v, "compare the histories");
+			else if (!yes)
+				refuse(v, "diverged", target_id, NULL,
+				       "a stage holds only what its upstream held: find out how the target diverged before promoting again",
+				       "the tip of '%s' is not in the history of '%s': the merge would bring together content that '%s' never held",
+				       target, source, source);
+		}
+	}
+	check_config(&j, v, &u);
+	stage_list_release(&l);
+done:
+	free(u.ref);
 	return 0;
 }
 

@@ -105,6 +105,21 @@ int policy_judge(struct policy_verdict **verdicts, const struct policy_settings 
 
 void policy_verdicts_free(struct policy_verdict *verdicts, size_t n);
 
+/*
+ * The merge-request gate: would merging `source_id` (branch `source`) into
+ * `target` (tip `target_id`, all zeros when it does not exist yet) keep the
+ * rules? When the target is a later stage, the source must be its upstream
+ * stage and the target's tip must already be in the source's history (the
+ * merge adds nothing but the source); any branch may target the first
+ * stage; the source's fleet configuration must validate. Stages come from
+ * the settings, else from promotion: at the target's tip. Fills one
+ * verdict (ref = target) that the caller frees with policy_verdicts_free(v, 1).
+ */
+int policy_judge_merge_request(struct policy_verdict **verdict,
+			       const struct policy_settings *settings, const char *source,
+			       const char *source_id, const char *target, const char *target_id,
+			       const struct policy_reader *reader);
+
 /* Whether `id` is all zeros (git's "no object"). */
 int policy_is_zero(const char *id);
 

@@ -32,11 +32,18 @@ void repo_global_shutdown(void)
 	git_libgit2_shutdown();
 }
 
-static int explain_open_error(const char *where)
+static int explain_open_error(const char *where, int err)
 {
 	const git_error *e = git_error_last();
 	const char *msg = e && e->message ? e->message : "";
 
+	/* A CI job in a container runs as root in a checkout owned by the
+	 * runner's user; libgit2's own message does not say what to do (and
+	 * 1.5 reports it as the failed lookup of safe.directory). */
+	if (err == GIT_EOWNER || strstr(msg, "safe.directory") || strstr(msg, "not owned by current user"))
+		return fg_error_set(FG_EGIT,
+				    "%s: the repository belongs to another user; if you trust it, run: git config --global --add safe.directory <its path>",
+				    where);
 	if (strstr(msg, "objectformat") || strstr(msg, "unsupported extension"))
 		return fg_error_set(FG_EGIT,
 				    "%s: repository format not supported (%s); fleetgate reads SHA-1 repositories only",
@@ -48,8 +55,10 @@ static int explain_open_error(const char *where)
  * libgit2's FROM_ENV refuses it, so open the pieces by hand. */
 static int open_with_worktree(git_repository **git, const char *gitdir, const char *worktree)
 {
-	if (git_repository_open_ext(git, gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
-		return explain_open_error(gitdir);
+	int err = git_repository_open_ext(git, gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+
+	if (err < 0)
+		return explain_open_error(gitdir, err);
 	if (git_repository_set_workdir(*git, worktree, 0) < 0)
 		return git_fail(worktree);
 	return 0;
@@ -74,20 +83,22 @@ int repo_open(struct fg_repo **out, const char *path)
 	const char *gitdir = getenv("GIT_DIR");
 	const char *worktree = getenv("GIT_WORK_TREE");
 	const char *index_file = getenv("GIT_INDEX_FILE");
-	int rc = 0;
+	int err, rc = 0;
 
 	*out = NULL;
 	if (path) {
-		if (git_repository_open_ext(&git, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
-			return explain_open_error(path);
+		err = git_repository_open_ext(&git, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+		if (err < 0)
+			return explain_open_error(path, err);
 		index_file = NULL;
 	} else if (gitdir && worktree) {
 		rc = open_with_worktree(&git, gitdir, worktree);
 	} else if (gitdir) {
-		if (git_repository_open_ext(&git, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0)
-			rc = explain_open_error(gitdir);
-	} else if (git_repository_open_ext(&git, ".", 0, NULL) < 0) {
-		rc = explain_open_error("current folder");
+		err = git_repository_open_ext(&git, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+		if (err < 0)
+			rc = explain_open_error(gitdir, err);
+	} else if ((err = git_repository_open_ext(&git, ".", 0, NULL)) < 0) {
+		rc = explain_open_error("current folder", err);
 	}
 	if (!rc && index_file && *index_file)
 		rc = use_index_file(git, index_file);
@@ -473,18 +484,19 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int repo_branch_names(struct fg_repo *repo, char ***names, size_t *count)
+/* Branch names of `which` kind, remote ones without their remote's name. */
+static int list_branches(struct fg_repo *repo, git_branch_t which, char ***names, size_t *count)
 {
 	git_branch_iterator *it = NULL;
 	git_reference *ref = NULL;
 	git_branch_t type;
 	char **out = NULL;
-	size_t n = 0, alloc = 0, i, kept;
+	size_t n = 0, alloc = 0;
 	int err;
 
 	*names = NULL;
 	*count = 0;
-	if (git_branch_iterator_new(&it, repo->git, GIT_BRANCH_ALL) < 0)
+	if (git_branch_iterator_new(&it, repo->git, which) < 0)
 		return git_fail("listing branches");
 	while ((err = git_branch_next(&ref, &type, it)) == 0) {
 		const char *name = NULL;
@@ -507,6 +519,19 @@ int repo_branch_names(struct fg_repo *repo, char ***names, size_t *count)
 		repo_strings_free(out, n);
 		return git_fail("listing branches");
 	}
+	*names = out;
+	*count = n;
+	return 0;
+}
+
+int repo_branch_names(struct fg_repo *repo, char ***names, size_t *count)
+{
+	char **out;
+	size_t n, i, kept;
+	int rc = list_branches(repo, GIT_BRANCH_ALL, &out, &n);
+
+	if (rc)
+		return rc;
 	if (n)
 		qsort(out, n, sizeof(*out), str_cmp);
 	for (i = 0, kept = 0; i < n; i++) {
@@ -586,6 +611,45 @@ int repo_branch_tip(struct fg_repo *repo, const char *branch, char *hex)
 	git_reference_free(ref);
 	free(name);
 	return rc;
+}
+
+int repo_resolve_branch(struct fg_repo *repo, const char *name, char *hex, int *found)
+{
+	static const char *const prefixes[] = { "refs/heads/", "refs/remotes/origin/" };
+	size_t i;
+	int rc = 0;
+
+	*found = 0;
+	memset(hex, '0', GIT_OID_HEXSZ);
+	hex[GIT_OID_HEXSZ] = '\0';
+	if (!repo_branch_name_valid(name))
+		return fg_error_set(FG_EINVAL, "'%s' is not a valid branch name", name);
+	for (i = 0; i < sizeof(prefixes) / sizeof(*prefixes) && !*found && !rc; i++) {
+		git_reference *ref = NULL;
+		git_object *commit = NULL;
+		char *refname = fg_asprintf("%s%s", prefixes[i], name);
+		int err = git_reference_lookup(&ref, repo->git, refname);
+
+		if (err == GIT_ENOTFOUND) {
+			free(refname);
+			continue;
+		}
+		if (err < 0 || git_reference_peel(&commit, ref, GIT_OBJECT_COMMIT) < 0) {
+			rc = git_fail(refname);
+		} else {
+			git_oid_tostr(hex, GIT_OID_HEXSZ + 1, git_object_id(commit));
+			*found = 1;
+		}
+		git_object_free(commit);
+		git_reference_free(ref);
+		free(refname);
+	}
+	return rc;
+}
+
+int repo_is_shallow(struct fg_repo *repo)
+{
+	return git_repository_is_shallow(repo->git) == 1;
 }
 
 int repo_commit_read(struct fg_repo *repo, const char *hex, struct policy_commit *out)
@@ -697,34 +761,7 @@ done:
 
 int repo_local_branches(struct fg_repo *repo, char ***names, size_t *count)
 {
-	git_branch_iterator *it = NULL;
-	git_reference *ref = NULL;
-	git_branch_t type;
-	char **out = NULL;
-	size_t n = 0, alloc = 0;
-	int err;
-
-	*names = NULL;
-	*count = 0;
-	if (git_branch_iterator_new(&it, repo->git, GIT_BRANCH_LOCAL) < 0)
-		return git_fail("listing branches");
-	while ((err = git_branch_next(&ref, &type, it)) == 0) {
-		const char *name = NULL;
-
-		if (git_branch_name(&name, ref) == 0 && name) {
-			out = fg_grow(out, &alloc, n + 1, sizeof(*out));
-			out[n++] = fg_strdup(name);
-		}
-		git_reference_free(ref);
-	}
-	git_branch_iterator_free(it);
-	if (err != GIT_ITEROVER) {
-		repo_strings_free(out, n);
-		return git_fail("listing branches");
-	}
-	*names = out;
-	*count = n;
-	return 0;
+	return list_branches(repo, GIT_BRANCH_LOCAL, names, count);
 }
 
 int repo_config_set(struct fg_repo *repo, const char *key, const char *value)

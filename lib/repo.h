@@ -66,6 +66,21 @@ struct policy_commit;
 /* Full hex id of refs/heads/<branch> (before a push, in a hook). */
 int repo_branch_tip(struct fg_repo *repo, const char *branch, char *hex);
 
+/*
+ * Resolve branch `name` the way a CI clone holds it: the local branch
+ * refs/heads/<name>, else origin's remote-tracking branch
+ * refs/remotes/origin/<name> (a CI job's clone often has no local branch at
+ * all). Fills `hex` (at least 41 bytes) with the commit it points to and
+ * sets *found to 1; when neither ref exists, *found is 0 and `hex` all
+ * zeros, which is not an error (a branch yet to be created). FG_EINVAL when
+ * `name` is not a valid branch name, FG_EGIT when a ref cannot be read.
+ */
+int repo_resolve_branch(struct fg_repo *repo, const char *name, char *hex, int *found);
+
+/* Whether the repository is a shallow clone: its history is cut off, so
+ * "is X in the history of Y" cannot be answered from it. */
+int repo_is_shallow(struct fg_repo *repo);
+
 /* Parents, tree and subject of commit `hex` (see lib/policy.h). */
 int repo_commit_read(struct fg_repo *repo, const char *hex, struct policy_commit *out);
 

@@ -13,22 +13,23 @@ static void first_line(struct fg_buf *out, const struct policy_verdict *v, const
 	fg_buf_putc(out, '\n');
 }
 
-static void reason_lines(struct fg_buf *out, const struct policy_reason *r)
+static void reason_lines(struct fg_buf *out, const struct policy_reason *r, const char *indent,
+			 size_t max_diags)
 {
 	size_t i;
 
-	fg_buf_printf(out, "fleetgate:   [%s] ", r->rule);
+	fg_buf_printf(out, "%s[%s] ", indent, r->rule);
 	fg_buf_put_printable(out, r->message);
 	fg_buf_putc(out, '\n');
 	if (r->commit[0] && r->subject) {
-		fg_buf_printf(out, "fleetgate:     commit %.7s \"", r->commit);
+		fg_buf_printf(out, "%s  commit %.7s \"", indent, r->commit);
 		fg_buf_put_printable(out, r->subject);
 		fg_buf_puts(out, "\"\n");
 	}
-	for (i = 0; i < r->diags.count && i < REPORT_MAX_DIAGS; i++) {
+	for (i = 0; i < r->diags.count && i < max_diags; i++) {
 		const struct diag *d = &r->diags.items[i];
 
-		fg_buf_puts(out, "fleetgate:     ");
+		fg_buf_printf(out, "%s  ", indent);
 		fg_buf_put_printable(out, d->file);
 		if (d->line)
 			fg_buf_printf(out, ":%u:%u", d->line, d->column);
@@ -36,19 +37,33 @@ static void reason_lines(struct fg_buf *out, const struct policy_reason *r)
 		fg_buf_put_printable(out, d->message);
 		fg_buf_printf(out, " [%s]\n", d->code);
 	}
-	if (r->diags.count > REPORT_MAX_DIAGS)
-		fg_buf_printf(out, "fleetgate:     ... and %zu more (run 'fleetgate validate --rev %.7s')\n",
-			      r->diags.count - REPORT_MAX_DIAGS, r->commit);
+	if (max_diags && r->diags.count > max_diags)
+		fg_buf_printf(out, "%s  ... and %zu more (run 'fleetgate validate --rev %.7s')\n",
+			      indent, r->diags.count - max_diags, r->commit);
 	if (r->advice) {
-		fg_buf_puts(out, "fleetgate:     what to do: ");
+		fg_buf_printf(out, "%s  what to do: ", indent);
 		fg_buf_put_printable(out, r->advice);
 		fg_buf_putc(out, '\n');
 	}
 }
 
+void report_verdict(struct fg_buf *out, const struct policy_verdict *v, const char *indent,
+		    size_t max_diags)
+{
+	size_t k;
+
+	if (v->stage && v->upstream)
+		fg_buf_printf(out, "%sstage '%s' takes only unmodified merges from '%s'\n", indent,
+			      v->stage, v->upstream);
+	else if (v->stage)
+		fg_buf_printf(out, "%sstage '%s' is the first stage\n", indent, v->stage);
+	for (k = 0; k < v->nreasons; k++)
+		reason_lines(out, &v->reasons[k], indent, max_diags);
+}
+
 void report_refusals(struct fg_buf *out, const struct policy_verdict *v, size_t n, int gitlab)
 {
-	size_t i, k;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (v[i].accepted)
@@ -56,13 +71,7 @@ void report_refusals(struct fg_buf *out, const struct policy_verdict *v, size_t 
 		if (gitlab)
 			first_line(out, &v[i], "GL-HOOK-ERR: ");
 		first_line(out, &v[i], "");
-		if (v[i].stage && v[i].upstream)
-			fg_buf_printf(out, "fleetgate:   stage '%s' takes only unmodified merges from '%s'\n",
-				      v[i].stage, v[i].upstream);
-		else if (v[i].stage)
-			fg_buf_printf(out, "fleetgate:   stage '%s' is the first stage\n", v[i].stage);
-		for (k = 0; k < v[i].nreasons; k++)
-			reason_lines(out, &v[i].reasons[k]);
+		report_verdict(out, &v[i], "fleetgate:   ", REPORT_MAX_DIAGS);
 	}
 }
 

@@ -18,6 +18,15 @@
  * refusal is repeated with the GL-HOOK-ERR: prefix GitLab shows in its UI. */
 void report_refusals(struct fg_buf *out, const struct policy_verdict *v, size_t n, int gitlab);
 
+/*
+ * The lines that explain one refused verdict, each starting with `indent`:
+ * the stage's rule, then per reason "[rule] message", the commit and its
+ * subject, at most `max_diags` of its diagnostics (0: none, for a report
+ * that lists every diagnostic after the reasons) and "what to do: advice".
+ */
+void report_verdict(struct fg_buf *out, const struct policy_verdict *v, const char *indent,
+		    size_t max_diags);
+
 /* One line: "fleetgate: N refs judged: ... accepted, ... refused". */
 void report_summary(struct fg_buf *out, const struct policy_verdict *v, size_t n);
 

@@ -73,23 +73,47 @@ static int read_pushers(struct settings *s, struct fg_repo *repo)
 	return rc;
 }
 
-static int read_timeout(struct settings *s, struct fg_repo *repo)
+static int read_seconds(struct fg_repo *repo, const char *key, unsigned fallback, unsigned *out)
 {
 	char *value = NULL, *end;
 	unsigned long n;
-	int rc = repo_config_string(repo, "fleetgate.hookTimeout", &value);
+	int rc = repo_config_string(repo, key, &value);
 
-	s->hook_timeout = 45;
+	*out = fallback;
 	if (rc == FG_ENOTFOUND)
 		return 0;
 	if (rc)
 		return rc;
 	n = strtoul(value, &end, 10);
 	if (*end || !*value || n == 0 || n > 3600)
-		rc = fg_error_set(FG_EINVAL, "git config fleetgate.hookTimeout: '%s' is not a number of seconds (1-3600)", value);
+		rc = fg_error_set(FG_EINVAL, "git config %s: '%s' is not a number of seconds (1-3600)", key, value);
 	else
-		s->hook_timeout = (unsigned)n;
+		*out = (unsigned)n;
 	free(value);
+	return rc;
+}
+
+static int read_optional(struct fg_repo *repo, const char *key, char **out)
+{
+	int rc = repo_config_string(repo, key, out);
+
+	return rc == FG_ENOTFOUND ? 0 : rc;
+}
+
+static int read_timeout(struct settings *s, struct fg_repo *repo)
+{
+	int rc = read_seconds(repo, "fleetgate.hookTimeout", 45, &s->hook_timeout);
+
+	if (!rc)
+		rc = read_seconds(repo, "fleetgate.applyTimeout", 30, &s->apply_timeout);
+	if (!rc)
+		rc = read_optional(repo, "fleetgate.menderServer", &s->mender_server);
+	if (!rc)
+		rc = read_optional(repo, "fleetgate.menderTokenFile", &s->mender_token_file);
+	if (!rc)
+		rc = read_optional(repo, "fleetgate.menderCaFile", &s->mender_ca_file);
+	if (!rc)
+		rc = read_optional(repo, "fleetgate.secretsFile", &s->secrets_file);
 	return rc;
 }
 
@@ -147,6 +171,10 @@ void settings_release(struct settings *s)
 		repo_strings_free(s->pushers[i].names, s->pushers[i].nnames);
 	}
 	free(s->pushers);
+	free(s->mender_server);
+	free(s->mender_token_file);
+	free(s->mender_ca_file);
+	free(s->secrets_file);
 	repo_strings_free(s->stages, s->nstages);
 	repo_strings_free(s->tags.branches, s->tags.nbranches);
 	memset(s, 0, sizeof(*s));

@@ -15,6 +15,9 @@
  *   fleetgate.mergeOnly      bool, default true
  *   fleetgate.pushers.<s>    names allowed to push stage <s>
  *   fleetgate.tagBranches    branches a Mender tag may choose ("" = none)
+ *   fleetgate.hookTimeout    seconds pre-receive may take (45)
+ *   fleetgate.applyTimeout   seconds post-receive may spend scheduling (30)
+ *   fleetgate.menderServer, .menderTokenFile, .menderCaFile, .secretsFile
  */
 struct settings {
 	int has_stages;
@@ -25,6 +28,11 @@ struct settings {
 	size_t npushers;
 	struct tag_policy tags;
 	unsigned hook_timeout;         /* fleetgate.hookTimeout, seconds (default 45) */
+	unsigned apply_timeout;        /* fleetgate.applyTimeout, seconds (default 30) */
+	char *mender_server;           /* fleetgate.menderServer, or NULL */
+	char *mender_token_file;       /* fleetgate.menderTokenFile, or NULL */
+	char *mender_ca_file;          /* fleetgate.menderCaFile, or NULL */
+	char *secrets_file;            /* fleetgate.secretsFile, or NULL */
 };
 
 /* The settings as the promotion rules take them. Points into `s`. */

@@ -20,7 +20,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: fleetgate validate [DIR] [--format text|json] [--strict] [--repo PATH]\n"
+	"usage: fleetgate validate [DIR] [--format text|json] [--strict] [--quiet] [--repo PATH]\n"
 	"       fleetgate validate --staged [--format text|json] [--strict]\n"
 	"       fleetgate validate --rev REV [--repo PATH] [--format text|json] [--strict]\n"
 	"\n"
@@ -32,6 +32,7 @@ static const char usage_text[] =
 	"  --repo PATH      the repository (a clone or a bare repository)\n"
 	"  --format FMT     text (default, like a compiler) or json\n"
 	"  --strict         warnings count as errors\n"
+	"  --quiet          print nothing when there is nothing to report\n"
 	"\n"
 	"Exit status: 0 valid, 1 invalid, 2 usage or environment error.\n";
 
@@ -42,6 +43,7 @@ struct validate_args {
 	int staged;
 	int json;
 	int strict;
+	int quiet;
 };
 
 static int parse_args(struct validate_args *a, int argc, char **argv)
@@ -52,6 +54,7 @@ static int parse_args(struct validate_args *a, int argc, char **argv)
 		{ "repo", required_argument, NULL, 'R' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "strict", no_argument, NULL, 'S' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -80,6 +83,9 @@ static int parse_args(struct validate_args *a, int argc, char **argv)
 			break;
 		case 'S':
 			a->strict = 1;
+			break;
+		case 'q':
+			a->quiet = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -190,7 +196,7 @@ int cmd_validate(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto done;
 	}
-	if (!a.json)
+	if (!a.json && !(a.quiet && !diags.count))
 		print_summary(&diags, fleet, src.label);
 	status = diags.errors ? EXIT_REJECTED : EXIT_OK;
 done:

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "desired.h"
-#include "memsource.h"
+#include "fleetfixture.h"
 #include "repo.h"
 
 #define PI3 "0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40"
@@ -42,41 +42,7 @@ static const char base_fleet[] =
 	"  runner:\n"
 	"    token: Bearer ${secret:RUNNER_TOKEN}\n";
 
-/* Load a fleet from fleet.yaml text and device files ("id", "yaml", ...). */
-static struct fleet *load(const char *fleet_yaml, ...)
-{
-	struct source src;
-	struct fleet *f = NULL;
-	struct diags d;
-	const char *id;
-	va_list ap;
-
-	mem_source_init(&src);
-	mem_add(src.ctx, "fleet.yaml", fleet_yaml, strlen(fleet_yaml), SOURCE_FILE);
-	va_start(ap, fleet_yaml);
-	while ((id = va_arg(ap, const char *))) {
-		const char *yaml = va_arg(ap, const char *);
-		char *path = fg_asprintf("devices/%s.yaml", id);
-
-		mem_add(src.ctx, path, yaml, strlen(yaml), SOURCE_FILE);
-		free(path);
-	}
-	va_end(ap);
-	diags_init(&d);
-	assert_int_equal(fleet_load(&f, &src, NULL, &d), 0);
-	if (d.errors) {
-		struct fg_buf b = FG_BUF_INIT;
-
-		fg_buf_init(&b);
-		diags_format_text(&d, &b);
-		print_error("%s", b.ptr);
-		fg_buf_release(&b);
-	}
-	assert_int_equal(d.errors, 0);
-	diags_release(&d);
-	source_release(&src);
-	return f;
-}
+#define load load_fleet
 
 static const char *config_of(const struct desired *d, const char *key)
 {

@@ -1,0 +1,471 @@
+/*
+ * fleetgate plan | apply | reconcile | status: the commands of the people
+ * running the fleet. Each opens the repository, runs the scheduler
+ * (lib/schedule.h) and prints.
+ */
+#include "cli.h"
+
+#include "alloc.h"
+#include "buf.h"
+#include "error.h"
+#include "http.h"
+#include "plan_report.h"
+#include "repo.h"
+#include "schedule.h"
+#include "settings.h"
+#include "spool.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct ops_args {
+	const char *cmd;
+	const char *branch;
+	const char *rev;
+	const char *repo;
+	int json;
+	int all;
+	int full;
+};
+
+static const char plan_usage[] =
+	"usage: fleetgate plan --branch B [--rev R] [--repo PATH] [--format text|json] [--all] [--full]\n"
+	"       fleetgate apply --branch B [--rev R] [--repo PATH] [--format text|json] [--full]\n"
+	"\n"
+	"plan prints what apply would do for the devices subscribed to branch B\n"
+	"(per device, then a summary) and writes nothing; apply does it.\n"
+	"\n"
+	"  --branch B       the branch whose devices are planned\n"
+	"  --rev R          plan the fleet as of commit R instead of B's tip\n"
+	"  --repo PATH      the repository (default: GIT_DIR or the one around here)\n"
+	"  --format FMT     text (default) or json (secret values shown as ***)\n"
+	"  --all            also list devices with nothing to do\n"
+	"  --full           read every device's configuration from Mender to catch\n"
+	"                   changes made outside fleetgate (one request per device)\n"
+	"\n"
+	"Exit status: 0 done, 1 invalid fleet or failed actions, 2 usage or\n"
+	"environment error (Mender unreachable, bad credentials).\n";
+
+static const char reconcile_usage[] =
+	"usage: fleetgate reconcile [--repo PATH] [--all] [--full] [--branch B]\n"
+	"\n"
+	"Schedule what the post-receive hook could not: every job in the spool,\n"
+	"newest first, at its branch's current tip. Safe to run at any time and\n"
+	"as often as wanted (contrib/systemd has a timer).\n"
+	"\n"
+	"  --all            also every other branch of the repository\n"
+	"  --full           read every device's configuration (catches drift); implies --all\n"
+	"  --branch B       only branch B\n";
+
+static const char status_usage[] =
+	"usage: fleetgate status [--branch B] [--repo PATH] [--format text|json]\n"
+	"\n"
+	"Per device: its branch, device type, desired and installed artifact,\n"
+	"configuration, and the state of its fleetgate deployment; a summary per\n"
+	"branch. Exit status 0 when every managed device is converged or on its\n"
+	"way, 1 when a deployment failed, 2 on usage or environment errors.\n";
+
+static int parse_ops_args(struct ops_args *a, int argc, char **argv, const char *usage)
+{
+	static const struct option options[] = {
+		{ "branch", required_argument, NULL, 'b' },
+		{ "rev", required_argument, NULL, 'r' },
+		{ "repo", required_argument, NULL, 'R' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "full", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			a->branch = optarg;
+			break;
+		case 'r':
+			a->rev = optarg;
+			break;
+		case 'R':
+			a->repo = optarg;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "json"))
+				a->json = 1;
+			else if (strcmp(optarg, "text"))
+				return cli_usage_error(a->cmd, "--format must be text or json, not '%s'", optarg);
+			break;
+		case 'a':
+			a->all = 1;
+			break;
+		case 'F':
+			a->full = 1;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return -1;
+		default:
+			return cli_usage_error(a->cmd, "unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(a->cmd, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/* Map a scheduler failure to an exit status and say what happened. */
+static int report_failure(const char *cmd, int rc, const struct schedule *sc, const char *branch)
+{
+	struct fg_buf b = FG_BUF_INIT;
+
+	fg_buf_init(&b);
+	if (rc == FG_EINVAL && sc->diags.errors) {
+		diags_format_text(&sc->diags, &b);
+		fputs(b.ptr, stderr);
+	}
+	fg_buf_release(&b);
+	fprintf(stderr, "fleetgate %s: %s: %s\n", cmd, branch, fg_error_message());
+	if (rc == FG_EINVAL && sc->diags.errors)
+		return EXIT_REJECTED;
+	if (sc->applied_run && sc->applied.failed)
+		return EXIT_REJECTED;
+	return EXIT_USAGE;
+}
+
+static void progress(const char *what, const char *branch)
+{
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "fleetgate: %s %s: reading the fleet and Mender...\n", what, branch);
+}
+
+static int open_repo(const char *cmd, const char *path, struct fg_repo **repo, struct settings *s)
+{
+	if (repo_open(repo, path))
+		return cli_fail(cmd, EXIT_USAGE, NULL);
+	if (settings_load(s, *repo)) {
+		repo_free(*repo);
+		*repo = NULL;
+		return cli_fail(cmd, EXIT_USAGE, "settings");
+	}
+	return 0;
+}
+
+static void print_applied(struct fg_buf *b, const struct schedule *sc)
+{
+	const struct apply_result *r = &sc->applied;
+
+	fg_buf_printf(b, "applied %s@%.7s: %zu deployment%s created, %zu already there, %zu device%s aborted, %zu configuration%s deployed, %zu digest%s recorded, %zu failed\n",
+		      sc->plan.branch, sc->commit, r->created, r->created == 1 ? "" : "s", r->existed,
+		      r->aborted, r->aborted == 1 ? "" : "s", r->configured,
+		      r->configured == 1 ? "" : "s", r->tagged, r->tagged == 1 ? "" : "s", r->failed);
+	if (r->first_error) {
+		fg_buf_puts(b, "first failure: ");
+		fg_buf_put_printable(b, r->first_error);
+		fg_buf_putc(b, '\n');
+	}
+}
+
+static int plan_or_apply(int argc, char **argv, const char *cmd, int apply)
+{
+	struct ops_args a = { cmd, NULL, NULL, NULL, 0, 0, 0 };
+	struct schedule_options o;
+	struct schedule sc;
+	struct settings s;
+	struct fg_repo *repo = NULL;
+	struct fg_buf out = FG_BUF_INIT;
+	int rc, status;
+
+	rc = parse_ops_args(&a, argc, argv, plan_usage);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	if (!a.branch)
+		return cli_usage_error(cmd, "--branch is required (see --help)");
+	status = open_repo(cmd, a.repo, &repo, &s);
+	if (status)
+		return status;
+	memset(&o, 0, sizeof(o));
+	o.branch = a.branch;
+	o.rev = a.rev;
+	o.apply = apply;
+	o.full = a.full;
+	progress(cmd, a.branch);
+	rc = schedule_run(&sc, repo, &s, &o);
+	fg_buf_init(&out);
+	if (sc.planned) {
+		if (a.json)
+			plan_report_json(&out, &sc.plan);
+		else
+			plan_report_text(&out, &sc.plan, a.all);
+	}
+	if (sc.applied_run && !a.json)
+		print_applied(&out, &sc);
+	status = cli_write_stdout(out.ptr, out.len);
+	if (rc)
+		status = report_failure(cmd, rc, &sc, a.branch);
+	fg_buf_release(&out);
+	schedule_release(&sc);
+	settings_release(&s);
+	repo_free(repo);
+	return status;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	return plan_or_apply(argc, argv, "plan", 0);
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	return plan_or_apply(argc, argv, "apply", 1);
+}
+
+/* Schedule `branch` at its tip; on success its spool job (if at `job`) goes. */
+static int reconcile_branch(struct fg_repo *repo, const struct settings *s, const char *branch,
+			    const char *job, int full, struct fg_buf *out)
+{
+	struct schedule_options o;
+	struct schedule sc;
+	char tip[41];
+	int rc;
+
+	if (repo_branch_tip(repo, branch, tip) == FG_ENOTFOUND) {
+		fg_buf_printf(out, "%s: the branch is gone; its job is dropped\n", branch);
+		return job ? spool_done(repo_gitdir(repo), branch, job, NULL) : 0;
+	}
+	memset(&o, 0, sizeof(o));
+	o.branch = branch;
+	o.apply = 1;
+	o.full = full;
+	progress("reconcile", branch);
+	rc = schedule_run(&sc, repo, s, &o);
+	if (sc.planned)
+		plan_report_summary(out, &sc.plan);
+	if (sc.applied_run)
+		print_applied(out, &sc);
+	if (rc) {
+		fg_buf_printf(out, "%s: not fully scheduled: ", branch);
+		fg_buf_put_printable(out, fg_error_message());
+		fg_buf_putc(out, '\n');
+		if (job)
+			spool_failed(repo_gitdir(repo), branch, job, fg_error_message());
+	} else if (job) {
+		rc = spool_done(repo_gitdir(repo), branch, job, NULL);
+	}
+	schedule_release(&sc);
+	return rc;
+}
+
+int cmd_reconcile(int argc, char **argv)
+{
+	struct ops_args a = { "reconcile", NULL, NULL, NULL, 0, 0, 0 };
+	struct spool_job *jobs = NULL;
+	struct settings s;
+	struct fg_repo *repo = NULL;
+	struct fg_buf out = FG_BUF_INIT;
+	char **branches = NULL;
+	size_t njobs = 0, nbranches = 0, i, k, failed = 0;
+	int rc, status;
+
+	rc = parse_ops_args(&a, argc, argv, reconcile_usage);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	if (a.full)
+		a.all = 1;
+	status = open_repo("reconcile", a.repo, &repo, &s);
+	if (status)
+		return status;
+	fg_buf_init(&out);
+	if (spool_list(repo_gitdir(repo), &jobs, &njobs, NULL)) {
+		status = cli_fail("reconcile", EXIT_USAGE, "reading the spool");
+		goto done;
+	}
+	for (i = 0; i < njobs; i++) {
+		if (a.branch && strcmp(a.branch, jobs[i].branch))
+			continue;
+		failed += reconcile_branch(repo, &s, jobs[i].branch, jobs[i].commit, a.full, &out) != 0;
+	}
+	if (a.all && !repo_local_branches(repo, &branches, &nbranches)) {
+		for (i = 0; i < nbranches; i++) {
+			int spooled = 0;
+
+			for (k = 0; k < njobs; k++)
+				spooled |= !strcmp(jobs[k].branch, branches[i]);
+			if (spooled || (a.branch && strcmp(a.branch, branches[i])))
+				continue;
+			failed += reconcile_branch(repo, &s, branches[i], NULL, a.full, &out) != 0;
+		}
+	}
+	if (!out.len)
+		fg_buf_puts(&out, "nothing to reconcile: the spool is empty\n");
+	status = cli_write_stdout(out.ptr, out.len);
+	if (!status && failed)
+		status = EXIT_REJECTED;
+done:
+	repo_strings_free(branches, nbranches);
+	spool_jobs_free(jobs, njobs);
+	fg_buf_release(&out);
+	settings_release(&s);
+	repo_free(repo);
+	return status;
+}
+
+static const char *os_state(const struct plan_device *d)
+{
+	if (d->kind != PLAN_MANAGED)
+		return plan_kind_name(d->kind);
+	if (d->os == PLAN_OS_FAILED)
+		return "failure";
+	if (d->os == PLAN_OS_PENDING)
+		return d->deployment_status ? d->deployment_status : "pending";
+	if (d->os == PLAN_OS_UPDATE)
+		return "update-needed";
+	if (d->os == PLAN_OS_NO_ARTIFACT)
+		return "no-artifact";
+	if (d->os == PLAN_OS_NO_IMAGE)
+		return "-";
+	return d->deployment_status ? d->deployment_status : "in-sync";
+}
+
+static int config_synced(const struct plan_device *d)
+{
+	return d->config == PLAN_CONFIG_IN_SYNC || d->config == PLAN_CONFIG_NONE ||
+	       d->config == PLAN_CONFIG_TAG_ONLY;
+}
+
+static void status_text(struct fg_buf *b, const struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->ndevices; i++) {
+		const struct plan_device *d = &p->devices[i];
+
+		fg_buf_printf(b, "%-36s %-10s ", d->id, p->branch);
+		fg_buf_put_printable(b, d->device_type ? d->device_type : "?");
+		fg_buf_puts(b, "  ");
+		fg_buf_put_printable(b, d->artifact ? d->artifact : "-");
+		fg_buf_puts(b, "  ");
+		fg_buf_put_printable(b, d->installed ? d->installed : "-");
+		fg_buf_printf(b, "  config:%s  %s", d->kind != PLAN_MANAGED ? "-" :
+			      config_synced(d) ? "in-sync" :
+			      d->config == PLAN_CONFIG_PENDING ? "pending" : "out-of-sync", os_state(d));
+		if (d->label) {
+			fg_buf_puts(b, "  ");
+			fg_buf_put_printable(b, d->label);
+		}
+		fg_buf_putc(b, '\n');
+	}
+	fg_buf_printf(b, "%s@%.7s: %zu managed, %zu converged, %zu on their way, %zu failed, %zu not yet scheduled",
+		      p->branch, p->commit, p->managed,
+		      p->managed - p->os_updates - p->os_pending - p->os_failed - p->no_artifact,
+		      p->os_pending, p->os_failed, p->os_updates + p->config_updates);
+	if (p->conflicts + p->not_accepted + p->unknown)
+		fg_buf_printf(b, ", %zu left alone", p->conflicts + p->not_accepted + p->unknown);
+	fg_buf_putc(b, '\n');
+}
+
+static void status_json(struct fg_buf *b, const struct plan *p, int first)
+{
+	size_t i;
+
+	fg_buf_puts(b, first ? "\n  {\"branch\": " : ",\n  {\"branch\": ");
+	fg_buf_put_json_string(b, p->branch);
+	fg_buf_puts(b, ", \"commit\": ");
+	fg_buf_put_json_string(b, p->commit);
+	fg_buf_puts(b, ", \"devices\": [");
+	for (i = 0; i < p->ndevices; i++) {
+		const struct plan_device *d = &p->devices[i];
+
+		fg_buf_puts(b, i ? ",\n    {\"id\": " : "\n    {\"id\": ");
+		fg_buf_put_json_string(b, d->id);
+		fg_buf_puts(b, ", \"name\": ");
+		if (d->label)
+			fg_buf_put_json_string(b, d->label);
+		else
+			fg_buf_puts(b, "null");
+		fg_buf_puts(b, ", \"device_type\": ");
+		fg_buf_put_json_string(b, d->device_type ? d->device_type : "");
+		fg_buf_puts(b, ", \"desired\": ");
+		fg_buf_put_json_string(b, d->artifact ? d->artifact : "");
+		fg_buf_puts(b, ", \"installed\": ");
+		fg_buf_put_json_string(b, d->installed ? d->installed : "");
+		fg_buf_printf(b, ", \"config\": \"%s\", \"deployment\": ", d->kind != PLAN_MANAGED ? "-" :
+			      config_synced(d) ? "in-sync" :
+			      d->config == PLAN_CONFIG_PENDING ? "pending" : "out-of-sync");
+		fg_buf_put_json_string(b, os_state(d));
+		fg_buf_printf(b, ", \"subscription\": \"%s\"}", subscription_source_name(d->source));
+	}
+	fg_buf_printf(b, "],\n   \"summary\": {\"managed\": %zu, \"pending\": %zu, \"failed\": %zu, \"not_scheduled\": %zu, \"left_alone\": %zu}}",
+		      p->managed, p->os_pending, p->os_failed, p->os_updates + p->config_updates,
+		      p->conflicts + p->not_accepted + p->unknown);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct ops_args a = { "status", NULL, NULL, NULL, 0, 0, 0 };
+	struct settings s;
+	struct fg_repo *repo = NULL;
+	struct fg_buf out = FG_BUF_INIT;
+	char **branches = NULL;
+	size_t n = 0, i, failed = 0, shown = 0;
+	int rc, status = EXIT_OK;
+
+	rc = parse_ops_args(&a, argc, argv, status_usage);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	status = open_repo("status", a.repo, &repo, &s);
+	if (status)
+		return status;
+	if (a.branch) {
+		branches = fg_calloc(1, sizeof(char *));
+		branches[0] = fg_strdup(a.branch);
+		n = 1;
+	} else if (repo_local_branches(repo, &branches, &n)) {
+		status = cli_fail("status", EXIT_USAGE, "listing branches");
+		goto done;
+	}
+	fg_buf_init(&out);
+	if (a.json)
+		fg_buf_puts(&out, "{\"branches\": [");
+	for (i = 0; i < n && status == EXIT_OK; i++) {
+		struct schedule_options o;
+		struct schedule sc;
+
+		memset(&o, 0, sizeof(o));
+		o.branch = branches[i];
+		progress("status", branches[i]);
+		rc = schedule_run(&sc, repo, &s, &o);
+		if (rc) {
+			status = report_failure("status", rc, &sc, branches[i]);
+			schedule_release(&sc);
+			break;
+		}
+		if (sc.plan.ndevices || a.branch) {
+			if (a.json)
+				status_json(&out, &sc.plan, !shown);
+			else
+				status_text(&out, &sc.plan);
+			shown++;
+		}
+		failed += sc.plan.os_failed;
+		schedule_release(&sc);
+	}
+	if (a.json)
+		fg_buf_puts(&out, "\n]}\n");
+	if (status == EXIT_OK) {
+		status = cli_write_stdout(out.ptr, out.len);
+		if (!status && failed)
+			status = EXIT_REJECTED;
+	}
+done:
+	fg_buf_release(&out);
+	repo_strings_free(branches, n);
+	settings_release(&s);
+	repo_free(repo);
+	return status;
+}

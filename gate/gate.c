@@ -1,0 +1,258 @@
+/*
+ * fleetgate gate [--source S --target T] [--repo PATH] [--format text|json]
+ *                [--junit FILE] [--markdown FILE] [--codequality FILE]
+ *
+ * The merge-request gate for CI (SPEC §4): judges merging the source branch
+ * into the target with the rules the pre-receive hook enforces, and writes
+ * the reports the forges show on a merge request.
+ */
+#include "cli.h"
+
+#include "alloc.h"
+#include "buf.h"
+#include "error.h"
+#include "gate.h"
+#include "gate_report.h"
+#include "repo.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+	"usage: fleetgate gate [--source BRANCH --target BRANCH] [--repo PATH]\n"
+	"                      [--format text|json] [--junit FILE] [--markdown FILE]\n"
+	"                      [--codequality FILE]\n"
+	"\n"
+	"Judge a merge request with the promotion rules of the pre-receive hook: a\n"
+	"later stage takes merge requests only from its upstream stage, and only when\n"
+	"its tip is already in the source's history; any branch may target the first\n"
+	"stage; the source's fleet configuration must validate.\n"
+	"\n"
+	"  --source BRANCH     the merge request's source branch (default: GitLab's\n"
+	"                      CI_MERGE_REQUEST_SOURCE_BRANCH_NAME, else GitHub's and\n"
+	"                      Gitea's GITHUB_HEAD_REF)\n"
+	"  --target BRANCH     its target branch (default: CI_MERGE_REQUEST_TARGET_BRANCH_NAME,\n"
+	"                      else GITHUB_BASE_REF)\n"
+	"  --repo PATH         the repository (default: GIT_DIR, else the one around the\n"
+	"                      current folder); it needs full history, not a shallow clone\n"
+	"  --format FMT        the report on stdout: text (default) or json\n"
+	"  --junit FILE        also write JUnit XML (GitLab's merge-request test widget)\n"
+	"  --codequality FILE  also write GitLab Code Quality JSON\n"
+	"  --markdown FILE     also write a markdown summary (a comment, $GITHUB_STEP_SUMMARY);\n"
+	"                      FILE is replaced\n"
+	"\n"
+	"A branch is the local branch, else origin/<branch>. Under GitHub or Gitea\n"
+	"Actions (GITHUB_ACTIONS=true) the text report is preceded by annotations.\n"
+	"\n"
+	"Exit status: 0 accepted, 1 refused (or invalid configuration), 2 usage or\n"
+	"environment error (no repository, shallow clone, unknown source branch).\n";
+
+struct gate_args {
+	const char *source;
+	const char *target;
+	const char *repo;
+	const char *junit;
+	const char *markdown;
+	const char *codequality;
+	int json;
+};
+
+static int parse_args(struct gate_args *a, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "source", required_argument, NULL, 's' },
+		{ "target", required_argument, NULL, 't' },
+		{ "repo", required_argument, NULL, 'R' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "junit", required_argument, NULL, 'j' },
+		{ "markdown", required_argument, NULL, 'm' },
+		{ "codequality", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char **file;
+	const char *name;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		file = NULL;
+		name = NULL;
+		switch (c) {
+		case 's':
+			a->source = optarg;
+			break;
+		case 't':
+			a->target = optarg;
+			break;
+		case 'R':
+			a->repo = optarg;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "json"))
+				a->json = 1;
+			else if (strcmp(optarg, "text"))
+				return cli_usage_error("gate", "--format must be text or json, not '%s'",
+						       optarg);
+			break;
+		case 'j':
+			file = &a->junit;
+			name = "--junit";
+			break;
+		case 'm':
+			file = &a->markdown;
+			name = "--markdown";
+			break;
+		case 'c':
+			file = &a->codequality;
+			name = "--codequality";
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		default:
+			return cli_usage_error("gate", "unknown option '%s' (see --help)",
+					       argv[optind - 1]);
+		}
+		if (file && !*optarg)
+			return cli_usage_error("gate", "%s needs a file name, not an empty one", name);
+		if (file)
+			*file = optarg;
+	}
+	if (optind < argc)
+		return cli_usage_error("gate", "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/* A CI variable; empty counts as unset (GitHub sets GITHUB_HEAD_REF to ""
+ * outside pull requests). */
+static const char *ci_var(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+static int find_branches(struct gate_args *a)
+{
+	if (!a->source)
+		a->source = ci_var("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME");
+	if (!a->source)
+		a->source = ci_var("GITHUB_HEAD_REF");
+	if (!a->target)
+		a->target = ci_var("CI_MERGE_REQUEST_TARGET_BRANCH_NAME");
+	if (!a->target)
+		a->target = ci_var("GITHUB_BASE_REF");
+	if (!a->source)
+		return cli_usage_error("gate",
+				       "no source branch: give --source, or run in a merge-request pipeline (GitLab sets CI_MERGE_REQUEST_SOURCE_BRANCH_NAME, GitHub and Gitea Actions set GITHUB_HEAD_REF)");
+	if (!a->target)
+		return cli_usage_error("gate",
+				       "no target branch: give --target, or run in a merge-request pipeline (GitLab sets CI_MERGE_REQUEST_TARGET_BRANCH_NAME, GitHub and Gitea Actions set GITHUB_BASE_REF)");
+	return 0;
+}
+
+/* Replace `path` with `data` atomically: a temporary file beside it, then
+ * rename, so a reader never sees half a report. */
+static int write_file(const char *path, const struct fg_buf *data)
+{
+	char *tmp = fg_asprintf("%s.fleetgate-%ld.tmp", path, (long)getpid());
+	int fd, rc = 0;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (write(fd, data->ptr, data->len) != (ssize_t)data->len || fsync(fd)) {
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto done;
+	}
+	if (close(fd) || rename(tmp, path)) {
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+done:
+	free(tmp);
+	return rc;
+}
+
+/* Write one report file; `option` names it in a failure ("--junit"). */
+static int write_report(const char *option, const char *path, const struct gate_result *r,
+			void (*render)(struct fg_buf *, const struct gate_result *))
+{
+	struct fg_buf out = FG_BUF_INIT;
+	int rc;
+
+	if (!path)
+		return 0;
+	fg_buf_init(&out);
+	render(&out, r);
+	rc = write_file(path, &out);
+	fg_buf_release(&out);
+	return rc ? cli_fail("gate", EXIT_USAGE, option) : 0;
+}
+
+static int github_actions(void)
+{
+	const char *v = getenv("GITHUB_ACTIONS");
+
+	return v && !strcmp(v, "true");
+}
+
+int cmd_gate(int argc, char **argv)
+{
+	struct gate_args a;
+	struct gate_result result;
+	struct fg_repo *repo = NULL;
+	struct fg_buf out = FG_BUF_INIT;
+	int status, rc;
+
+	rc = parse_args(&a, argc, argv);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	rc = find_branches(&a);
+	if (rc)
+		return rc;
+	gate_result_init(&result);
+	fg_buf_init(&out);
+	if (repo_open(&repo, a.repo)) {
+		status = cli_fail("gate", EXIT_USAGE, NULL);
+		goto done;
+	}
+	if (gate_judge(&result, repo, a.source, a.target)) {
+		status = cli_fail("gate", EXIT_USAGE, NULL);
+		goto done;
+	}
+	if (a.json) {
+		gate_report_json(&out, &result);
+	} else {
+		/* Workflow commands only with text: they would break the JSON. */
+		if (github_actions())
+			gate_report_annotations(&out, &result);
+		gate_report_text(&out, &result);
+	}
+	if (cli_write_stdout(out.ptr, out.len)) {
+		status = EXIT_USAGE;
+		goto done;
+	}
+	status = result.verdict->accepted ? EXIT_OK : EXIT_REJECTED;
+	if ((rc = write_report("--junit", a.junit, &result, gate_report_junit)) ||
+	    (rc = write_report("--codequality", a.codequality, &result, gate_report_codequality)) ||
+	    (rc = write_report("--markdown", a.markdown, &result, gate_report_markdown)))
+		status = rc;
+done:
+	fg_buf_release(&out);
+	gate_result_release(&result);
+	repo_free(repo);
+	return status;
+}

@@ -1,0 +1,208 @@
+/*
+ * post-receive: for each updated branch, schedule the Mender deployments
+ * its devices need. It never fails the push (git ignores its exit status
+ * anyway) and never makes the pusher wait long: each job is first written
+ * to the spool, then scheduled within fleetgate.applyTimeout; what is not
+ * done stays in the spool for `fleetgate reconcile`, and work cut short by
+ * the deadline goes on in a detached process whose every descriptor is
+ * redirected, so the push's connection closes at once.
+ */
+#include "hooks.h"
+
+#include "alloc.h"
+#include "buf.h"
+#include "cli.h"
+#include "error.h"
+#include "fsutil.h"
+#include "http.h"
+#include "policy.h"
+#include "repo.h"
+#include "schedule.h"
+#include "settings.h"
+#include "spool.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_OUTPUT 4096 /* a disconnected client must not block the hook */
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "fleetgate: deferred: scheduling took longer than fleetgate.applyTimeout; the spool keeps the job for 'fleetgate reconcile'\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* the spool holds the job either way */
+	}
+	_exit(0);
+}
+
+/* Start `fleetgate reconcile` detached from the push: own session, every
+ * descriptor on /dev/null or the log, so git does not wait for it. */
+static int spawn_reconcile(const char *gitdir)
+{
+	char *self = cli_self_path(), *log = fs_state_dir(gitdir, "reconcile.log");
+	pid_t pid;
+
+	if (!self) {
+		free(log);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit rl;
+		int fd, in;
+		long max;
+
+		setsid();
+		if (fork() > 0)
+			_exit(0); /* the grandchild is adopted by init: no zombie */
+		in = open("/dev/null", O_RDONLY);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd < 0)
+			fd = open("/dev/null", O_WRONLY);
+		dup2(in, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
+		for (fd = 3; fd < max; fd++)
+			close(fd);
+		execl(self, "fleetgate", "reconcile", "--repo", gitdir, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	free(self);
+	free(log);
+	return pid > 0 ? 0 : -1;
+}
+
+static void say(struct fg_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct fg_buf *out, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (out->len + strlen(line) + 16 > MAX_OUTPUT) {
+		if (!strstr(out->ptr, "(more in"))
+			fg_buf_puts(out, "fleetgate: (more in 'fleetgate status')\n");
+		return;
+	}
+	fg_buf_puts(out, "fleetgate: ");
+	fg_buf_put_printable(out, line);
+	fg_buf_putc(out, '\n');
+}
+
+static void report(struct fg_buf *out, const char *branch, const struct schedule *sc)
+{
+	const struct plan *p = &sc->plan;
+	const struct apply_result *r = &sc->applied;
+
+	say(out, "%s@%.7s: %zu device%s managed: %zu OS update%s in %zu deployment%s (%zu created, %zu already there), %zu configuration%s deployed, %zu pending, %zu aborted",
+	    branch, sc->commit, p->managed, p->managed == 1 ? "" : "s", p->os_updates,
+	    p->os_updates == 1 ? "" : "s", p->nbatches, p->nbatches == 1 ? "" : "s", r->created,
+	    r->existed, r->configured, r->configured == 1 ? "" : "s", p->os_pending + p->config_pending,
+	    r->aborted);
+	if (p->os_failed)
+		say(out, "%s: %zu device%s failed this deployment before: see 'fleetgate status'",
+		    branch, p->os_failed, p->os_failed == 1 ? "" : "s");
+	if (p->conflicts + p->not_accepted + p->unknown + p->no_artifact + p->secret_missing)
+		say(out, "%s: left alone: %zu conflict%s, %zu not accepted, %zu unknown to Mender, %zu without artifact, %zu missing a secret: see 'fleetgate plan --branch %s'",
+		    branch, p->conflicts, p->conflicts == 1 ? "" : "s", p->not_accepted, p->unknown,
+		    p->no_artifact, p->secret_missing, branch);
+}
+
+int hook_post_receive(int argc, char **argv)
+{
+	struct ref_update *updates = NULL;
+	struct fg_repo *repo = NULL;
+	struct settings s;
+	struct fg_buf out = FG_BUF_INIT;
+	size_t n = 0, i;
+	int settings_loaded = 0, timed_out = 0;
+	int64_t deadline;
+
+	(void)argv;
+	fg_buf_init(&out);
+	if (argc > 1 || hook_read_updates(&updates, &n)) {
+		say(&out, "post-receive: %s; nothing scheduled", argc > 1 ? "unexpected arguments" : fg_error_message());
+		goto done;
+	}
+	if (repo_open(&repo, NULL) || settings_load(&s, repo)) {
+		say(&out, "post-receive: %s; nothing scheduled (run 'fleetgate reconcile --all' once fixed)", fg_error_message());
+		goto done;
+	}
+	settings_loaded = 1;
+	/* Durable first: every updated branch is in the spool before Mender
+	 * is called. Deleted branches are ignored. */
+	for (i = 0; i < n; i++) {
+		if (strncmp(updates[i].ref, "refs/heads/", 11) || policy_is_zero(updates[i].new_id))
+			continue;
+		if (spool_put(repo_gitdir(repo), updates[i].ref + 11, updates[i].new_id))
+			say(&out, "%s: could not spool the job: %s", updates[i].ref + 11, fg_error_message());
+	}
+	signal(SIGALRM, on_alarm);
+	alarm(s.apply_timeout + 5);
+	deadline = fg_http_now_ms() + (int64_t)s.apply_timeout * 1000;
+	for (i = 0; i < n; i++) {
+		const char *branch = updates[i].ref + 11;
+		struct schedule_options o;
+		struct schedule sc;
+		int rc;
+
+		if (strncmp(updates[i].ref, "refs/heads/", 11) || policy_is_zero(updates[i].new_id))
+			continue;
+		if (timed_out || fg_http_now_ms() >= deadline) {
+			timed_out = 1;
+			say(&out, "%s@%.7s: deferred: out of time", branch, updates[i].new_id);
+			continue;
+		}
+		memset(&o, 0, sizeof(o));
+		o.branch = branch;
+		o.rev = updates[i].new_id;
+		o.apply = 1;
+		o.deadline_ms = deadline;
+		rc = schedule_run(&sc, repo, &s, &o);
+		if (sc.planned)
+			report(&out, branch, &sc);
+		if (rc == 0) {
+			spool_done(repo_gitdir(repo), branch, updates[i].new_id, NULL);
+		} else {
+			spool_failed(repo_gitdir(repo), branch, updates[i].new_id, fg_error_message());
+			say(&out, "%s@%.7s: deferred: %s", branch, updates[i].new_id, fg_error_message());
+			if (rc == FG_ETIMEOUT)
+				timed_out = 1;
+			else
+				say(&out, "%s: the job stays in the spool; 'fleetgate reconcile' schedules it", branch);
+		}
+		schedule_release(&sc);
+	}
+	alarm(0);
+	if (timed_out) {
+		if (spawn_reconcile(repo_gitdir(repo)) == 0)
+			say(&out, "continuing in the background ('fleetgate reconcile', log in fleetgate/reconcile.log); 'fleetgate status' follows it");
+		else
+			say(&out, "the spool keeps the rest for 'fleetgate reconcile'");
+	}
+done:
+	fputs(out.ptr, stderr);
+	fg_buf_release(&out);
+	for (i = 0; i < n; i++)
+		ref_update_release(&updates[i]);
+	free(updates);
+	if (settings_loaded)
+		settings_release(&s);
+	repo_free(repo);
+	return 0;
+}

@@ -1,0 +1,254 @@
+#include "gate.h"
+
+#include "alloc.h"
+#include "error.h"
+#include "fleet.h"
+#include "policy_repo.h"
+#include "settings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * The hook's reader sees local branches only; a CI clone holds the branches
+ * as origin/<name>. This reader resolves branches as repo_resolve_branch()
+ * does and answers the source's validation from the gate's own, so that the
+ * verdict and the reported diagnostics come from one validation.
+ */
+struct gate_reader {
+	struct policy_reader base;
+	struct fg_repo *repo;
+	const char *source_commit;
+	const struct diags *source_diags;
+};
+
+static int g_ref_tip(void *ctx, const char *ref, char *id)
+{
+	struct gate_reader *g = ctx;
+	int found, rc = repo_resolve_branch(g->repo, ref, id, &found);
+
+	if (!rc && !found)
+		rc = fg_error_set(FG_ENOTFOUND, "branch '%s' does not exist", ref);
+	return rc;
+}
+
+static int g_commit(void *ctx, const char *id, struct policy_commit *out)
+{
+	struct gate_reader *g = ctx;
+
+	return g->base.commit(g->base.ctx, id, out);
+}
+
+static int g_is_ancestor(void *ctx, const char *ancestor, const char *descendant, int *yes)
+{
+	struct gate_reader *g = ctx;
+
+	return g->base.is_ancestor(g->base.ctx, ancestor, descendant, yes);
+}
+
+static int g_commits_between(void *ctx, const char *tip, const char *const *hide, size_t nhide,
+			     size_t max, char ***ids, size_t *count)
+{
+	struct gate_reader *g = ctx;
+
+	return g->base.commits_between(g->base.ctx, tip, hide, nhide, max, ids, count);
+}
+
+static int g_validate(void *ctx, const char *id, struct diags *diags)
+{
+	struct gate_reader *g = ctx;
+	size_t i;
+
+	if (strcmp(id, g->source_commit))
+		return g->base.validate(g->base.ctx, id, diags);
+	for (i = 0; i < g->source_diags->count; i++) {
+		const struct diag *d = &g->source_diags->items[i];
+
+		diags_add(diags, d->severity, d->file, d->line, d->column, d->code, "%s", d->message);
+	}
+	return 0;
+}
+
+static int g_promotion(void *ctx, const char *id, char ***stages, size_t *count)
+{
+	struct gate_reader *g = ctx;
+
+	return g->base.promotion(g->base.ctx, id, stages, count);
+}
+
+/* The branches g_ref_tip() can resolve: local ones and origin's. */
+static int g_branches(void *ctx, char ***names, size_t *count)
+{
+	struct gate_reader *g = ctx;
+	char **all = NULL, hex[POLICY_ID_MAX];
+	size_t n = 0, i, kept = 0;
+	int rc = repo_branch_names(g->repo, &all, &n), found;
+
+	*names = NULL;
+	*count = 0;
+	for (i = 0; !rc && i < n; i++) {
+		rc = repo_resolve_branch(g->repo, all[i], hex, &found);
+		if (!rc && found)
+			all[kept++] = all[i];
+		else
+			free(all[i]);
+	}
+	for (; i < n; i++)
+		free(all[i]);
+	if (rc) {
+		repo_strings_free(all, kept);
+		return rc;
+	}
+	*names = all;
+	*count = kept;
+	return 0;
+}
+
+static void gate_reader_init(struct gate_reader *g, struct fg_repo *repo, const char *source_commit,
+			     const struct diags *source_diags)
+{
+	memset(g, 0, sizeof(*g));
+	policy_repo_reader(&g->base, repo);
+	g->repo = repo;
+	g->source_commit = source_commit;
+	g->source_diags = source_diags;
+}
+
+static void gate_reader_policy(struct gate_reader *g, struct policy_reader *out)
+{
+	out->ctx = g;
+	out->ref_tip = g_ref_tip;
+	out->commit = g_commit;
+	out->is_ancestor = g_is_ancestor;
+	out->commits_between = g_commits_between;
+	out->validate = g_validate;
+	out->promotion = g_promotion;
+	out->branches = g_branches;
+}
+
+void gate_result_init(struct gate_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	diags_init(&r->diags);
+}
+
+void gate_result_release(struct gate_result *r)
+{
+	free(r->source);
+	free(r->target);
+	policy_verdicts_free(r->verdict, 1);
+	diags_release(&r->diags);
+	gate_result_init(r);
+}
+
+/* Validate the source's tip as 'fleetgate validate --rev' does. */
+static int validate_source(struct gate_result *out, struct fg_repo *repo,
+			   const struct settings *settings)
+{
+	struct fleet_load_options opts;
+	struct source src;
+	struct fleet *fleet = NULL;
+	int rc;
+
+	memset(&opts, 0, sizeof(opts));
+	memset(&src, 0, sizeof(src));
+	rc = repo_branch_names(repo, &opts.branches, &opts.nbranches);
+	if (rc)
+		goto done;
+	opts.check_branches = 1;
+	opts.stages = settings->stages;
+	opts.nstages = settings->nstages;
+	rc = repo_source_rev(repo, out->source_commit, &src);
+	if (rc)
+		goto done;
+	rc = fleet_load(&fleet, &src, &opts, &out->diags);
+	if (rc)
+		fg_error_wrap(rc, "validating %s", src.label);
+done:
+	fleet_free(fleet);
+	source_release(&src);
+	repo_strings_free(opts.branches, opts.nbranches);
+	return rc;
+}
+
+/* A reason names a commit by id; say which commit that is. */
+static void add_subjects(struct policy_verdict *v, struct fg_repo *repo)
+{
+	size_t i;
+
+	for (i = 0; i < v->nreasons; i++) {
+		struct policy_reason *r = &v->reasons[i];
+		struct policy_commit c;
+
+		if (!r->commit[0] || r->subject)
+			continue;
+		if (repo_commit_read(repo, r->commit, &c) == 0) {
+			r->subject = c.subject;
+			c.subject = NULL;
+			policy_commit_release(&c);
+		}
+	}
+}
+
+int gate_judge(struct gate_result *out, struct fg_repo *repo, const char *source,
+	       const char *target)
+{
+	struct settings settings;
+	struct policy_settings ps;
+	struct policy_reader reader;
+	struct gate_reader g;
+	int found, rc, have_settings = 0;
+
+	gate_result_init(out);
+	out->source = fg_strdup(source);
+	out->target = fg_strdup(target);
+	if (!repo_branch_name_valid(source)) {
+		rc = fg_error_set(FG_EINVAL, "source '%s' is not a valid branch name", source);
+		goto done;
+	}
+	if (!repo_branch_name_valid(target)) {
+		rc = fg_error_set(FG_EINVAL, "target '%s' is not a valid branch name", target);
+		goto done;
+	}
+	if (!strcmp(source, target)) {
+		rc = fg_error_set(FG_EINVAL, "source and target are the same branch '%s'", source);
+		goto done;
+	}
+	if (repo_is_shallow(repo)) {
+		rc = fg_error_set(FG_EINVAL,
+				  "%s is a shallow clone: judging a merge request needs the history of both branches (GitLab CI: GIT_DEPTH: 0; actions/checkout: fetch-depth: 0; else git fetch --unshallow)",
+				  repo_gitdir(repo));
+		goto done;
+	}
+	rc = repo_resolve_branch(repo, source, out->source_commit, &found);
+	if (rc)
+		goto done;
+	if (!found) {
+		rc = fg_error_set(FG_ENOTFOUND,
+				  "source branch '%s' not found: neither refs/heads/%s nor refs/remotes/origin/%s exists (fetch it; a fork's branch must be fetched into one of them)",
+				  source, source, source);
+		goto done;
+	}
+	rc = repo_resolve_branch(repo, target, out->target_commit, &found);
+	if (rc)
+		goto done;
+	rc = settings_load(&settings, repo);
+	if (rc)
+		goto done;
+	have_settings = 1;
+	rc = validate_source(out, repo, &settings);
+	if (rc)
+		goto done;
+	settings_policy(&settings, &ps);
+	gate_reader_init(&g, repo, out->source_commit, &out->diags);
+	gate_reader_policy(&g, &reader);
+	rc = policy_judge_merge_request(&out->verdict, &ps, source, out->source_commit, target,
+					out->target_commit, &reader);
+	if (rc)
+		goto done;
+	add_subjects(out->verdict, repo);
+done:
+	if (have_settings)
+		settings_release(&settings);
+	return rc;
+}

@@ -1,0 +1,54 @@
+#ifndef FLEETGATE_GATE_H
+#define FLEETGATE_GATE_H
+
+#include "diag.h"
+#include "policy.h"
+#include "repo.h"
+
+/*
+ * The merge-request gate (SPEC §4, last paragraph): would merging branch
+ * `source` into branch `target` keep the promotion rules, and does the
+ * source's fleet configuration validate? The same engine as the
+ * pre-receive hook (policy_judge_merge_request), read from a CI job's clone.
+ * The reports are in lib/gate_report.h.
+ */
+
+struct gate_result {
+	char *source;                      /* the branch names as given */
+	char *target;
+	char source_commit[POLICY_ID_MAX]; /* full hex id of the source's tip */
+	char target_commit[POLICY_ID_MAX]; /* all zeros: the target does not exist yet */
+	struct policy_verdict *verdict;    /* one verdict (ref = target); NULL until judged */
+	struct diags diags;                /* every diagnostic of the source's configuration,
+					      errors and warnings, sorted */
+};
+
+/* Prepare `r` empty, so that gate_result_release() may always be called. */
+void gate_result_init(struct gate_result *r);
+
+/* Free the contents of `r` (not `r`) and leave it empty. */
+void gate_result_release(struct gate_result *r);
+
+/*
+ * Judge the merge request `source` -> `target` in `repo`.
+ *
+ * A branch name resolves to the local branch, else to origin/<name> (see
+ * repo_resolve_branch()); a target that exists nowhere is a branch yet to be
+ * created. Stages come from the repository's settings (git config
+ * fleetgate.stages), else from promotion: at the target's tip. The source's
+ * configuration is validated as 'fleetgate validate --rev' does, against
+ * the branches the clone knows, and that one validation also decides the
+ * rule invalid-config.
+ *
+ * Returns 0 with `out` filled (a refusal is a result, in out->verdict), or,
+ * with a message and nothing judged: FG_EINVAL for a name that is not a
+ * valid branch name, the same branch on both sides, or a shallow clone
+ * (its cut-off history would make a stage look diverged); FG_ENOTFOUND when
+ * the source branch exists nowhere; another negative code when the
+ * repository cannot be read. `out` is initialised here; release it with
+ * gate_result_release() in every case.
+ */
+int gate_judge(struct gate_result *out, struct fg_repo *repo, const char *source,
+	       const char *target);
+
+#endif

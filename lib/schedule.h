@@ -1,0 +1,64 @@
+#ifndef FLEETGATE_SCHEDULE_H
+#define FLEETGATE_SCHEDULE_H
+
+#include <stdint.h>
+
+#include "apply.h"
+#include "diag.h"
+#include "mender.h"
+#include "plan.h"
+#include "repo.h"
+#include "settings.h"
+
+/*
+ * One scheduling run for a branch, the same for plan, apply, reconcile and
+ * the post-receive hook: the fleet as of the branch (and every other
+ * branch, for conflicts), the facts from Mender, the plan, and with
+ * `apply` the deployments made.
+ *
+ * Mender settings (SPEC §5): server from MENDER_SERVER, else git config
+ * fleetgate.menderServer, else mender.server in fleet.yaml; credentials from
+ * MENDER_ACCESS_TOKEN, else MENDER_USER + MENDER_PASSWORD, else the token
+ * file named by fleetgate.menderTokenFile; fleetgate.menderCaFile for a
+ * private CA.
+ */
+
+struct schedule_options {
+	const char *branch;
+	const char *rev;       /* NULL: the branch's tip */
+	int apply;             /* 0: plan only, write nothing */
+	int full;              /* read every device's configuration (drift) */
+	int64_t deadline_ms;   /* absolute (fg_http_now_ms()); 0: none */
+	fg_http_log_fn log;    /* Mender client log (never holds secrets), or NULL */
+	void *log_data;
+};
+
+struct schedule {
+	char commit[41];
+	struct plan plan;
+	int planned;           /* plan is set */
+	struct apply_result applied;
+	int applied_run;       /* applied is set */
+	struct diags diags;    /* problems of the fleet at the branch, when invalid */
+};
+
+/*
+ * Run. Returns 0 when everything asked was done; FG_EINVAL with `diags`
+ * filled when the fleet at the branch is invalid; FG_ENOTFOUND for an
+ * unknown branch; the Mender client's codes (FG_ENET, FG_EAUTH, FG_EHTTP,
+ * FG_ETIMEOUT) when Mender failed; the first failed action's code when
+ * some actions failed (out->applied says which). `out` is released with
+ * schedule_release() in every case.
+ */
+int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settings *s,
+		 const struct schedule_options *o);
+void schedule_release(struct schedule *sc);
+
+/* Fill Mender client settings from the environment, `s` and `fleet_server`
+ * (mender.server of the fleet, or NULL). Strings that need an owner (a
+ * token read from a file) go to *token_buf, which the caller frees after
+ * the client is made. */
+int schedule_mender_settings(struct mender_settings *out, const struct settings *s,
+			     const char *fleet_server, char **token_buf);
+
+#endif

@@ -1,0 +1,27 @@
+#ifndef FLEETGATE_SECRETS_H
+#define FLEETGATE_SECRETS_H
+
+#include <stddef.h>
+
+/*
+ * Secrets for ${secret:NAME}, resolved only when applying, never from the
+ * repository: the environment variable FLEETGATE_SECRET_<NAME>, else the
+ * secrets file (git config fleetgate.secretsFile: NAME=value lines, '#'
+ * comments), which must not be readable by group or others. Values are
+ * wiped from memory when released and never appear in any message.
+ */
+struct secrets {
+	char **names;
+	char **values;
+	size_t count;
+};
+
+/* Load the secrets file `path` (NULL: none). FG_EINVAL when it is readable
+ * by others or malformed (the message names the line, never a value). */
+int secrets_load(struct secrets *out, const char *path);
+void secrets_release(struct secrets *s);
+
+/* A secret_lookup_fn (lib/desired.h): `ctx` is a struct secrets. */
+const char *secrets_lookup(void *ctx, const char *name);
+
+#endif

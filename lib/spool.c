@@ -1,0 +1,260 @@
+#include "spool.h"
+
+#include "alloc.h"
+#include "buf.h"
+#include "error.h"
+#include "fsutil.h"
+#include "repo.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_JOB_FILE 8192
+
+/* Take the spool's lock; returns the descriptor to release with unlock(). */
+static int lock(const char *dir, int *fd)
+{
+	char *path = fg_asprintf("%s/.lock", dir);
+	int rc = 0;
+
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0 || flock(*fd, LOCK_EX)) {
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+	free(path);
+	return rc;
+}
+
+static void unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static char *job_path(const char *dir, const char *branch)
+{
+	char hex[41];
+
+	repo_hash_hex(branch, strlen(branch), hex);
+	return fg_asprintf("%s/%s.job", dir, hex);
+}
+
+/* One line, no control characters: safe to keep and to show. */
+static void put_line(struct fg_buf *b, const char *key, const char *value)
+{
+	fg_buf_printf(b, "%s=", key);
+	fg_buf_put_printable(b, value);
+	fg_buf_putc(b, '\n');
+}
+
+static int write_job(const char *path, const struct spool_job *job)
+{
+	struct fg_buf b = FG_BUF_INIT;
+	int rc;
+
+	fg_buf_init(&b);
+	put_line(&b, "branch", job->branch);
+	put_line(&b, "commit", job->commit);
+	fg_buf_printf(&b, "queued=%lld\nattempts=%u\n", job->queued, job->attempts);
+	if (job->last_error)
+		put_line(&b, "error", job->last_error);
+	rc = fs_write_atomic(path, b.ptr, b.len, 0600);
+	fg_buf_release(&b);
+	return rc;
+}
+
+static void job_release(struct spool_job *job)
+{
+	free(job->branch);
+	free(job->last_error);
+	memset(job, 0, sizeof(*job));
+}
+
+/* Parse a job file; FG_EINVAL when it is not one. */
+static int read_job(const char *path, struct spool_job *job)
+{
+	char buf[MAX_JOB_FILE + 1], *line, *save = NULL;
+	ssize_t n;
+	int fd, rc = 0;
+
+	memset(job, 0, sizeof(*job));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fg_error_set(errno == ENOENT ? FG_ENOTFOUND : FG_EIO, "%s: %s", path,
+				    strerror(errno));
+	n = read(fd, buf, MAX_JOB_FILE);
+	close(fd);
+	if (n < 0)
+		return fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+
+		if (!eq)
+			continue;
+		*eq++ = '\0';
+		if (!strcmp(line, "branch") && !job->branch)
+			job->branch = fg_strdup(eq);
+		else if (!strcmp(line, "commit"))
+			snprintf(job->commit, sizeof(job->commit), "%s", eq);
+		else if (!strcmp(line, "queued"))
+			job->queued = strtoll(eq, NULL, 10);
+		else if (!strcmp(line, "attempts"))
+			job->attempts = (unsigned)strtoul(eq, NULL, 10);
+		else if (!strcmp(line, "error") && !job->last_error)
+			job->last_error = fg_strdup(eq);
+	}
+	if (!job->branch || strlen(job->commit) != 40) {
+		job_release(job);
+		rc = fg_error_set(FG_EINVAL, "%s: not a spool job", path);
+	}
+	return rc;
+}
+
+int spool_put(const char *gitdir, const char *branch, const char *commit)
+{
+	char *dir = fs_state_dir(gitdir, "spool"), *path = NULL;
+	struct spool_job job = { 0 };
+	int fd = -1, rc;
+
+	rc = fs_mkdirs(dir, 0700);
+	if (!rc)
+		rc = lock(dir, &fd);
+	if (rc)
+		goto done;
+	path = job_path(dir, branch);
+	job.branch = (char *)branch;
+	snprintf(job.commit, sizeof(job.commit), "%s", commit);
+	job.queued = (long long)time(NULL);
+	rc = write_job(path, &job);
+done:
+	unlock(fd);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+static int job_cmp(const void *a, const void *b)
+{
+	const struct spool_job *x = a, *y = b;
+
+	if (x->queued != y->queued)
+		return x->queued > y->queued ? -1 : 1;
+	return strcmp(x->branch, y->branch);
+}
+
+int spool_list(const char *gitdir, struct spool_job **jobs, size_t *count, size_t *broken)
+{
+	char *dir = fs_state_dir(gitdir, "spool");
+	struct spool_job *out = NULL;
+	size_t n = 0, alloc = 0, bad = 0;
+	struct dirent *de;
+	DIR *dh;
+
+	*jobs = NULL;
+	*count = 0;
+	dh = opendir(dir);
+	if (!dh) {
+		int rc = errno == ENOENT ? 0 : fg_error_set(FG_EIO, "%s: %s", dir, strerror(errno));
+
+		free(dir);
+		if (broken)
+			*broken = 0;
+		return rc;
+	}
+	while ((de = readdir(dh))) {
+		size_t len = strlen(de->d_name);
+		char *path;
+
+		if (len < 5 || strcmp(de->d_name + len - 4, ".job"))
+			continue;
+		path = fg_asprintf("%s/%s", dir, de->d_name);
+		out = fg_grow(out, &alloc, n + 1, sizeof(*out));
+		if (read_job(path, &out[n]) == 0)
+			n++;
+		else
+			bad++;
+		free(path);
+	}
+	closedir(dh);
+	free(dir);
+	if (n)
+		qsort(out, n, sizeof(*out), job_cmp);
+	*jobs = out;
+	*count = n;
+	if (broken)
+		*broken = bad;
+	return 0;
+}
+
+/* Under the lock: the job of `branch`, if it still names `commit`. */
+static int update_job(const char *gitdir, const char *branch, const char *commit,
+		      const char *error, int *removed)
+{
+	char *dir = fs_state_dir(gitdir, "spool"), *path = NULL;
+	struct spool_job job = { 0 };
+	int fd = -1, rc;
+
+	if (removed)
+		*removed = 0;
+	rc = fs_mkdirs(dir, 0700);
+	if (!rc)
+		rc = lock(dir, &fd);
+	if (rc)
+		goto done;
+	path = job_path(dir, branch);
+	rc = read_job(path, &job);
+	if (rc == FG_ENOTFOUND) {
+		rc = 0;
+		goto done;
+	}
+	if (rc || strcmp(job.commit, commit))
+		goto done;
+	if (!error) {
+		if (unlink(path))
+			rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		else if (removed)
+			*removed = 1;
+		goto done;
+	}
+	job.attempts++;
+	free(job.last_error);
+	job.last_error = fg_strdup(error);
+	rc = write_job(path, &job);
+done:
+	job_release(&job);
+	unlock(fd);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+int spool_done(const char *gitdir, const char *branch, const char *commit, int *removed)
+{
+	return update_job(gitdir, branch, commit, NULL, removed);
+}
+
+int spool_failed(const char *gitdir, const char *branch, const char *commit, const char *error)
+{
+	return update_job(gitdir, branch, commit, error ? error : "unknown error", NULL);
+}
+
+void spool_jobs_free(struct spool_job *jobs, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		job_release(&jobs[i]);
+	free(jobs);
+}

@@ -1,0 +1,42 @@
+#ifndef FLEETGATE_SPOOL_H
+#define FLEETGATE_SPOOL_H
+
+#include <stddef.h>
+
+/*
+ * The spool: jobs (branch, commit) waiting to be scheduled in Mender, kept
+ * in $GIT_DIR/fleetgate/spool/ of the bare repository so that nothing is
+ * lost when Mender is down or a hook is killed. One file a branch: a newer
+ * commit replaces an older one (its desired state supersedes it). A job is
+ * removed only when fully scheduled, and only if it still names the commit
+ * that was scheduled, so a push that lands meanwhile is never lost.
+ * Changes are atomic (temporary file + rename) under a lock.
+ * Secrets never reach the spool: it holds branch, commit, times, counts
+ * and the last error message.
+ */
+
+struct spool_job {
+	char *branch;
+	char commit[41];
+	long long queued;   /* unix time the commit was spooled */
+	unsigned attempts;  /* failed attempts so far */
+	char *last_error;   /* or NULL */
+};
+
+/* Queue `commit` for `branch` (replacing an older job for the branch). */
+int spool_put(const char *gitdir, const char *branch, const char *commit);
+
+/* Every job, newest first. Free with spool_jobs_free(). Files that cannot
+ * be read are skipped and counted in *broken (may be NULL). */
+int spool_list(const char *gitdir, struct spool_job **jobs, size_t *count, size_t *broken);
+
+/* The job of `branch` is fully scheduled: remove it if it still names
+ * `commit`. *removed (may be NULL) tells whether it was. */
+int spool_done(const char *gitdir, const char *branch, const char *commit, int *removed);
+
+/* An attempt failed: count it and keep `error` (one line) with the job. */
+int spool_failed(const char *gitdir, const char *branch, const char *commit, const char *error);
+
+void spool_jobs_free(struct spool_job *jobs, size_t count);
+
+#endif

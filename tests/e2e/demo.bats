@@ -1,0 +1,39 @@
+#!/usr/bin/env bats
+# make demo, end to end: the front door must not rot. The demo runs in its own
+# temporary folder against its own stand-in; this asserts its key outcomes.
+
+load helpers
+
+setup() { setup_workspace; }
+teardown() { teardown_workspace; }
+
+@test "make demo tells the whole story and cleans up after itself" {
+	run env BUILD="$BUILD" TMPDIR="$WORK" "$FG_TOP/scripts/demo"
+	[ "$status" -eq 0 ]
+	out=$(echo "$output" | sed 's/[[:space:]]*$//')
+	# fifteen steps, each announced
+	[ "$(echo "$out" | grep -c '^ *[0-9][0-9]*\. ')" -eq 15 ]
+	# the bootstrap, and the first rollout to every stage
+	echo "$out" | grep -qE '^fleetgate: main@[0-9a-f]{7}: 1 device managed: 0 OS updates'
+	echo "$out" | grep -qE '^fleetgate: main@[0-9a-f]{7}: 2 devices managed: 2 OS updates in 2 deployments \(2 created, 0 already there\), 2 configurations deployed, 0 pending, 0 aborted$'
+	echo "$out" | grep -qE '^fleetgate: canary@[0-9a-f]{7}: 1 device managed: 1 OS update in 1 deployment \(1 created, 0 already there\), 1 configuration deployed, 0 pending, 0 aborted$'
+	echo "$out" | grep -qE '^fleetgate: production@[0-9a-f]{7}: 4 devices managed: 3 OS updates in 3 deployments \(3 created, 0 already there\), 4 configurations deployed, 0 pending, 0 aborted$'
+	# the devices converge, one fails and is reported
+	echo "$out" | grep -qE '^64f1c2a9e3b5d7f0a1c2e4b6 +production iot-gate-imx8 .* failure  iot-gate-lobby-hotspot$'
+	echo "$out" | grep -qE '^production@[0-9a-f]{7}: 4 managed, 3 converged, 0 on their way, 1 failed, 0 not yet scheduled$'
+	echo "$out" | grep -qxF '(status exits 1: a deployment failed and is reported)'
+	# the new image reaches canary, then production
+	echo "$out" | grep -qE '^  a3e9d7c1-4b2f-4f6a-9e8d-7c1b5a3f2e90 kiosk-campus \(pi3-v3-arm64, file\): os 2025-10-09-1716-pi3-gitops-trixie-arm64 -> 2025-11-14-1030-pi3-gitops-trixie-arm64; config in sync$'
+	echo "$out" | grep -qE '^0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40 production pi3-v3-arm64  2025-11-14-1030-pi3-gitops-trixie-arm64  2025-11-14-1030-pi3-gitops-trixie-arm64  config:in-sync  success  kiosk-central-station$'
+	# four refusals, each with the message the pusher or committer sees
+	[ "$(echo "$out" | grep -cxF '(refused, as it should be)')" -eq 4 ]
+	echo "$out" | grep -qxF "devices/a3e9d7c1-4b2f-4f6a-9e8d-7c1b5a3f2e90.yaml:4:1: error: unknown key 'subscribed_brnach' in a device file (did you mean 'subscribed_branch'?) [unknown-key]"
+	echo "$out" | grep -qE "^fleetgate:   \[not-from-upstream\] commit [0-9a-f]{7} is not in 'canary': 'production' takes only what 'canary' already holds$"
+	echo "$out" | grep -qE "^fleetgate:   \[modified-content\] merge commit [0-9a-f]{7} changes what it brings from 'main': its tree differs from the merged commit's$"
+	echo "$out" | grep -qxF "fleetgate:     devices/c8b1f4e2-6d3a-4c7b-9a2e-5b8d1f3c6a04.yaml:8:14: error: value of 'kiosk_zoom' in config must be a string, number or boolean, not nothing (null) [type]"
+	# no secret, no colour when not on a terminal, nothing left behind
+	! echo "$out" | grep -q 'ghr-demo-runner-token\|demo-personal-access-token'
+	! echo "$output" | grep -q $'\e\['
+	[ -z "$(ls "$WORK" | grep fleetgate-demo)" ]
+	! pgrep -f "mender-sim --listen 127.0.0.1:0 --seed $FG_TOP/fleet-example/mender-seed.json" >/dev/null
+}

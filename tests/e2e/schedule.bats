@@ -1,0 +1,301 @@
+#!/usr/bin/env bats
+# Scheduling Mender deployments through real pushes, against the stand-in:
+# the post-receive hook, the spool, plan, apply, reconcile and status.
+
+load helpers
+load sim_helpers
+
+PI3_NEW=2025-10-09-1716-pi3-gitops-trixie-arm64
+PI3_NEXT=2025-11-14-1030-pi3-gitops-trixie-arm64
+PI4=2025-10-10-2137-pi4-gitops-v2-bookworm-arm64
+VAR=2025-10-06-0930-var-som-mx8m-nano-symphony-bookworm-arm64
+IOT=2025-10-02-1405-iot-gate-imx8-gitops-bookworm-arm64
+STATION=0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40
+CAMPUS=a3e9d7c1-4b2f-4f6a-9e8d-7c1b5a3f2e90
+QUALI=c8b1f4e2-6d3a-4c7b-9a2e-5b8d1f3c6a04
+PROTO=d4a7c2e9-5b1f-4e8a-9c3d-2f6b8a1e4c07
+GATE=64f1c2a9e3b5d7f0a1c2e4b6
+RUNNER=7d2e5b8a-1c4f-4a9d-8e3b-6f0a2c4e8b17
+
+setup() {
+	setup_workspace
+	export MENDER_ACCESS_TOKEN=test-token-not-secret
+	export FLEETGATE_SECRET_RUNNER_ACCESS_TOKEN=ghr-s3cr3t-runner-token
+	cp "$FG_TOP/fleet-example/mender-seed.json" "$WORK/seed.json"
+	start_sim "$WORK/seed.json"
+	make_server
+}
+
+teardown() {
+	stop_sim
+	teardown_workspace
+}
+
+push() { # refspec...
+	git -C "$WORK/dev" push origin "$@" 2>&1 | remote_lines
+}
+
+@test "first rollout to each stage schedules exactly the subscribed devices" {
+	run push main
+	[ "$status" -eq 0 ]
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	assert_output_is "fleetgate: main@$head: 2 devices managed: 2 OS updates in 2 deployments (2 created, 0 already there), 2 configurations deployed, 0 pending, 0 aborted"
+	run sim_deployments
+	assert_output_is "fleetgate:main@$head:$VAR $VAR pending d4a7c2e9:pending
+fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
+	run push main:canary
+	assert_output_is "fleetgate: canary@$head: 1 device managed: 1 OS update in 1 deployment (1 created, 0 already there), 1 configuration deployed, 0 pending, 0 aborted"
+	run push main:production
+	assert_output_is "fleetgate: production@$head: 4 devices managed: 3 OS updates in 3 deployments (3 created, 0 already there), 4 configurations deployed, 0 pending, 0 aborted"
+	run sim_deployments
+	assert_output_is "fleetgate:canary@$head:$PI3_NEW $PI3_NEW pending a3e9d7c1:pending
+fleetgate:main@$head:$VAR $VAR pending d4a7c2e9:pending
+fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending
+fleetgate:production@$head:$IOT $IOT pending 64f1c2a9:pending
+fleetgate:production@$head:$PI3_NEW $PI3_NEW pending 0b6c4f1e:pending
+fleetgate:production@$head:$PI4 $PI4 pending 7d2e5b8a:pending"
+	# configuration reached Mender, values as written, the secret resolved
+	run sim GET /_sim/state
+	[ "$(echo "$output" | jq -r ".devices[] | select(.id == \"$STATION\") | .configured.kiosk_url")" = "https://example.com/station" ]
+	[ "$(echo "$output" | jq -r ".devices[] | select(.id == \"$STATION\") | .configured.ssh_enabled")" = "false" ]
+	[ "$(echo "$output" | jq -r ".devices[] | select(.id == \"$RUNNER\") | .configured.gharunner_access_token")" = "ghr-s3cr3t-runner-token" ]
+	[ "$(echo "$output" | jq -r ".devices[] | select(.id == \"$RUNNER\") | .tags.fleetgate_config | length")" = 40 ]
+	[ -z "$(ls "$WORK/srv.git/fleetgate/spool/" | grep -v '^\.lock$')" ]
+}
+
+@test "a push that changes nothing for devices makes no deployment and no configuration request" {
+	push main >/dev/null
+	sim DELETE /_sim/requests
+	echo "More notes." >> "$WORK/dev/fleet-example.notes"
+	git -C "$WORK/dev" add -A
+	merge_to_main "Add notes"
+	run push main
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	assert_output_is "fleetgate: main@$head: 2 devices managed: 0 OS updates in 0 deployments (0 created, 0 already there), 0 configurations deployed, 2 pending, 0 aborted"
+	run sim_requests
+	! echo "$output" | grep -q '^POST /api/management/v1/deployments'
+	! echo "$output" | grep -q '^PUT /api/management/v1/deviceconfig'
+	! echo "$output" | grep -q '^PATCH'
+	# the inventory is read in pages, not per device
+	[ "$(echo "$output" | grep -c 'inventory/devices/')" -eq 0 ]
+	[ "$(echo "$output" | grep -c '^POST /api/management/v2/inventory/filters/search 200')" -eq 1 ]
+}
+
+@test "an offline device with a pending deployment is not given a second one" {
+	sim PUT /_sim/devices/$PROTO '{"behaviour": "offline"}' >/dev/null
+	push main >/dev/null
+	sim POST /_sim/step >/dev/null
+	sed -i 's/^  playbook_version: "1.5.0"/  playbook_version: "1.5.1"/' "$WORK/dev/fleet.yaml"
+	merge_to_main "Playbook 1.5.1"
+	sim DELETE /_sim/requests
+	push main >/dev/null
+	run sim_requests
+	! echo "$output" | grep -q '^POST /api/management/v1/deployments/deployments '
+	run sim_deployments
+	[ "$(echo "$output" | grep -c "$VAR")" -eq 1 ]
+}
+
+@test "a new artifact while one is pending aborts the old one for that device and creates the new" {
+	sim PUT /_sim/devices/$CAMPUS '{"behaviour": "offline"}' >/dev/null
+	push main >/dev/null
+	push main:canary >/dev/null
+	old=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	sed -i "s/pi3-v3-arm64: $PI3_NEW/pi3-v3-arm64: $PI3_NEXT/" "$WORK/dev/fleet.yaml"
+	merge_to_main "Next Pi 3 image"
+	push main >/dev/null
+	sim DELETE /_sim/requests
+	run push main:canary
+	new=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	assert_output_is "fleetgate: canary@$new: 1 device managed: 1 OS update in 1 deployment (1 created, 0 already there), 1 configuration deployed, 0 pending, 1 aborted"
+	run sim_requests
+	echo "$output" | grep -q "^DELETE /api/management/v1/deployments/deployments/devices/$CAMPUS 204"
+	run sim_deployments
+	echo "$output" | grep -qx "fleetgate:canary@$old:$PI3_NEW $PI3_NEW [a-z]* a3e9d7c1:aborted"
+	echo "$output" | grep -qx "fleetgate:canary@$new:$PI3_NEXT $PI3_NEXT pending a3e9d7c1:pending"
+}
+
+@test "a configuration-only change sets and deploys configuration, no OS deployment" {
+	push main >/dev/null
+	sed -i 's|kiosk_url: https://example.com/qualification|kiosk_url: https://example.com/qualification/v2|' \
+		"$WORK/dev/devices/$QUALI.yaml"
+	merge_to_main "New qualification URL"
+	sim DELETE /_sim/requests
+	run push main
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	assert_output_is "fleetgate: main@$head: 2 devices managed: 0 OS updates in 0 deployments (0 created, 0 already there), 1 configuration deployed, 2 pending, 0 aborted"
+	run sim_requests
+	echo "$output" | grep -qx "PUT /api/management/v1/deviceconfig/configurations/device/$QUALI 204"
+	echo "$output" | grep -qx "POST /api/management/v1/deviceconfig/configurations/device/$QUALI/deploy 200"
+	! echo "$output" | grep -q '^POST /api/management/v1/deployments/deployments '
+	# the device takes its oldest deployment first: the OS image, then the configurations
+	for i in 1 2 3; do sim POST /_sim/step >/dev/null; done
+	run sim GET /_sim/state
+	[ "$(echo "$output" | jq -r ".devices[] | select(.id == \"$QUALI\") | .reported.kiosk_url")" = "https://example.com/qualification/v2" ]
+}
+
+@test "a secret from the server's secrets file reaches Mender and no output, log or spool" {
+	unset FLEETGATE_SECRET_RUNNER_ACCESS_TOKEN
+	printf 'RUNNER_ACCESS_TOKEN=file-s3cr3t-value\n' > "$WORK/secrets"
+	chmod 600 "$WORK/secrets"
+	git -C "$WORK/srv.git" config fleetgate.secretsFile "$WORK/secrets"
+	push main >/dev/null
+	run push main:canary
+	run push main:production
+	echo "$output" | grep -q "production@"
+	! echo "$output" | grep -q "file-s3cr3t-value"
+	[ "$(sim GET /_sim/state | jq -r ".devices[] | select(.id == \"$RUNNER\") | .configured.gharunner_access_token")" = "file-s3cr3t-value" ]
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch production --format json
+	! echo "$output" | grep -q "file-s3cr3t-value"
+	run "$FLEETGATE" status --repo "$WORK/srv.git"
+	! echo "$output" | grep -q "file-s3cr3t-value"
+	! grep -rq "file-s3cr3t-value" "$WORK/srv.git"
+	# a secrets file others may read is refused, naming it
+	chmod 644 "$WORK/secrets"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch production
+	[ "$status" -eq 2 ]
+	echo "$output" | grep -qF "secrets file $WORK/secrets is readable by others (mode 644): chmod 600 it"
+}
+
+@test "a missing secret stops only that device's configuration, naming the secret" {
+	unset FLEETGATE_SECRET_RUNNER_ACCESS_TOKEN
+	push main >/dev/null
+	push main:canary >/dev/null
+	run push main:production
+	echo "$output" | grep -q "1 missing a secret"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch production
+	echo "$output" | grep -qF "$RUNNER ci-runner-01 (pi4-v3-arm64, default): os pending $PI4; config NOT updated: secret 'RUNNER_ACCESS_TOKEN' is not set (FLEETGATE_SECRET_RUNNER_ACCESS_TOKEN or fleetgate.secretsFile)"
+}
+
+@test "Mender down during the push: the push lands, the job is spooled, reconcile schedules it once" {
+	stop_sim
+	run push main
+	[ "$status" -eq 0 ]
+	[ "$(git -C "$WORK/srv.git" rev-parse main)" = "$(git -C "$WORK/dev" rev-parse main)" ]
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	echo "$output" | grep -q "^fleetgate: main@$head: deferred: reading the inventory: POST http://127.0.0.1:$SIM_PORT/api/management/v2/inventory/filters/search: Failed to connect to 127.0.0.1 port $SIM_PORT after [0-9]* ms: Couldn't connect to server$"
+	echo "$output" | grep -qx "fleetgate: main: the job stays in the spool; 'fleetgate reconcile' schedules it"
+	grep -q "^branch=main$" "$WORK"/srv.git/fleetgate/spool/*.job
+	grep -q "^attempts=1$" "$WORK"/srv.git/fleetgate/spool/*.job
+	start_sim "$WORK/seed.json"
+	git -C "$WORK/srv.git" config fleetgate.menderServer "$SIM"
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -q "applied main@$head: 2 deployments created"
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git"
+	assert_output_is "nothing to reconcile: the spool is empty"
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git" --all
+	echo "$output" | grep -q "applied main@$head: 0 deployments created, 0 already there"
+	run sim_deployments
+	assert_output_is "fleetgate:main@$head:$VAR $VAR pending d4a7c2e9:pending
+fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
+}
+
+@test "Mender answering 503: the job is spooled and reconcile converges once faults clear" {
+	sim POST /_sim/faults '{"path_prefix": "/api/management/v1/deployments/deployments", "method": "POST", "status": 503, "count": -1}' >/dev/null
+	git -C "$WORK/srv.git" config fleetgate.applyTimeout 3
+	run push main
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	echo "$output" | grep -q "main@$head: deferred: "
+	ls "$WORK"/srv.git/fleetgate/spool/*.job >/dev/null
+	sim DELETE /_sim/faults >/dev/null
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git"
+	[ "$status" -eq 0 ]
+	run sim_deployments
+	assert_output_is "fleetgate:main@$head:$VAR $VAR pending d4a7c2e9:pending
+fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
+}
+
+@test "the hook killed with SIGKILL half-way: reconcile converges with no duplicate deployment" {
+	push main >/dev/null
+	push main:canary >/dev/null
+	# Production's configuration calls hang long enough to kill the hook mid-way.
+	sim POST /_sim/faults '{"path_prefix": "/api/management/v1/deviceconfig", "method": "PUT", "status": 200, "count": -1, "delay_ms": 3000}' >/dev/null
+	old=$(git -C "$WORK/srv.git" rev-parse --verify -q production || echo 0000000000000000000000000000000000000000)
+	git -C "$WORK/srv.git" update-ref refs/heads/production "$(git -C "$WORK/dev" rev-parse main)"
+	new=$(git -C "$WORK/dev" rev-parse main)
+	sim DELETE /_sim/requests
+	echo "$old $new refs/heads/production" > "$WORK/input"
+	( cd "$WORK/srv.git" && exec env GIT_DIR=. "$FLEETGATE" hook post-receive <"$WORK/input" >"$WORK/hook.out" 2>&1 ) &
+	hook=$!
+	sleep 1.5
+	# mid-way: deployments made, configuration calls hanging
+	sim GET /_sim/requests | jq -e '.[] | select(.method == "POST" and (.path | endswith("/deployments/deployments")))' >/dev/null
+	! sim GET /_sim/requests | jq -e '.[] | select(.method == "PUT")' >/dev/null
+	kill -9 "$hook"
+	wait "$hook" 2>/dev/null || true
+	ls "$WORK"/srv.git/fleetgate/spool/*.job >/dev/null
+	sim DELETE /_sim/faults >/dev/null
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git"
+	[ "$status" -eq 0 ]
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git" --all
+	[ "$status" -eq 0 ]
+	# one deployment per artifact and device, however often it ran
+	run sim_deployments
+	[ "$(echo "$output" | grep -c "^fleetgate:production@")" -eq 3 ]
+	[ "$(echo "$output" | grep "^fleetgate:production@" | cut -d' ' -f4 | tr , '\n' | sort | uniq -d)" = "" ]
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch production
+	echo "$output" | grep -q "0 OS updates in 0 deployments, 3 pending, 0 failed, 0 without artifact; 0 configuration updates"
+}
+
+@test "429 with Retry-After is honoured" {
+	sim POST /_sim/faults '{"path_prefix": "/api/management/v1/deployments/deployments", "method": "POST", "status": 429, "count": 1, "retry_after": 1}' >/dev/null
+	start=$(date +%s%N)
+	run push main
+	elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	echo "$output" | grep -qx "fleetgate: main@$head: 2 devices managed: 2 OS updates in 2 deployments (2 created, 0 already there), 2 configurations deployed, 0 pending, 0 aborted"
+	[ "$elapsed" -ge 1000 ]
+	run sim_requests
+	[ "$(echo "$output" | grep -c '^POST /api/management/v1/deployments/deployments 429')" -eq 1 ]
+	[ "$(echo "$output" | grep -c '^POST /api/management/v1/deployments/deployments 201')" -eq 2 ]
+}
+
+@test "the dynamic-group device follows its Mender tag" {
+	push main >/dev/null
+	push main:canary >/dev/null
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main --all
+	echo "$output" | grep -q "^  $PROTO (var-som-mx8m-nano, tag): os pending $VAR"
+	curl -sS -X PATCH -H "Authorization: Bearer $MENDER_ACCESS_TOKEN" -H 'Content-Type: application/json' \
+		--data '[{"name": "subscribed_branch", "value": "canary"}]' \
+		"$SIM/api/management/v1/inventory/devices/$PROTO/tags" >/dev/null
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main --all
+	! echo "$output" | grep -q "$PROTO"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch canary --all
+	echo "$output" | grep -q "^  $PROTO (var-som-mx8m-nano, tag): os"
+	# the admin limits which branches a tag may choose
+	git -C "$WORK/srv.git" config fleetgate.tagBranches "main"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch canary --all
+	! echo "$output" | grep -q "$PROTO"
+}
+
+@test "a two-branch conflict is reported and left alone" {
+	push main >/dev/null
+	push main:canary >/dev/null
+	push main:production >/dev/null
+	# main's file now says main; production's default still says production
+	printf 'name: pi2-workshop-legacy-display\nsubscribed_branch: main\n' > "$WORK/dev/devices/5ef8a3d2-9c41-4b7e-8f10-2a6c4d9b3e71.yaml"
+	merge_to_main "Move the workshop display to main"
+	sim DELETE /_sim/requests
+	run push main
+	echo "$output" | grep -q "left alone: 1 conflict"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	echo "$output" | grep -qF "  5ef8a3d2-9c41-4b7e-8f10-2a6c4d9b3e71 pi2-workshop-legacy-display (pi2-v3-armhf, file): left alone (conflict); claimed by main and production: fix the subscription in git or tag the device in Mender"
+	run sim_requests
+	! echo "$output" | grep -q "5ef8a3d2"
+}
+
+@test "a failed device deployment is reported by the next plan and by status" {
+	push main >/dev/null
+	push main:canary >/dev/null
+	push main:production >/dev/null
+	sim POST /_sim/step >/dev/null
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch production
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	echo "$output" | grep -q "^  $GATE iot-gate-lobby-hotspot (iot-gate-imx8, default): os FAILED $IOT (deployment [0-9a-f-]*; a new commit retries it)"
+	run "$FLEETGATE" status --repo "$WORK/srv.git" --branch production
+	[ "$status" -eq 1 ]
+	echo "$output" | grep -q "^$GATE .* failure  iot-gate-lobby-hotspot$"
+	echo "$output" | grep -qx "production@$head: 4 managed, 3 converged, 0 on their way, 1 failed, 0 not yet scheduled"
+	run "$FLEETGATE" status --repo "$WORK/srv.git" --branch production --format json
+	[ "$(echo "$output" | jq -r ".branches[0].devices[] | select(.id == \"$GATE\") | .deployment")" = failure ]
+}

@@ -1,0 +1,121 @@
+/* The spool: durable jobs, newest commit per branch, never losing a push. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "repo.h"
+#include "spool.h"
+
+#define C1 "1111111111111111111111111111111111111111"
+#define C2 "2222222222222222222222222222222222222222"
+#define C3 "3333333333333333333333333333333333333333"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/fleetgate-spool.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static void test_put_replace_done(void **state)
+{
+	struct spool_job *jobs;
+	size_t n, broken;
+	int removed;
+
+	(void)state;
+	assert_int_equal(spool_put(dir, "canary", C1), 0);
+	assert_int_equal(spool_put(dir, "feature/x", C3), 0);
+	assert_int_equal(spool_put(dir, "canary", C2), 0); /* a newer push */
+	assert_int_equal(spool_list(dir, &jobs, &n, &broken), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(broken, 0);
+	spool_jobs_free(jobs, n);
+	/* The hook that scheduled C1 finishes: C2 must stay. */
+	assert_int_equal(spool_done(dir, "canary", C1, &removed), 0);
+	assert_false(removed);
+	assert_int_equal(spool_done(dir, "canary", C2, &removed), 0);
+	assert_true(removed);
+	assert_int_equal(spool_list(dir, &jobs, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(jobs[0].branch, "feature/x");
+	assert_string_equal(jobs[0].commit, C3);
+	assert_int_equal(jobs[0].attempts, 0);
+	assert_null(jobs[0].last_error);
+	spool_jobs_free(jobs, n);
+}
+
+static void test_failed_attempts(void **state)
+{
+	struct spool_job *jobs;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(spool_put(dir, "production", C1), 0);
+	assert_int_equal(spool_failed(dir, "production", C1, "Mender unreachable:\nconnection refused"), 0);
+	assert_int_equal(spool_failed(dir, "production", C1, "HTTP 503"), 0);
+	assert_int_equal(spool_failed(dir, "production", C2, "stale attempt"), 0); /* ignored */
+	assert_int_equal(spool_list(dir, &jobs, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(jobs[0].attempts, 2);
+	assert_string_equal(jobs[0].last_error, "HTTP 503");
+	spool_jobs_free(jobs, n);
+}
+
+static void test_empty_and_broken(void **state)
+{
+	struct spool_job *jobs;
+	size_t n, broken;
+	char path[128];
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(spool_list(dir, &jobs, &n, &broken), 0);
+	assert_int_equal(n, 0);
+	free(jobs);
+	assert_int_equal(spool_put(dir, "main", C1), 0);
+	snprintf(path, sizeof(path), "%s/fleetgate/spool/garbage.job", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not a job\n", f);
+	fclose(f);
+	assert_int_equal(spool_list(dir, &jobs, &n, &broken), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(broken, 1);
+	spool_jobs_free(jobs, n);
+}
+
+int main(void)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_put_replace_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_attempts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_and_broken, setup, teardown),
+	};
+	int failed;
+
+	repo_global_init();
+	failed = cmocka_run_group_tests_name("spool", tests, NULL, NULL);
+	repo_global_shutdown();
+	return failed;
+}
