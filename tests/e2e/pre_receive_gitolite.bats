@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # fleetgate under a real gitolite (Debian's gitolite3), set up as
-# contrib/gitolite/README.md says: the pre-receive hook through gitolite's
-# repo-specific hooks, the per-ref verdict through VREF/fleetgate, the
-# settings and rules from contrib/gitolite/gitolite.conf. Pushes go through
+# contrib/gitolite/README.md says: the pre-receive and post-receive hooks
+# through gitolite's repo-specific hooks, the per-ref verdict through
+# VREF/fleetgate, the settings and rules from contrib/gitolite/gitolite.conf.
+# Pushes go through
 # gitolite-shell as sshd's forced command would run it (a stand-in for ssh
 # that runs it directly), so GL_USER names the pusher.
 #
@@ -78,6 +79,8 @@ gitolite_stages() {
 	push origin main main:canary
 	assert_status 0
 	assert_output_is "remote: fleetgate: 2 refs judged (2 stages): 2 accepted, 0 refused
+$(deferred main main)
+$(deferred canary main)
 $(git_pushed " * [new branch]      main -> main" " * [new branch]      main -> canary")"
 	push origin main:production
 	assert_status 1
@@ -86,7 +89,8 @@ $(git_pushed " * [new branch]      main -> main" " * [new branch]      main -> c
 	assert_server_tip production ""
 	GL_TEST_USER=release-manager push origin main:production
 	assert_status 0
-	assert_output_is "$(git_pushed " * [new branch]      main -> production")"
+	assert_output_is "$(deferred production main)
+$(git_pushed " * [new branch]      main -> production")"
 	assert_server_tip production "$(git rev-parse main)"
 	[ -d "$SRV/fleetgate/verdicts" ]
 	[ -z "$(ls "$SRV/fleetgate/verdicts")" ] # every verdict was taken by the VREF
@@ -98,7 +102,8 @@ $(git_pushed " * [new branch]      main -> main" " * [new branch]      main -> c
 	merge_feature one
 	push origin main
 	assert_status 0
-	assert_output_is "$(git_pushed "$(ff_line "$old" main "main -> main")")"
+	assert_output_is "$(deferred main main)
+$(git_pushed "$(ff_line "$old" main "main -> main")")"
 	change "Direct edit of main"
 	push origin main
 	assert_status 1
@@ -121,6 +126,7 @@ $(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
 	assert_output_is "remote: fleetgate: refusing refs/heads/main: pre-receive left no verdict for it (is fleetgate's pre-receive hook installed?)
 remote: FATAL: VREF/fleetgate: helper program exit status 256
 remote: error: hook declined to update refs/heads/main
+$(deferred feature/one feature/one)
 $(git_refused " * [new branch]      feature/one -> feature/one" " ! [remote rejected] main -> main (hook declined)")"
 	assert_server_tip main "$(git rev-parse main~1)"
 	assert_server_tip feature/one "$(git rev-parse feature/one)"

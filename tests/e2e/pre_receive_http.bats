@@ -35,10 +35,12 @@ ONE_REFUSED="remote: fleetgate: 1 ref judged (1 stage): 0 accepted, 1 refused"
 	cd dev
 	push origin main
 	assert_status 0
-	assert_output_is "$(git_pushed " * [new branch]      main -> main")"
+	assert_output_is "$(deferred main main)
+$(git_pushed " * [new branch]      main -> main")"
 	push origin main:canary
 	assert_status 0
-	assert_output_is "$(git_pushed " * [new branch]      main -> canary")"
+	assert_output_is "$(deferred canary main)
+$(git_pushed " * [new branch]      main -> canary")"
 	git fetch -q origin
 	git branch -q canary origin/canary
 
@@ -46,11 +48,13 @@ ONE_REFUSED="remote: fleetgate: 1 ref judged (1 stage): 0 accepted, 1 refused"
 	merge_feature one
 	push origin main
 	assert_status 0
-	assert_output_is "$(git_pushed "$(ff_line "$old" main "main -> main")")"
+	assert_output_is "$(deferred main main)
+$(git_pushed "$(ff_line "$old" main "main -> main")")"
 	assert_server_tip main "$(git rev-parse main)"
 	push origin main:canary
 	assert_status 0
-	assert_output_is "$(git_pushed "$(ff_line "$old" main "main -> canary")")"
+	assert_output_is "$(deferred canary main)
+$(git_pushed "$(ff_line "$old" main "main -> canary")")"
 	assert_server_tip canary "$(git rev-parse main)"
 
 	git checkout -q canary
@@ -61,7 +65,8 @@ ONE_REFUSED="remote: fleetgate: 1 ref judged (1 stage): 0 accepted, 1 refused"
 	promote_merge canary main
 	push origin canary
 	assert_status 0
-	assert_output_is "$(git_pushed "$(ff_line "$old" canary "canary -> canary")")"
+	assert_output_is "$(deferred canary canary)
+$(git_pushed "$(ff_line "$old" canary "canary -> canary")")"
 	assert_server_tip canary "$(git rev-parse canary)"
 }
 
@@ -96,7 +101,8 @@ $(git_refused " ! [remote rejected] production -> production (pre-receive hook d
 	URL=$(http_url release-manager)
 	push "$URL" production
 	assert_status 0
-	assert_output_is "$(git_pushed "$(ff_line main~1 production "production -> production")")"
+	assert_output_is "$(deferred production production)
+$(git_pushed "$(ff_line main~1 production "production -> production")")"
 	assert_server_tip production "$(git rev-parse production)"
 }
 
@@ -123,6 +129,7 @@ $(git_refused " ! [remote rejected] production -> production (pre-receive hook d
 	assert_server_tip canary "$old"
 	skip "product bug: pre-receive does not recognise the update hook 'fleetgate install' wrote, so the whole push is refused"
 	assert_output_is "$(modified_canary_declined)
+$(deferred main main)
 $(git_refused "$(ff_line "$old" main "main -> main")" " ! [remote rejected] canary -> canary (hook declined)")"
 	assert_server_tip main "$(git rev-parse main)"
 }
@@ -148,6 +155,7 @@ $(git_refused " ! [remote rejected] canary -> canary (hook declined)" " ! [remot
 	push origin main canary
 	assert_status 1
 	assert_output_is "$(modified_canary_declined)
+$(deferred main main)
 $(git_refused "$(ff_line "$old" main "main -> main")" " ! [remote rejected] canary -> canary (hook declined)")"
 	assert_server_tip main "$(git rev-parse main)"
 	assert_server_tip canary "$old"

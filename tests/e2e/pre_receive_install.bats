@@ -10,26 +10,29 @@ load push_helpers
 setup() { setup_push; }
 teardown() { teardown_workspace; }
 
-@test "install: writes both hooks and the default settings; a second run changes nothing" {
+@test "install: writes the three hooks and the default settings; a second run changes nothing" {
 	git init -q --bare "$SRV"
 	run "$FLEETGATE" install --repo "$SRV"
 	assert_status 0
 	assert_output_is "installed $SRV/hooks/pre-receive
 installed $SRV/hooks/update
+installed $SRV/hooks/post-receive
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ -x "$SRV/hooks/pre-receive" ]
 	[ -x "$SRV/hooks/update" ]
+	[ -x "$SRV/hooks/post-receive" ]
 	[ "$(git -C "$SRV" config fleetgate.stages)" = "main canary production" ]
 	[ "$(git -C "$SRV" config fleetgate.mergeOnly)" = true ]
-	before=$(cat "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/config")
+	before=$(cat "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/hooks/post-receive" "$SRV/config")
 	run "$FLEETGATE" install --repo "$SRV"
 	assert_status 0
 	assert_output_is "unchanged $SRV/hooks/pre-receive
 unchanged $SRV/hooks/update
+unchanged $SRV/hooks/post-receive
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read (nothing changed)"
-	[ "$(cat "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/config")" = "$before" ]
+	[ "$(cat "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/hooks/post-receive" "$SRV/config")" = "$before" ]
 }
 
 @test "install: keeps the admin's settings when run again" {
@@ -40,6 +43,7 @@ check: hooks executable, repository opens, settings read (nothing changed)"
 	assert_status 0
 	assert_output_is "unchanged $SRV/hooks/pre-receive
 unchanged $SRV/hooks/update
+unchanged $SRV/hooks/post-receive
 settings: stages main production (git config fleetgate.stages); fleetgate.mergeOnly is false
 check: hooks executable, repository opens, settings read (nothing changed)"
 	[ "$(git -C "$SRV" config fleetgate.stages)" = "main production" ]
@@ -84,6 +88,7 @@ foreign_hooks() {
 	assert_status 0
 	assert_output_is "installed $SRV/hooks/pre-receive
 installed $SRV/hooks/update
+installed $SRV/hooks/post-receive
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ "$(cat "$SRV/hooks/pre-receive.chained")" = "$foreign" ]
@@ -98,6 +103,7 @@ check: hooks executable, repository opens, settings read"
 	assert_status 0
 	assert_output_is "remote: audit: 1 ref(s) by fleet-dev
 remote: audit: update refs/heads/main
+$(deferred main main)
 $(git_pushed " * [new branch]      main -> main")"
 	assert_server_tip main "$(git rev-parse main)"
 }
@@ -171,9 +177,10 @@ gitea_dispatchers() {
 		[ ${i} -eq 0 ] || exit ${i}
 	done
 	EOF
+	cp "$SRV/hooks/pre-receive" "$SRV/hooks/post-receive" # the same dispatcher
 	# Gitea's own hook, standing in: it records the input it was given.
 	printf '#!/bin/sh\ncat > "$GIT_DIR/gitea-saw"\n' > "$SRV/hooks/pre-receive.d/gitea"
-	chmod +x "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/hooks/pre-receive.d/gitea"
+	chmod +x "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/hooks/post-receive" "$SRV/hooks/pre-receive.d/gitea"
 }
 
 @test "install --gitea: hooks in hooks/<hook>.d/fleetgate, judged through Gitea's dispatcher" {
@@ -182,6 +189,7 @@ gitea_dispatchers() {
 	assert_status 0
 	assert_output_is "installed $SRV/hooks/pre-receive.d/fleetgate
 installed $SRV/hooks/update.d/fleetgate
+installed $SRV/hooks/post-receive.d/fleetgate
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ -x "$SRV/hooks/pre-receive.d/fleetgate" ]
@@ -194,7 +202,8 @@ check: hooks executable, repository opens, settings read"
 	cd dev
 	push origin main
 	assert_status 0
-	assert_output_is "$(git_pushed " * [new branch]      main -> main")"
+	assert_output_is "$(deferred main main)
+$(git_pushed " * [new branch]      main -> main")"
 	[ "$(cat "$SRV/gitea-saw")" = "$(printf '%040d %s refs/heads/main' 0 "$(git rev-parse main)")" ]
 	git push -q origin main:canary
 
@@ -216,7 +225,8 @@ $(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
 	assert_line_present "remote: fleetgate:   [pusher] 'mallory' may not push stage 'production'"
 	USER=mallory GITEA_PUSHER_NAME=release-manager push origin main~1:refs/heads/production
 	assert_status 0
-	assert_output_is "$(git_pushed " * [new branch]      main~1 -> production")"
+	assert_output_is "$(deferred production main~1)
+$(git_pushed " * [new branch]      main~1 -> production")"
 }
 
 # Gitaly's way, standing in: core.hooksPath points at its own hooks, which
@@ -239,7 +249,8 @@ gitaly_hooks() {
 		"$hook" "$@" || exit $?
 	done
 	EOF
-	chmod +x "$WORK/gitaly-hooks/pre-receive" "$WORK/gitaly-hooks/update"
+	sed 's/pre-receive/post-receive/' "$WORK/gitaly-hooks/pre-receive" > "$WORK/gitaly-hooks/post-receive"
+	chmod +x "$WORK/gitaly-hooks/pre-receive" "$WORK/gitaly-hooks/update" "$WORK/gitaly-hooks/post-receive"
 	git -C "$SRV" config core.hooksPath "$WORK/gitaly-hooks"
 }
 
@@ -249,6 +260,7 @@ gitaly_hooks() {
 	assert_status 0
 	assert_output_is "installed $SRV/custom_hooks/pre-receive.d/fleetgate
 installed $SRV/custom_hooks/update.d/fleetgate
+installed $SRV/custom_hooks/post-receive.d/fleetgate
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ -x "$SRV/custom_hooks/pre-receive.d/fleetgate" ]
@@ -262,7 +274,8 @@ check: hooks executable, repository opens, settings read"
 	cd dev
 	push origin main
 	assert_status 0
-	assert_output_is "$(git_pushed " * [new branch]      main -> main")"
+	assert_output_is "$(deferred main main)
+$(git_pushed " * [new branch]      main -> main")"
 	git push -q origin main:canary
 
 	change "Direct edit of main"
@@ -283,5 +296,6 @@ $(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
 	assert_line_present "remote: GL-HOOK-ERR: fleetgate: refusing refs/heads/production: 'dev-7' may not push stage 'production'"
 	USER=mallory GL_USERNAME=release-manager push origin main~1:refs/heads/production
 	assert_status 0
-	assert_output_is "$(git_pushed " * [new branch]      main~1 -> production")"
+	assert_output_is "$(deferred production main~1)
+$(git_pushed " * [new branch]      main~1 -> production")"
 }

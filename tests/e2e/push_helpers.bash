@@ -15,6 +15,7 @@ setup_push() {
 	setup_workspace
 	unset GL_ID GL_USERNAME GL_PROTOCOL GITEA_PUSHER_NAME GL_USER REMOTE_USER
 	unset GIT_PUSH_OPTION_COUNT GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES
+	unset MENDER_SERVER MENDER_ACCESS_TOKEN MENDER_USER MENDER_PASSWORD
 	export USER=fleet-dev
 	SRV=$WORK/srv.git
 	URL=file://$SRV
@@ -104,6 +105,15 @@ assert_server_tip() { # branch expected-id ("" = absent)
 		printf 'server branch %s: expected %s, got %s\n' "$1" "${2:-absent}" "${got:-absent}" >&2
 		return 1
 	fi
+}
+
+# What the post-receive hook (also written by `fleetgate install`) says for
+# a branch a push moved: these servers have no Mender credentials (setup_push
+# unsets them), so the deployment job waits in the spool.
+deferred() { # branch rev
+	printf 'remote: fleetgate: %s@%s: deferred: no Mender credentials: set MENDER_ACCESS_TOKEN (a personal access token), MENDER_USER and MENDER_PASSWORD, or git config fleetgate.menderTokenFile\n' \
+		"$1" "$(short "$2")"
+	printf "remote: fleetgate: %s: the job stays in the spool; 'fleetgate reconcile' schedules it" "$1"
 }
 
 # The 7-digit id fleetgate prints.
