@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The promotion rules (SPEC §4) through real `git push` over file://: a bare
 # server repository with the hooks `fleetgate install --repo` wrote, a
-# developer's clone, and the exact lines the person pushing sees.
+# developer's clone, and the exact lines the person pushing sees (for a
+# branch that lands, those include post-receive's: see `deferred`).
 #
 # Tests marked `skip "product bug: ..."` run the scenario and assert what
 # holds today, then stop before the assertion that the bug breaks; remove
