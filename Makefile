@@ -64,6 +64,8 @@ FLEETGATE := $(BUILD)/fleetgate
 SIM_BIN := $(BUILD)/mender-sim
 
 .PHONY: all deps check-deps check asan demo install clean bench
+# Keep objects of chained pattern rules: no rebuild on the next make.
+.SECONDARY:
 all: $(if $(FG_SRC),$(FLEETGATE)) $(if $(SIM_SRC),$(SIM_BIN))
 
 deps:

@@ -17,6 +17,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include "plan_report.h"
+#include "schedule.h"
+#include "settings.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +49,12 @@ static const char usage_text[] =
 	"  --codequality FILE  also write GitLab Code Quality JSON\n"
 	"  --markdown FILE     also write a markdown summary (a comment, $GITHUB_STEP_SUMMARY);\n"
 	"                      FILE is replaced\n"
+	"\n"
+	"With Mender credentials in the environment (MENDER_ACCESS_TOKEN, or\n"
+	"MENDER_USER and MENDER_PASSWORD; the server from MENDER_SERVER or fleet.yaml)\n"
+	"the text report ends with a preview of the deployments the merge would\n"
+	"schedule on the target, like 'fleetgate plan'; a preview that fails is\n"
+	"reported and does not change the verdict.\n"
 	"\n"
 	"A branch is the local branch, else origin/<branch>. Under GitHub or Gitea\n"
 	"Actions (GITHUB_ACTIONS=true) the text report is preceded by annotations.\n"
@@ -202,6 +212,32 @@ static int write_report(const char *option, const char *path, const struct gate_
 	return rc ? cli_fail("gate", EXIT_USAGE, option) : 0;
 }
 
+/* With Mender credentials at hand, what the merge would schedule. */
+static void preview(struct fg_buf *out, struct fg_repo *repo, const struct gate_result *r)
+{
+	struct schedule_options o;
+	struct schedule sc;
+	struct settings s;
+	const char *token = getenv("MENDER_ACCESS_TOKEN");
+
+	if (!(token && *token) && !(getenv("MENDER_USER") && getenv("MENDER_PASSWORD")))
+		return;
+	if (settings_load(&s, repo)) {
+		fg_buf_printf(out, "preview: %s\n", fg_error_message());
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	o.branch = r->target;
+	o.rev = r->source_commit;
+	fg_buf_printf(out, "\npreview: what merging into %s would schedule in Mender\n", r->target);
+	if (schedule_run(&sc, repo, &s, &o) == 0)
+		plan_report_text(out, &sc.plan, 0);
+	else
+		fg_buf_printf(out, "preview not available: %s\n", fg_error_message());
+	schedule_release(&sc);
+	settings_release(&s);
+}
+
 static int github_actions(void)
 {
 	const char *v = getenv("GITHUB_ACTIONS");
@@ -240,6 +276,8 @@ int cmd_gate(int argc, char **argv)
 		if (github_actions())
 			gate_report_annotations(&out, &result);
 		gate_report_text(&out, &result);
+		if (result.verdict->accepted)
+			preview(&out, repo, &result);
 	}
 	if (cli_write_stdout(out.ptr, out.len)) {
 		status = EXIT_USAGE;

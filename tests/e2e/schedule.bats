@@ -299,3 +299,24 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	run "$FLEETGATE" status --repo "$WORK/srv.git" --branch production --format json
 	[ "$(echo "$output" | jq -r ".branches[0].devices[] | select(.id == \"$GATE\") | .deployment")" = failure ]
 }
+
+@test "the merge-request gate previews what the merge would schedule" {
+	push main >/dev/null
+	push main:canary >/dev/null
+	git -C "$WORK/dev" fetch -q origin
+	# a CI clone has no server settings: the CI's variables name Mender
+	export MENDER_SERVER="$SIM"
+	run "$FLEETGATE" gate --repo "$WORK/dev" --source canary --target production
+	[ "$status" -eq 0 ]
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	echo "$output" | grep -qx "preview: what merging into production would schedule in Mender"
+	echo "$output" | grep -qx "plan for production at $head"
+	echo "$output" | grep -qF "deployment fleetgate:production@$head:$PI3_NEW: 1 device"
+	echo "$output" | grep -qx "production@$head: 4 devices managed: 3 OS updates in 3 deployments, 0 pending, 0 failed, 0 without artifact; 4 configuration updates, 0 pending"
+	# the preview wrote nothing
+	[ "$(sim_deployments | grep -c '^fleetgate:production')" -eq 0 ]
+	unset MENDER_ACCESS_TOKEN
+	run "$FLEETGATE" gate --repo "$WORK/dev" --source canary --target production
+	[ "$status" -eq 0 ]
+	! echo "$output" | grep -q preview
+}
