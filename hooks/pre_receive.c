@@ -73,7 +73,7 @@ static int update_hook_installed(const char *gitdir)
 		int ok = 0;
 
 		if (!stat(path, &st) && (st.st_mode & S_IXUSR) && (f = fopen(path, "r"))) {
-			ok = fread(head, 1, sizeof(head) - 1, f) > 0 && strstr(head, "fleetgate hook update");
+			ok = fread(head, 1, sizeof(head) - 1, f) > 0 && strstr(head, "fleetgate") && strstr(head, " hook update");
 			fclose(f);
 		}
 		free(path);

@@ -212,40 +212,51 @@ static int stages_for(struct judge *j, const char *branch, struct stage_list *l)
 
 /* ---- rules ---- */
 
-static int pusher_allowed(const struct policy_settings *s, const char *stage, int *restricted)
+/* The list of who may push `stage`, or NULL when anyone may. */
+static const struct stage_pushers *pushers_of(const struct policy_settings *s, const char *stage)
 {
-	size_t i, k;
+	size_t i;
 
-	*restricted = 0;
-	for (i = 0; i < s->npushers; i++) {
-		if (strcmp(s->pushers[i].stage, stage))
-			continue;
-		*restricted = 1;
-		if (!s->pusher || !*s->pusher)
-			return 0;
-		for (k = 0; k < s->pushers[i].nnames; k++)
-			if (!strcmp(s->pushers[i].names[k], s->pusher))
-				return 1;
-		return 0;
-	}
-	return 1;
+	for (i = 0; i < s->npushers; i++)
+		if (!strcmp(s->pushers[i].stage, stage))
+			return &s->pushers[i];
+	return NULL;
 }
 
 static void check_pusher(struct judge *j, struct policy_verdict *v)
 {
-	int restricted;
+	const struct stage_pushers *p = pushers_of(j->settings, v->stage);
+	const char *who = j->settings->pusher;
+	char *advice;
+	size_t k, len = 0;
 
-	if (pusher_allowed(j->settings, v->stage, &restricted))
+	if (!p)
 		return;
-	if (!j->settings->pusher || !*j->settings->pusher)
+	for (k = 0; k < p->nnames; k++)
+		if (who && !strcmp(p->names[k], who))
+			return;
+	if (!who || !*who) {
 		refuse(v, "pusher", NULL, NULL,
 		       "the server must say who pushes (GL_USERNAME, GITEA_PUSHER_NAME, GL_USER, REMOTE_USER or USER)",
 		       "only named people may push stage '%s', and the server could not tell who is pushing",
 		       v->stage);
+		return;
+	}
+	for (k = 0; k < p->nnames; k++)
+		len += strlen(p->names[k]) + 2;
+	advice = fg_malloc(len + 256 + strlen(v->stage));
+	strcpy(advice, "ask ");
+	strcat(advice, p->nnames ? "one of " : "the git server's admin: nobody is listed in ");
+	for (k = 0; k < p->nnames; k++) {
+		strcat(advice, k ? ", " : "");
+		strcat(advice, p->names[k]);
+	}
+	if (p->nnames)
+		sprintf(advice + strlen(advice), " (git config fleetgate.pushers.%s) to push it", v->stage);
 	else
-		refuse(v, "pusher", NULL, NULL,
-		       "ask one of the people in git config fleetgate.pushers.<stage> to promote it",
-		       "'%s' may not push stage '%s'", j->settings->pusher, v->stage);
+		sprintf(advice + strlen(advice), "git config fleetgate.pushers.%s", v->stage);
+	refuse(v, "pusher", NULL, NULL, advice, "'%s' may not push stage '%s'", who, v->stage);
+	free(advice);
 }
 
 /* First stage: every commit on the first-parent line from the new tip back
@@ -254,7 +265,7 @@ static void check_merge_only(struct judge *j, struct policy_verdict *v, const st
 {
 	struct policy_commit bad[MAX_REASONS_PER_REF];
 	char id[POLICY_ID_MAX];
-	size_t steps = 0, nbad = 0, i;
+	size_t steps = 0, nbad = 0, nonmerges = 0, i;
 	int reached = 1;
 
 	snprintf(id, sizeof(id), "%s", u->new_id);
@@ -277,7 +288,9 @@ static void check_merge_only(struct judge *j, struct policy_verdict *v, const st
 			break;
 		}
 		snprintf(id, sizeof(id), "%s", c.parents[0]);
-		if (c.nparents < 2 && nbad < MAX_REASONS_PER_REF)
+		if (c.nparents >= 2)
+			policy_commit_release(&c);
+		else if (nonmerges++ < MAX_REASONS_PER_REF)
 			bad[nbad++] = c;
 		else
 			policy_commit_release(&c);
@@ -302,6 +315,10 @@ static void check_merge_only(struct judge *j, struct policy_verdict *v, const st
 		       "commit %s is not a merge: '%s' takes only merge commits", sid, v->stage);
 		free(sid);
 	}
+	if (nonmerges > nbad) {
+		v->more = nonmerges - nbad;
+		v->more_what = "commits that are not merges";
+	}
 done:
 	for (i = 0; i < nbad; i++)
 		policy_commit_release(&bad[i]);
@@ -315,7 +332,7 @@ static void check_from_upstream(struct judge *j, struct policy_verdict *v,
 	const char *hide[2];
 	char **ids = NULL;
 	size_t n = 0, i, k, bad = 0;
-	int rc;
+	int rc, failed = 0;
 
 	hide[0] = policy_is_zero(u->old_id) ? NULL : u->old_id;
 	hide[1] = up_tip;
@@ -329,7 +346,7 @@ static void check_from_upstream(struct judge *j, struct policy_verdict *v,
 		refuse_internal(v, "list the pushed commits");
 		return;
 	}
-	for (i = 0; i < n && bad < MAX_REASONS_PER_REF; i++) {
+	for (i = 0; i < n; i++) {
 		struct policy_commit c, p;
 		int in_up = 0, same_tree = 0, any_up_parent = 0;
 		char *sid;
@@ -342,7 +359,7 @@ static void check_from_upstream(struct judge *j, struct policy_verdict *v,
 			if (j->r->is_ancestor(j->r->ctx, c.parents[k], up_tip, &in_up) ||
 			    j->r->commit(j->r->ctx, c.parents[k], &p)) {
 				refuse_internal(v, "read a commit");
-				bad = MAX_REASONS_PER_REF;
+				failed = 1;
 				break;
 			}
 			if (in_up) {
@@ -351,9 +368,16 @@ static void check_from_upstream(struct judge *j, struct policy_verdict *v,
 			}
 			policy_commit_release(&p);
 		}
+		if (failed) {
+			policy_commit_release(&c);
+			break;
+		}
 		sid = short_id(c.id);
-		if (same_tree || bad >= MAX_REASONS_PER_REF) {
+		if (same_tree) {
 			/* a clean promotion merge */
+		} else if (bad >= MAX_REASONS_PER_REF) {
+			v->more++;
+			v->more_what = "commits that the upstream stage does not hold";
 		} else if (any_up_parent) {
 			refuse(v, "modified-content", c.id, c.subject,
 			       "merge without changing anything (git merge --no-ff <upstream>, no edits, no conflict resolution); make changes on the upstream stage first",

@@ -91,6 +91,8 @@ struct policy_verdict {
 	int accepted;
 	struct policy_reason *reasons;
 	size_t nreasons;
+	size_t more;           /* offending commits past the ones listed */
+	const char *more_what; /* what they are ("commits that are not merges") */
 };
 
 /*

@@ -787,3 +787,46 @@ void repo_hash_hex(const void *data, size_t len, char *hex)
 	git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB);
 	git_oid_tostr(hex, GIT_OID_HEXSZ + 1, &oid);
 }
+
+int repo_config_prefixed(struct fg_repo *repo, const char *prefix, char ***names, char ***values,
+			 size_t *count)
+{
+	git_config *cfg = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *entry;
+	size_t n = 0, alloc_n = 0, alloc_v = 0, plen = strlen(prefix);
+	char **nv = NULL, **vv = NULL;
+	int err, rc = 0;
+
+	*names = NULL;
+	*values = NULL;
+	*count = 0;
+	if (git_repository_config_snapshot(&cfg, repo->git) < 0)
+		return git_fail("reading git config");
+	if (git_config_iterator_new(&it, cfg) < 0) {
+		git_config_free(cfg);
+		return git_fail("reading git config");
+	}
+	while ((err = git_config_next(&entry, it)) == 0) {
+		if (strncmp(entry->name, prefix, plen) || !entry->name[plen])
+			continue;
+		nv = fg_grow(nv, &alloc_n, n + 1, sizeof(*nv));
+		vv = fg_grow(vv, &alloc_v, n + 1, sizeof(*vv));
+		nv[n] = fg_strdup(entry->name);
+		vv[n] = fg_strdup(entry->value ? entry->value : "");
+		n++;
+	}
+	if (err != GIT_ITEROVER) {
+		rc = git_fail("reading git config");
+		repo_strings_free(nv, n);
+		repo_strings_free(vv, n);
+		nv = vv = NULL;
+		n = 0;
+	}
+	git_config_iterator_free(it);
+	git_config_free(cfg);
+	*names = nv;
+	*values = vv;
+	*count = n;
+	return rc;
+}

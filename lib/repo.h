@@ -97,6 +97,12 @@ int repo_commits_between(struct fg_repo *repo, const char *tip, const char *cons
 /* Names of local branches only (under refs/heads), for the server side. */
 int repo_local_branches(struct fg_repo *repo, char ***names, size_t *count);
 
+/* Every setting whose name starts with `prefix` (e.g. "fleetgate.pushers."):
+ * names (as git normalises them) and values, malloc'd; free both with
+ * repo_strings_free(). */
+int repo_config_prefixed(struct fg_repo *repo, const char *prefix, char ***names, char ***values,
+			 size_t *count);
+
 /* Set a value in the repository's own config file (.git/config). */
 int repo_config_set(struct fg_repo *repo, const char *key, const char *value);
 

@@ -59,6 +59,8 @@ void report_verdict(struct fg_buf *out, const struct policy_verdict *v, const ch
 		fg_buf_printf(out, "%sstage '%s' is the first stage\n", indent, v->stage);
 	for (k = 0; k < v->nreasons; k++)
 		reason_lines(out, &v->reasons[k], indent, max_diags);
+	if (v->more)
+		fg_buf_printf(out, "%s... and %zu more %s\n", indent, v->more, v->more_what);
 }
 
 void report_refusals(struct fg_buf *out, const struct policy_verdict *v, size_t n, int gitlab)

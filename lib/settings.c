@@ -48,29 +48,37 @@ static int read_bool(struct fg_repo *repo, const char *key, int fallback, int *o
 	return rc;
 }
 
+/* Every fleetgate.pushers.<stage>, whether the stages come from the server's
+ * settings or from promotion: (a list must never be ignored). A stage set
+ * twice (system, global, repository) keeps the last, most local, list. */
 static int read_pushers(struct settings *s, struct fg_repo *repo)
 {
-	size_t i;
-	int rc = 0;
+	static const char prefix[] = "fleetgate.pushers.";
+	char **names = NULL, **values = NULL;
+	size_t n = 0, i, k;
+	int rc = repo_config_prefixed(repo, prefix, &names, &values, &n);
 
-	s->pushers = fg_calloc(s->nstages + 1, sizeof(*s->pushers));
-	for (i = 0; i < s->nstages && !rc; i++) {
-		char *key = fg_asprintf("fleetgate.pushers.%s", s->stages[i]);
-		char *value = NULL;
+	if (rc)
+		return rc;
+	s->pushers = fg_calloc(n + 1, sizeof(*s->pushers));
+	for (i = 0; i < n; i++) {
+		const char *stage = names[i] + sizeof(prefix) - 1;
+		struct stage_pushers *p = NULL;
 
-		rc = repo_config_string(repo, key, &value);
-		if (rc == 0) {
-			struct stage_pushers *p = &s->pushers[s->npushers++];
-
-			p->stage = fg_strdup(s->stages[i]);
-			split_words(value, &p->names, &p->nnames);
+		for (k = 0; k < s->npushers; k++)
+			if (!strcmp(s->pushers[k].stage, stage))
+				p = &s->pushers[k];
+		if (p) {
+			repo_strings_free(p->names, p->nnames);
+		} else {
+			p = &s->pushers[s->npushers++];
+			p->stage = fg_strdup(stage);
 		}
-		if (rc == FG_ENOTFOUND)
-			rc = 0;
-		free(value);
-		free(key);
+		split_words(values[i], &p->names, &p->nnames);
 	}
-	return rc;
+	repo_strings_free(names, n);
+	repo_strings_free(values, n);
+	return 0;
 }
 
 static int read_seconds(struct fg_repo *repo, const char *key, unsigned fallback, unsigned *out)
