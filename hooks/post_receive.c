@@ -130,7 +130,7 @@ int hook_post_receive(int argc, char **argv)
 	struct settings s;
 	struct fg_buf out = FG_BUF_INIT;
 	size_t n = 0, i;
-	int settings_loaded = 0, timed_out = 0;
+	int settings_loaded = 0, timed_out = 0, deferred = 0;
 	int64_t deadline;
 
 	(void)argv;
@@ -184,11 +184,14 @@ int hook_post_receive(int argc, char **argv)
 			if (rc == FG_ETIMEOUT)
 				timed_out = 1;
 			else
-				say(&out, "%s: the job stays in the spool; 'fleetgate reconcile' schedules it", branch);
+				deferred++;
 		}
 		schedule_release(&sc);
 	}
 	alarm(0);
+	if (deferred)
+		say(&out, "the spool keeps %s; 'fleetgate reconcile' schedules %s", deferred == 1 ? "the job" : "the jobs",
+		    deferred == 1 ? "it" : "them");
 	if (timed_out) {
 		if (spawn_reconcile(repo_gitdir(repo)) == 0)
 			say(&out, "continuing in the background ('fleetgate reconcile', log in fleetgate/reconcile.log); 'fleetgate status' follows it");

@@ -31,6 +31,18 @@ static int read_token_file(const char *path, char **out)
 	return 0;
 }
 
+/* Credentials do not depend on the fleet: check them before loading it. */
+static int credentials_at_hand(const struct settings *s)
+{
+	const char *token = getenv("MENDER_ACCESS_TOKEN");
+
+	if ((token && *token) || (getenv("MENDER_USER") && getenv("MENDER_PASSWORD")) ||
+	    s->mender_token_file)
+		return 0;
+	return fg_error_set(FG_EAUTH,
+			    "no Mender credentials: set MENDER_ACCESS_TOKEN (a personal access token), MENDER_USER and MENDER_PASSWORD, or git config fleetgate.menderTokenFile");
+}
+
 int schedule_mender_settings(struct mender_settings *out, const struct settings *s,
 			     const char *fleet_server, char **token_buf)
 {
@@ -175,6 +187,8 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		rc = repo_resolve_commit(repo, o->rev, out->commit);
 	else
 		rc = repo_branch_tip(repo, o->branch, out->commit);
+	if (!rc)
+		rc = credentials_at_hand(s);
 	if (rc)
 		return rc;
 	rc = load_views(repo, o->branch, out->commit, &views, &nviews, &own, &out->diags);

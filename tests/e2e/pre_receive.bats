@@ -136,8 +136,7 @@ $(git_pushed "$(ff_line "$old" production "production -> production")")"
 	push origin main main:canary
 	assert_status 0
 	assert_output_is "remote: fleetgate: 2 refs judged (2 stages): 2 accepted, 0 refused
-$(deferred main main)
-$(deferred canary main)
+$(deferred main main canary main)
 $(git_pushed "$(ff_line "$old" main "main -> main")" " * [new branch]      main -> canary")"
 	assert_server_tip main "$(git rev-parse main)"
 	assert_server_tip canary "$(git rev-parse main)"
@@ -152,8 +151,7 @@ $(git_pushed "$(ff_line "$old" main "main -> main")" " * [new branch]      main 
 	push origin feature/x develop
 	assert_status 0
 	assert_output_is "remote: fleetgate: 2 refs judged (0 stages): 2 accepted, 0 refused
-$(deferred feature/x feature/x)
-$(deferred develop develop)
+$(deferred feature/x feature/x develop develop)
 $(git_pushed " * [new branch]      feature/x -> feature/x" " * [new branch]      develop -> develop")"
 	old_dev=$(git rev-parse develop) old_x=$(git rev-parse feature/x)
 	git commit -q --amend -m "Develop work, amended"
@@ -163,8 +161,7 @@ $(git_pushed " * [new branch]      feature/x -> feature/x" " * [new branch]     
 	push --force origin feature/x develop
 	assert_status 0
 	assert_output_is "remote: fleetgate: 2 refs judged (0 stages): 2 accepted, 0 refused
-$(deferred develop develop)
-$(deferred feature/x feature/x)
+$(deferred develop develop feature/x feature/x)
 $(git_pushed " + $(git rev-parse --short "$old_dev")...$(git rev-parse --short develop) develop -> develop (forced update)" \
 		" + $(git rev-parse --short "$old_x")...$(git rev-parse --short feature/x) feature/x -> feature/x (forced update)")"
 	assert_server_tip develop "$(git rev-parse develop)"

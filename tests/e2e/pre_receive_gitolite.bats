@@ -79,8 +79,7 @@ gitolite_stages() {
 	push origin main main:canary
 	assert_status 0
 	assert_output_is "remote: fleetgate: 2 refs judged (2 stages): 2 accepted, 0 refused
-$(deferred main main)
-$(deferred canary main)
+$(deferred main main canary main)
 $(git_pushed " * [new branch]      main -> main" " * [new branch]      main -> canary")"
 	push origin main:production
 	assert_status 1

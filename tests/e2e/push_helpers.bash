@@ -110,10 +110,19 @@ assert_server_tip() { # branch expected-id ("" = absent)
 # What the post-receive hook (also written by `fleetgate install`) says for
 # a branch a push moved: these servers have no Mender credentials (setup_push
 # unsets them), so the deployment job waits in the spool.
-deferred() { # branch rev
-	printf 'remote: fleetgate: %s@%s: deferred: no Mender credentials: set MENDER_ACCESS_TOKEN (a personal access token), MENDER_USER and MENDER_PASSWORD, or git config fleetgate.menderTokenFile\n' \
-		"$1" "$(short "$2")"
-	printf "remote: fleetgate: %s: the job stays in the spool; 'fleetgate reconcile' schedules it" "$1"
+deferred() { # branch rev [branch rev ...]
+	local n=0
+	while [ $# -ge 2 ]; do
+		printf 'remote: fleetgate: %s@%s: deferred: no Mender credentials: set MENDER_ACCESS_TOKEN (a personal access token), MENDER_USER and MENDER_PASSWORD, or git config fleetgate.menderTokenFile\n' \
+			"$1" "$(short "$2")"
+		n=$((n + 1))
+		shift 2
+	done
+	if [ "$n" -eq 1 ]; then
+		printf "remote: fleetgate: the spool keeps the job; 'fleetgate reconcile' schedules it"
+	else
+		printf "remote: fleetgate: the spool keeps the jobs; 'fleetgate reconcile' schedules them"
+	fi
 }
 
 # The 7-digit id fleetgate prints.

@@ -173,7 +173,7 @@ fleetgate:production@$head:$PI4 $PI4 pending 7d2e5b8a:pending"
 	[ "$(git -C "$WORK/srv.git" rev-parse main)" = "$(git -C "$WORK/dev" rev-parse main)" ]
 	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
 	echo "$output" | grep -q "^fleetgate: main@$head: deferred: reading the inventory: POST http://127.0.0.1:$SIM_PORT/api/management/v2/inventory/filters/search: Failed to connect to 127.0.0.1 port $SIM_PORT after [0-9]* ms: Couldn't connect to server$"
-	echo "$output" | grep -qx "fleetgate: main: the job stays in the spool; 'fleetgate reconcile' schedules it"
+	echo "$output" | grep -qx "fleetgate: the spool keeps the job; 'fleetgate reconcile' schedules it"
 	grep -q "^branch=main$" "$WORK"/srv.git/fleetgate/spool/*.job
 	grep -q "^attempts=1$" "$WORK"/srv.git/fleetgate/spool/*.job
 	start_sim "$WORK/seed.json"
