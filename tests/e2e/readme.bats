@@ -1,0 +1,98 @@
+#!/usr/bin/env bats
+# The README's commands and snippets work as written: each one that can run
+# here is taken from README.md itself and run (paths and the Mender server
+# swapped for this test's own).
+
+load helpers
+load sim_helpers
+
+setup() { setup_workspace; }
+teardown() { stop_sim; teardown_workspace; }
+
+# The fenced block that follows the first line matching `marker`.
+readme_block() { # marker
+	awk -v m="$1" '
+		!found && index($0, m) { found = 1; next }
+		found && !open && /^```/ { open = 1; next }
+		open && /^```/ { exit }
+		open { print }' "$FG_TOP/README.md"
+}
+
+@test "README: the GitLab CI job is the one docs/gate.md gives, which gate.bats runs" {
+	block=$(readme_block "A GitLab CI job")
+	[ -n "$block" ]
+	grep -qF "fleetgate gate --junit gate.xml --codequality gate-cq.json" <<<"$block"
+	python3 - "$FG_TOP/docs/gate.md" <<PY
+import sys
+block = '''$block'''
+assert block in open(sys.argv[1]).read(), "README's GitLab job differs from docs/gate.md's"
+PY
+}
+
+@test "README: the pre-commit hook's entry refuses a typo and passes the fix" {
+	block=$(readme_block "or a local hook:")
+	entry=$(sed -n 's/^ *entry: //p' <<<"$block")
+	[ "$entry" = "fleetgate validate --staged" ]
+	make_fleet_clone fleet
+	cd fleet
+	mkdir -p "$WORK/bin"
+	ln -s "$FLEETGATE" "$WORK/bin/fleetgate"
+	sed -i 's/^subscribed_branch:/subscribed_brnach:/' devices/a3e9d7c1-4b2f-4f6a-9e8d-7c1b5a3f2e90.yaml
+	git add -A
+	PATH="$WORK/bin:$PATH" run $entry
+	[ "$status" -eq 1 ]
+	echo "$output" | grep -q "\[unknown-key\]"
+	git checkout -q -- . && git reset -q --hard
+	PATH="$WORK/bin:$PATH" run $entry
+	[ "$status" -eq 0 ]
+}
+
+@test "README: installing on a git server and connecting to Mender work as written" {
+	cp "$FG_TOP/fleet-example/mender-seed.json" "$WORK/seed.json"
+	start_sim "$WORK/seed.json"
+	mkdir -p "$WORK/bin" "$WORK/srv/git"
+	ln -s "$FLEETGATE" "$WORK/bin/fleetgate"
+	export PATH="$WORK/bin:$PATH"
+	git init -q --bare "$WORK/srv/git/fleet.git"
+	install=$(readme_block "On a plain bare repository" | grep '^fleetgate install')
+	[ "$install" = "fleetgate install --repo /srv/git/fleet.git" ]
+	run bash -c "${install//\/srv\/git/$WORK/srv/git}"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -qx "check: hooks executable, repository opens, settings read"
+	# the fleet reaches the server (no credentials yet: the job waits in the spool)
+	git clone -q "$WORK/srv/git/fleet.git" "$WORK/dev" 2>/dev/null
+	cp -R "$FG_TOP/fleet-example/." "$WORK/dev/"
+	git -C "$WORK/dev" add -A
+	git -C "$WORK/dev" commit -q -m fleet
+	git -C "$WORK/dev" push -q origin main main:canary main:production 2>/dev/null
+	connect=$(readme_block "that runs the hooks:")
+	[ -n "$connect" ]
+	connect=${connect//\/srv\/git/$WORK/srv/git}
+	connect=${connect//https:\/\/hosted.mender.io/$SIM}
+	run bash -e -c "$connect"
+	[ "$status" -eq 0 ] || { echo "$connect"; echo "$output"; false; }
+	echo "$output" | grep -qE "^plan for production at [0-9a-f]{7}$"
+	echo "$output" | grep -qE "^production@[0-9a-f]{7}: 4 devices managed: 3 OS updates in 3 deployments"
+	[ "$(stat -c %a "$WORK/srv/git/.mender-token")" = 600 ]
+}
+
+@test "README: the stand-in's example runs as written" {
+	block=$(readme_block "## The Mender stand-in")
+	start=$(grep '^build/mender-sim' <<<"$block")
+	[ "$start" = "build/mender-sim --listen 127.0.0.1:0 --seed fleet-example/mender-seed.json" ]
+	cd "$FG_TOP"
+	"$BUILD/mender-sim" --listen 127.0.0.1:0 --seed fleet-example/mender-seed.json >"$WORK/sim.out" 2>&1 &
+	SIM_PID=$!
+	for i in $(seq 1 100); do
+		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/sim.out")
+		[ -n "$port" ] && break
+		sleep 0.05
+	done
+	[ -n "$port" ]
+	step=$(grep '^curl.*_sim/step' <<<"$block" | sed "s/41873/$port/; s/ *#.*//")
+	run bash -c "$step"
+	[ "$output" = '{"acted":0,"success":0,"failure":0,"noartifact":0,"already_installed":0}' ]
+	state=$(grep '^curl.*_sim/state' <<<"$block" | sed "s/41873/$port/")
+	run bash -c "$state"
+	[ "$output" = "[]" ]
+}
