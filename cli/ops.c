@@ -338,27 +338,68 @@ static int config_synced(const struct plan_device *d)
 	       d->config == PLAN_CONFIG_TAG_ONLY;
 }
 
+static const char *config_state(const struct plan_device *d)
+{
+	if (d->kind != PLAN_MANAGED)
+		return "-";
+	if (config_synced(d))
+		return "in-sync";
+	return d->config == PLAN_CONFIG_PENDING ? "pending" : "out-of-sync";
+}
+
+/* One table for every branch: a header, then aligned columns. */
+#define STATUS_COLUMNS 8
+
+static void status_row(struct fg_buf *b, const char *const *cells, const size_t *width)
+{
+	size_t c, len;
+
+	for (c = 0; c < STATUS_COLUMNS; c++) {
+		fg_buf_put_printable(b, cells[c]);
+		if (c + 1 == STATUS_COLUMNS)
+			break;
+		for (len = strlen(cells[c]); len < width[c] + 2; len++)
+			fg_buf_putc(b, ' ');
+	}
+	while (b->len && b->ptr[b->len - 1] == ' ')
+		b->ptr[--b->len] = '\0';
+	fg_buf_putc(b, '\n');
+}
+
 static void status_text(struct fg_buf *b, const struct plan *p)
 {
-	size_t i;
+	static const char *const header[STATUS_COLUMNS] = { "DEVICE", "BRANCH", "TYPE", "DESIRED",
+							    "INSTALLED", "CONFIG", "DEPLOYMENT", "NAME" };
+	size_t width[STATUS_COLUMNS], i, c;
+	const char *cells[STATUS_COLUMNS];
 
+	for (c = 0; c < STATUS_COLUMNS; c++)
+		width[c] = strlen(header[c]);
+	for (i = 0; i < p->ndevices; i++) {
+		const struct plan_device *d = &p->devices[i];
+		const char *row[STATUS_COLUMNS] = { d->id, p->branch, d->device_type ? d->device_type : "?",
+						    d->artifact ? d->artifact : "-",
+						    d->installed ? d->installed : "-", config_state(d),
+						    os_state(d), d->label ? d->label : "" };
+
+		for (c = 0; c < STATUS_COLUMNS; c++)
+			if (strlen(row[c]) > width[c])
+				width[c] = strlen(row[c]);
+	}
+	if (p->ndevices)
+		status_row(b, header, width);
 	for (i = 0; i < p->ndevices; i++) {
 		const struct plan_device *d = &p->devices[i];
 
-		fg_buf_printf(b, "%-36s %-10s ", d->id, p->branch);
-		fg_buf_put_printable(b, d->device_type ? d->device_type : "?");
-		fg_buf_puts(b, "  ");
-		fg_buf_put_printable(b, d->artifact ? d->artifact : "-");
-		fg_buf_puts(b, "  ");
-		fg_buf_put_printable(b, d->installed ? d->installed : "-");
-		fg_buf_printf(b, "  config:%s  %s", d->kind != PLAN_MANAGED ? "-" :
-			      config_synced(d) ? "in-sync" :
-			      d->config == PLAN_CONFIG_PENDING ? "pending" : "out-of-sync", os_state(d));
-		if (d->label) {
-			fg_buf_puts(b, "  ");
-			fg_buf_put_printable(b, d->label);
-		}
-		fg_buf_putc(b, '\n');
+		cells[0] = d->id;
+		cells[1] = p->branch;
+		cells[2] = d->device_type ? d->device_type : "?";
+		cells[3] = d->artifact ? d->artifact : "-";
+		cells[4] = d->installed ? d->installed : "-";
+		cells[5] = config_state(d);
+		cells[6] = os_state(d);
+		cells[7] = d->label ? d->label : "";
+		status_row(b, cells, width);
 	}
 	fg_buf_printf(b, "%s@%.7s: %zu managed, %zu converged, %zu on their way, %zu failed, %zu not yet scheduled",
 		      p->branch, p->commit, p->managed,
@@ -366,7 +407,7 @@ static void status_text(struct fg_buf *b, const struct plan *p)
 		      p->os_pending, p->os_failed, p->os_updates + p->config_updates);
 	if (p->conflicts + p->not_accepted + p->unknown)
 		fg_buf_printf(b, ", %zu left alone", p->conflicts + p->not_accepted + p->unknown);
-	fg_buf_putc(b, '\n');
+	fg_buf_puts(b, "\n\n");
 }
 
 static void status_json(struct fg_buf *b, const struct plan *p, int first)
@@ -394,9 +435,7 @@ static void status_json(struct fg_buf *b, const struct plan *p, int first)
 		fg_buf_put_json_string(b, d->artifact ? d->artifact : "");
 		fg_buf_puts(b, ", \"installed\": ");
 		fg_buf_put_json_string(b, d->installed ? d->installed : "");
-		fg_buf_printf(b, ", \"config\": \"%s\", \"deployment\": ", d->kind != PLAN_MANAGED ? "-" :
-			      config_synced(d) ? "in-sync" :
-			      d->config == PLAN_CONFIG_PENDING ? "pending" : "out-of-sync");
+		fg_buf_printf(b, ", \"config\": \"%s\", \"deployment\": ", config_state(d));
 		fg_buf_put_json_string(b, os_state(d));
 		fg_buf_printf(b, ", \"subscription\": \"%s\"}", subscription_source_name(d->source));
 	}

@@ -294,7 +294,7 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	echo "$output" | grep -q "^  $GATE iot-gate-lobby-hotspot (iot-gate-imx8, default): os FAILED $IOT (deployment [0-9a-f-]*; a new commit retries it)"
 	run "$FLEETGATE" status --repo "$WORK/srv.git" --branch production
 	[ "$status" -eq 1 ]
-	echo "$output" | grep -q "^$GATE .* failure  iot-gate-lobby-hotspot$"
+	echo "$output" | grep -qE "^$GATE +production +iot-gate-imx8 +$IOT +2025-08-18-1022-iot-gate-imx8-gitops-bookworm-arm64 +in-sync +failure +iot-gate-lobby-hotspot$"
 	echo "$output" | grep -qx "production@$head: 4 managed, 3 converged, 0 on their way, 1 failed, 0 not yet scheduled"
 	run "$FLEETGATE" status --repo "$WORK/srv.git" --branch production --format json
 	[ "$(echo "$output" | jq -r ".branches[0].devices[] | select(.id == \"$GATE\") | .deployment")" = failure ]
