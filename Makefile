@@ -129,7 +129,8 @@ check:
 	$(Q)BUILD=$(abspath $(BUILD)) tests/run-all
 
 asan:
-	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT=-O1 check
+	$(Q)LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
+		$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT=-O1 check
 
 demo:
 	$(Q)scripts/ensure-deps demo

@@ -689,11 +689,8 @@ static void device_release(struct mender_device *d)
 {
 	size_t i;
 
-	for (i = 0; i < d->nattrs; i++) {
-		free(d->attrs[i].scope);
-		free(d->attrs[i].name);
+	for (i = 0; i < d->nattrs; i++)
 		free(d->attrs[i].value);
-	}
 	free(d->attrs);
 	free(d->id);
 }
@@ -705,7 +702,24 @@ void mender_device_list_release(struct mender_device_list *l)
 	for (i = 0; i < l->n; i++)
 		device_release(&l->items[i]);
 	free(l->items);
+	for (i = 0; i < l->nnames; i++)
+		free(l->names[i]);
+	free(l->names);
 	mender_device_list_init(l);
+}
+
+/* The list's one copy of an attribute's scope or name: 100,000 devices
+ * share a handful of them. */
+static const char *intern(struct mender_device_list *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->nnames; i++)
+		if (!strcmp(l->names[i], s))
+			return l->names[i];
+	l->names = fg_grow(l->names, &l->names_alloc, l->nnames + 1, sizeof(*l->names));
+	l->names[l->nnames] = fg_strdup(s);
+	return l->names[l->nnames++];
 }
 
 const char *mender_device_attr(const struct mender_device *d, const char *scope,
@@ -778,13 +792,17 @@ static int parse_devices(const struct mender_client *c, const struct fg_http_req
 		cJSON_ArrayForEach(a, attrs) {
 			struct mender_attr *at;
 			char *name = str_field(a, "name", NULL);
+			char *scope;
 
 			if (!name)
 				continue;
+			scope = str_field(a, "scope", "inventory");
 			at = &dev->attrs[dev->nattrs++];
-			at->name = name;
-			at->scope = str_field(a, "scope", "inventory");
+			at->name = intern(out, name);
+			at->scope = intern(out, scope);
 			at->value = render(field(a, "value"));
+			free(name);
+			free(scope);
 		}
 	}
 done:

@@ -61,8 +61,10 @@ void mender_client_set_deadline(struct mender_client *c, int64_t deadline_ms);
 /* ---- inventory ---- */
 
 struct mender_attr {
-	char *scope;                /* "inventory", "identity", "system", "tags", ... */
-	char *name;
+	const char *scope;          /* "inventory", "identity", "system", "tags", ...
+				     * (scope and name are shared by every device
+				     * of the list and owned by it) */
+	const char *name;
 	char *value;                /* strings as they are; numbers shortest
 				     * round-trip ("1.5", "42"); booleans
 				     * "true"/"false"; arrays as compact JSON
@@ -78,6 +80,8 @@ struct mender_device {
 struct mender_device_list {
 	struct mender_device *items; /* sorted by id, no duplicates */
 	size_t n, alloc;
+	char **names;                /* the attributes' scopes and names, once each */
+	size_t nnames, names_alloc;
 };
 
 void mender_device_list_init(struct mender_device_list *l);
