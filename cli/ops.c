@@ -138,10 +138,24 @@ static int report_failure(const char *cmd, int rc, const struct schedule *sc, co
 	return EXIT_USAGE;
 }
 
-static void progress(const char *what, const char *branch)
+/* Progress of a long run, on a terminal only: one line, rewritten. */
+static void on_progress(void *data, const char *what)
+{
+	(void)data;
+	fprintf(stderr, "\r\033[Kfleetgate: %s...", what);
+	fflush(stderr);
+}
+
+static void progress(struct schedule_options *o)
 {
 	if (isatty(STDERR_FILENO))
-		fprintf(stderr, "fleetgate: %s %s: reading the fleet and Mender...\n", what, branch);
+		o->progress = on_progress;
+}
+
+static void progress_done(const struct schedule_options *o)
+{
+	if (o->progress)
+		fputs("\r\033[K", stderr);
 }
 
 static int open_repo(const char *cmd, const char *path, struct fg_repo **repo, struct settings *s)
@@ -194,8 +208,9 @@ static int plan_or_apply(int argc, char **argv, const char *cmd, int apply)
 	o.rev = a.rev;
 	o.apply = apply;
 	o.full = a.full;
-	progress(cmd, a.branch);
+	progress(&o);
 	rc = schedule_run(&sc, repo, &s, &o);
+	progress_done(&o);
 	fg_buf_init(&out);
 	if (sc.planned) {
 		if (a.json)
@@ -242,8 +257,9 @@ static int reconcile_branch(struct fg_repo *repo, const struct settings *s, cons
 	o.branch = branch;
 	o.apply = 1;
 	o.full = full;
-	progress("reconcile", branch);
+	progress(&o);
 	rc = schedule_run(&sc, repo, s, &o);
+	progress_done(&o);
 	if (sc.planned)
 		plan_report_summary(out, &sc.plan);
 	if (sc.applied_run)
@@ -477,8 +493,9 @@ int cmd_status(int argc, char **argv)
 
 		memset(&o, 0, sizeof(o));
 		o.branch = branches[i];
-		progress("status", branches[i]);
+		progress(&o);
 		rc = schedule_run(&sc, repo, &s, &o);
+		progress_done(&o);
 		if (rc) {
 			status = report_failure("status", rc, &sc, branches[i]);
 			schedule_release(&sc);

@@ -7,6 +7,7 @@
 #include "secrets.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,22 @@ static int load_views(struct fg_repo *repo, const char *branch, const char *comm
 	return rc;
 }
 
+static void progress(const struct schedule_options *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void progress(const struct schedule_options *o, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (!o->progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	o->progress(o->progress_data, line);
+}
+
 static void free_views(struct branch_view *v, size_t n)
 {
 	size_t i;
@@ -191,6 +208,7 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		rc = credentials_at_hand(s);
 	if (rc)
 		return rc;
+	progress(o, "%s@%.7s: reading the fleet of every branch", o->branch, out->commit);
 	rc = load_views(repo, o->branch, out->commit, &views, &nviews, &own, &out->diags);
 	if (rc)
 		goto done;
@@ -238,10 +256,14 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		struct facts_request rq = { own->os_attribute, (const char *const *)arts, nart,
 					    (const char *const *)names, nart, o->full };
 
+		progress(o, "%s@%.7s: reading Mender (%zu branch%s in git)", o->branch, out->commit,
+			 nviews, nviews == 1 ? "" : "es");
 		rc = facts_gather(&facts, client, &rq);
 	}
 	if (rc)
 		goto done;
+	progress(o, "%s@%.7s: %zu devices, %zu deployments, %zu artifacts read; planning", o->branch,
+		 out->commit, facts.devices.n, facts.deployments.n, facts.artifacts.n);
 	memset(&in, 0, sizeof(in));
 	in.branch = o->branch;
 	in.commit = out->commit;
@@ -259,6 +281,10 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		goto done;
 	out->planned = 1;
 	if (o->apply) {
+		progress(o, "%s@%.7s: applying %zu deployment%s, %zu configuration update%s, %zu abort%s",
+			 o->branch, out->commit, out->plan.nbatches, out->plan.nbatches == 1 ? "" : "s",
+			 out->plan.config_updates, out->plan.config_updates == 1 ? "" : "s",
+			 out->plan.aborts, out->plan.aborts == 1 ? "" : "s");
 		out->applied_run = 1;
 		rc = apply_plan(client, &out->plan, &out->applied);
 	}

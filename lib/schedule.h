@@ -31,6 +31,9 @@ struct schedule_options {
 	int64_t deadline_ms;   /* absolute (fg_http_now_ms()); 0: none */
 	fg_http_log_fn log;    /* Mender client log (never holds secrets), or NULL */
 	void *log_data;
+	/* Told each phase of a long run ("read 100000 devices ..."), or NULL. */
+	void (*progress)(void *data, const char *what);
+	void *progress_data;
 };
 
 struct schedule {

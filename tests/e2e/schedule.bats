@@ -320,3 +320,14 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	[ "$status" -eq 0 ]
 	! echo "$output" | grep -q preview
 }
+
+@test "long runs show their progress on a terminal, and only there" {
+	push main >/dev/null
+	# `script` gives the command a terminal
+	run script -qec "'$FLEETGATE' plan --repo '$WORK/srv.git' --branch main" /dev/null
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -qF "fleetgate: main@$(git -C "$WORK/dev" rev-parse --short=7 main): reading Mender (1 branch in git)..."
+	echo "$output" | grep -qF ": 7 devices, 2 deployments, 5 artifacts read; planning..."
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	! echo "$output" | grep -q "reading Mender"
+}
