@@ -61,7 +61,8 @@ http_start() { # users...
 		http_write_config "$HTTP_PORT" "$@"
 		timeout 120 "$LIGHTTPD" -D -f "$WORK/lighttpd.conf" > "$WORK/lighttpd.out" 2>&1 3>&- &
 		HTTP_PID=$!
-		for i in $(seq 1 100); do
+		# up to 10 s: a loaded CI machine can be slow to start it
+		for i in $(seq 1 200); do
 			port_listening "$HTTP_PORT" && return 0
 			kill -0 "$HTTP_PID" 2>/dev/null || break # it could not bind: another port
 			sleep 0.05
@@ -75,8 +76,8 @@ http_start() { # users...
 
 http_stop() {
 	if [ -n "$HTTP_PID" ]; then
-		kill "$HTTP_PID" 2>/dev/null
-		wait "$HTTP_PID" 2>/dev/null
+		kill "$HTTP_PID" 2>/dev/null || true
+		wait "$HTTP_PID" 2>/dev/null || true # its status is that of the kill
 		HTTP_PID=
 	fi
 	return 0
