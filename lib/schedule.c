@@ -11,16 +11,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int read_token_file(const char *path, char **out)
 {
 	char buf[16384];
+	struct stat st;
 	size_t n;
 	FILE *f = fopen(path, "r");
 
 	*out = NULL;
 	if (!f)
 		return fg_error_set(FG_EAUTH, "token file %s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) || (st.st_mode & 077)) {
+		fclose(f);
+		return fg_error_set(FG_EAUTH, "token file %s is readable by others (mode %03o): chmod 600 it",
+				    path, (unsigned)(st.st_mode & 0777));
+	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';

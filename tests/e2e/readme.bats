@@ -74,6 +74,11 @@ PY
 	echo "$output" | grep -qE "^plan for production at [0-9a-f]{7}$"
 	echo "$output" | grep -qE "^production@[0-9a-f]{7}: 4 devices managed: 3 OS updates in 3 deployments"
 	[ "$(stat -c %a "$WORK/srv/git/.mender-token")" = 600 ]
+	# a token file others may read is refused, naming it
+	chmod 644 "$WORK/srv/git/.mender-token"
+	run fleetgate plan --repo "$WORK/srv/git/fleet.git" --branch production
+	[ "$status" -eq 2 ]
+	[ "$output" = "fleetgate plan: production: token file $WORK/srv/git/.mender-token is readable by others (mode 644): chmod 600 it" ]
 }
 
 @test "README: the stand-in's example runs as written" {
