@@ -61,12 +61,16 @@ static const char reconcile_usage[] =
 	"  --branch B       only branch B\n";
 
 static const char status_usage[] =
-	"usage: fleetgate status [--branch B] [--repo PATH] [--format text|json]\n"
+	"usage: fleetgate status [--branch B] [--repo PATH] [--format text|json] [--full]\n"
 	"\n"
 	"Per device: its branch, device type, desired and installed artifact,\n"
 	"configuration, and the state of its fleetgate deployment; a summary per\n"
 	"branch. Exit status 0 when every managed device is converged or on its\n"
-	"way, 1 when a deployment failed, 2 on usage or environment errors.\n";
+	"way, 1 when a deployment failed, 2 on usage or environment errors.\n"
+	"\n"
+	"CONFIG is 'set' when Mender holds the desired configuration (by the digest\n"
+	"fleetgate records); with --full every device's reported configuration is\n"
+	"read (one request per device) and it is 'in-sync' once the device applied it.\n";
 
 static int parse_ops_args(struct ops_args *a, int argc, char **argv, const char *usage)
 {
@@ -354,12 +358,16 @@ static int config_synced(const struct plan_device *d)
 	       d->config == PLAN_CONFIG_TAG_ONLY;
 }
 
+/* "in-sync" only when the device reported it (status --full); "set" when
+ * Mender holds the desired configuration by fleetgate's digest. */
 static const char *config_state(const struct plan_device *d)
 {
 	if (d->kind != PLAN_MANAGED)
 		return "-";
+	if (d->config == PLAN_CONFIG_NONE)
+		return "-";
 	if (config_synced(d))
-		return "in-sync";
+		return d->config_verified ? "in-sync" : "set";
 	return d->config == PLAN_CONFIG_PENDING ? "pending" : "out-of-sync";
 }
 
@@ -493,6 +501,7 @@ int cmd_status(int argc, char **argv)
 
 		memset(&o, 0, sizeof(o));
 		o.branch = branches[i];
+		o.full = a.full;
 		progress(&o);
 		rc = schedule_run(&sc, repo, &s, &o);
 		progress_done(&o);

@@ -128,6 +128,7 @@ static void build(struct facts *f, const struct facts_request *rq)
 		}
 		if (f->configs && f->configs[i].found) {
 			pf->config_known = 1;
+			pf->config_deployed = f->configs[i].deployment_id && *f->configs[i].deployment_id;
 			pf->configured = kv_convert(&f->kv_pool[kv], f->configs[i].configured,
 						    f->configs[i].nconfigured);
 			pf->nconfigured = f->configs[i].nconfigured;

@@ -187,10 +187,12 @@ static void decide_config(struct plan_device *pd, const struct plan_input *in,
 		return;
 	}
 	if (f->config_known) {
+		pd->config_verified = 1;
 		if (maps_equal(pd->values, pd->nvalues, f->reported, f->nreported, &pd->changed_keys))
 			pd->config = tag_ok ? PLAN_CONFIG_IN_SYNC : PLAN_CONFIG_TAG_ONLY;
-		else if (active && maps_equal(pd->values, pd->nvalues, f->configured, f->nconfigured, NULL))
-			pd->config = PLAN_CONFIG_PENDING;
+		else if ((active || f->config_deployed) &&
+			 maps_equal(pd->values, pd->nvalues, f->configured, f->nconfigured, NULL))
+			pd->config = PLAN_CONFIG_PENDING; /* deployed; the device has not applied it */
 		else
 			pd->config = PLAN_CONFIG_UPDATE;
 		return;

@@ -63,6 +63,7 @@ struct plan_facts {
 	const struct plan_deployment_fact *deployments;
 	size_t ndeployments;
 	int config_known;          /* configured/reported below were read */
+	int config_deployed;       /* Mender Configure names a deployment of it */
 	const struct plan_kv *configured; /* sorted by key */
 	size_t nconfigured;
 	const struct plan_kv *reported;   /* sorted by key */
@@ -136,6 +137,8 @@ struct plan_device {
 	struct desired_kv *values; /* desired map, secrets resolved */
 	size_t nvalues;
 	size_t changed_keys;     /* keys that differ from what Mender holds, when known */
+	int config_verified;     /* compared with the device's reported map (full mode),
+				  * not only with the digest fleetgate recorded */
 	char digest[41];
 	char *missing_secret;
 };

@@ -19,13 +19,13 @@ teardown() { teardown_workspace; }
 	echo "$out" | grep -qE '^fleetgate: canary@[0-9a-f]{7}: 1 device managed: 1 OS update in 1 deployment \(1 created, 0 already there\), 1 configuration deployed, 0 pending, 0 aborted$'
 	echo "$out" | grep -qE '^fleetgate: production@[0-9a-f]{7}: 4 devices managed: 3 OS updates in 3 deployments \(3 created, 0 already there\), 4 configurations deployed, 0 pending, 0 aborted$'
 	# the devices converge, one fails and is reported
-	echo "$out" | grep -qE '^64f1c2a9e3b5d7f0a1c2e4b6 +production +iot-gate-imx8 +2025-10-02-1405-iot-gate-imx8-gitops-bookworm-arm64 +2025-08-18-1022-iot-gate-imx8-gitops-bookworm-arm64 +in-sync +failure +iot-gate-lobby-hotspot$'
+	echo "$out" | grep -qE '^64f1c2a9e3b5d7f0a1c2e4b6 +production +iot-gate-imx8 +2025-10-02-1405-iot-gate-imx8-gitops-bookworm-arm64 +2025-08-18-1022-iot-gate-imx8-gitops-bookworm-arm64 +set +failure +iot-gate-lobby-hotspot$'
 	echo "$out" | grep -qE '^DEVICE +BRANCH +TYPE +DESIRED +INSTALLED +CONFIG +DEPLOYMENT +NAME$'
 	echo "$out" | grep -qE '^production@[0-9a-f]{7}: 4 managed, 3 converged, 0 on their way, 1 failed, 0 not yet scheduled$'
 	echo "$out" | grep -qxF '(status exits 1: a deployment failed and is reported)'
 	# the new image reaches canary, then production
 	echo "$out" | grep -qE '^  a3e9d7c1-4b2f-4f6a-9e8d-7c1b5a3f2e90 kiosk-campus \(pi3-v3-arm64, file\): os 2025-10-09-1716-pi3-gitops-trixie-arm64 -> 2025-11-14-1030-pi3-gitops-trixie-arm64; config in sync$'
-	echo "$out" | grep -qE '^0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40 +production +pi3-v3-arm64 +2025-11-14-1030-pi3-gitops-trixie-arm64 +2025-11-14-1030-pi3-gitops-trixie-arm64 +in-sync +success +kiosk-central-station$'
+	echo "$out" | grep -qE '^0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40 +production +pi3-v3-arm64 +2025-11-14-1030-pi3-gitops-trixie-arm64 +2025-11-14-1030-pi3-gitops-trixie-arm64 +set +success +kiosk-central-station$'
 	# four refusals, each with the message the pusher or committer sees
 	[ "$(echo "$out" | grep -cxF '(refused, as it should be)')" -eq 4 ]
 	echo "$out" | grep -qxF "devices/a3e9d7c1-4b2f-4f6a-9e8d-7c1b5a3f2e90.yaml:4:1: error: unknown key 'subscribed_brnach' in a device file (did you mean 'subscribed_branch'?) [unknown-key]"

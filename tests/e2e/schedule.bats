@@ -294,10 +294,17 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	echo "$output" | grep -q "^  $GATE iot-gate-lobby-hotspot (iot-gate-imx8, default): os FAILED $IOT (deployment [0-9a-f-]*; a new commit retries it)"
 	run "$FLEETGATE" status --repo "$WORK/srv.git" --branch production
 	[ "$status" -eq 1 ]
-	echo "$output" | grep -qE "^$GATE +production +iot-gate-imx8 +$IOT +2025-08-18-1022-iot-gate-imx8-gitops-bookworm-arm64 +in-sync +failure +iot-gate-lobby-hotspot$"
+	echo "$output" | grep -qE "^$GATE +production +iot-gate-imx8 +$IOT +2025-08-18-1022-iot-gate-imx8-gitops-bookworm-arm64 +set +failure +iot-gate-lobby-hotspot$"
 	echo "$output" | grep -qx "production@$head: 4 managed, 3 converged, 0 on their way, 1 failed, 0 not yet scheduled"
 	run "$FLEETGATE" status --repo "$WORK/srv.git" --branch production --format json
 	[ "$(echo "$output" | jq -r ".branches[0].devices[] | select(.id == \"$GATE\") | .deployment")" = failure ]
+	# the configuration is "set" by the digest; --full reads what devices report
+	[ "$(echo "$output" | jq -r ".branches[0].devices[] | select(.id == \"$STATION\") | .config")" = set ]
+	run "$FLEETGATE" status --repo "$WORK/srv.git" --branch production --full --format json
+	[ "$(echo "$output" | jq -r ".branches[0].devices[] | select(.id == \"$STATION\") | .config")" = pending ]
+	sim POST /_sim/step >/dev/null
+	run "$FLEETGATE" status --repo "$WORK/srv.git" --branch production --full --format json
+	[ "$(echo "$output" | jq -r ".branches[0].devices[] | select(.id == \"$STATION\") | .config")" = in-sync ]
 }
 
 @test "the merge-request gate previews what the merge would schedule" {
@@ -330,4 +337,17 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	echo "$output" | grep -qF ": 7 devices, 2 deployments, 5 artifacts read; planning..."
 	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
 	! echo "$output" | grep -q "reading Mender"
+}
+
+@test "reconcile --full reads every configuration and deploys none again while devices have not applied them" {
+	sim PUT /_sim/devices/$QUALI '{"behaviour": "offline"}' >/dev/null
+	push main >/dev/null
+	sim DELETE /_sim/requests
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git" --full
+	[ "$status" -eq 0 ]
+	run sim_requests
+	[ "$(echo "$output" | grep -c '^GET /api/management/v1/deviceconfig/configurations/device/')" -eq 7 ]
+	! echo "$output" | grep -q '^PUT /api/management/v1/deviceconfig'
+	! echo "$output" | grep -q '^POST /api/management/v1/deviceconfig'
+	! echo "$output" | grep -q '^POST /api/management/v1/deployments/deployments '
 }

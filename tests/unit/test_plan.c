@@ -337,6 +337,29 @@ static void test_config_pending_and_full_mode(void **state)
 	assert_int_equal(plan.config_updates, 1);
 }
 
+static void test_full_mode_deployed_but_not_applied(void **state)
+{
+	/* Mender holds the desired map and names a deployment of it; the device
+	 * has not reported it yet: waiting, not to be deployed again. */
+	struct plan_kv desired[] = { { "playbook_version", "1.5.0" } };
+	struct plan_kv old[] = { { "playbook_version", "1.4.0" } };
+	struct plan_facts d[] = { synced(D1, "pi3-v3-arm64", "pi3-img-2"),
+				  synced(D2, "pi4-v3-arm64", "pi4-img-2") };
+
+	(void)state;
+	d[0].config_known = d[1].config_known = 1;
+	d[0].configured = d[1].configured = desired;
+	d[0].nconfigured = d[1].nconfigured = 1;
+	d[0].reported = d[1].reported = old;
+	d[0].nreported = d[1].nreported = 1;
+	d[0].config_deployed = 1;        /* set and deployed */
+	d[1].config_deployed = 0;        /* set, never deployed */
+	run(d, 2);
+	assert_int_equal(device(D1)->config, PLAN_CONFIG_PENDING);
+	assert_true(device(D1)->config_verified);
+	assert_int_equal(device(D2)->config, PLAN_CONFIG_UPDATE);
+}
+
 static void test_abort_takes_config_deployment_too(void **state)
 {
 	struct plan_deployment_fact deps[] = {
@@ -482,6 +505,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_update_with_resolved_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_pending_and_full_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_mode_deployed_but_not_applied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_takes_config_deployment_too, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_branch_and_tags, setup, teardown),
