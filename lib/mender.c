@@ -522,6 +522,34 @@ static int many_outcome(const struct mender_result *first, size_t failed, size_t
 			    first->message ? first->message : "");
 }
 
+/* Run the batch `rn` (generate/finish/ctx set) over `n` items whose
+ * results lie `stride` bytes apart from `results`; every item is reported
+ * in its result, and the sum as "K of N failed; first: ...". */
+static int run_many(struct mender_client *c, struct runner *rn, void *results, size_t stride,
+		    size_t n, const char *what)
+{
+	char *base = results;
+	size_t i, failed = 0, first = 0;
+	int err;
+
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		struct mender_result *r = (struct mender_result *)(base + i * stride);
+
+		r->code = 0;
+		r->message = NULL;
+	}
+	rn->c = c;
+	err = runner_run(rn, call_deadline(c));
+	if (err)
+		return err;
+	for (i = 0; i < n; i++)
+		if (((struct mender_result *)(base + i * stride))->code && !failed++)
+			first = i;
+	return failed ? many_outcome((struct mender_result *)(base + first * stride), failed, n, what) : 0;
+}
+
 /* ---- client ---- */
 
 static int login(struct mender_client *c, const struct mender_settings *s, int64_t deadline)
@@ -1594,24 +1622,11 @@ int mender_abort_devices(struct mender_client *c, const char *const *ids, size_t
 {
 	struct abort_ctx a = { ids, n, 0, results };
 	struct runner rn = { 0 };
-	size_t i, failed = 0, first = 0;
-	int err;
 
-	for (i = 0; i < n; i++) {
-		results[i].code = 0;
-		results[i].message = NULL;
-	}
-	rn.c = c;
 	rn.generate = abort_generate;
 	rn.finish = abort_finish;
 	rn.ctx = &a;
-	err = runner_run(&rn, call_deadline(c));
-	if (err)
-		return err;
-	for (i = 0; i < n; i++)
-		if (results[i].code && !failed++)
-			first = i;
-	return failed ? many_outcome(&results[first], failed, n, "aborting deployments") : 0;
+	return run_many(c, &rn, results, sizeof(*results), n, "aborting deployments");
 }
 
 int mender_abort_device(struct mender_client *c, const char *id)
@@ -2056,24 +2071,11 @@ int mender_config_get_many(struct mender_client *c, const char *const *ids, size
 {
 	struct cfg_get_ctx g = { ids, n, 0, out, results };
 	struct runner rn = { 0 };
-	size_t i, failed = 0, first = 0;
-	int err;
 
-	for (i = 0; i < n; i++) {
-		results[i].code = 0;
-		results[i].message = NULL;
-	}
-	rn.c = c;
 	rn.generate = cfgget_generate;
 	rn.finish = cfgget_finish;
 	rn.ctx = &g;
-	err = runner_run(&rn, call_deadline(c));
-	if (err)
-		return err;
-	for (i = 0; i < n; i++)
-		if (results[i].code && !failed++)
-			first = i;
-	return failed ? many_outcome(&results[first], failed, n, "reading configurations") : 0;
+	return run_many(c, &rn, results, sizeof(*results), n, "reading configurations");
 }
 
 int mender_config_get(struct mender_client *c, const char *id, struct mender_config *out)
@@ -2213,25 +2215,16 @@ int mender_config_apply_many(struct mender_client *c, struct mender_config_job *
 {
 	struct cfg_apply_ctx a = { jobs, n, 0 };
 	struct runner rn = { 0 };
-	size_t i, failed = 0, first = 0;
-	int err;
+	size_t i;
 
-	for (i = 0; i < n; i++) {
-		jobs[i].result.code = 0;
-		jobs[i].result.message = NULL;
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++)
 		jobs[i].deployment_id = NULL;
-	}
-	rn.c = c;
 	rn.generate = cfgapply_generate;
 	rn.finish = cfgapply_finish;
 	rn.ctx = &a;
-	err = runner_run(&rn, call_deadline(c));
-	if (err)
-		return err;
-	for (i = 0; i < n; i++)
-		if (jobs[i].result.code && !failed++)
-			first = i;
-	return failed ? many_outcome(&jobs[first].result, failed, n, "applying configurations") : 0;
+	return run_many(c, &rn, &jobs[0].result, sizeof(*jobs), n, "applying configurations");
 }
 
 int mender_config_set(struct mender_client *c, const char *id, const char *const *keys,
@@ -2351,24 +2344,13 @@ int mender_set_tags_many(struct mender_client *c, struct mender_tags_job *jobs, 
 {
 	struct tags_ctx t = { jobs, n, 0 };
 	struct runner rn = { 0 };
-	size_t i, failed = 0, first = 0;
-	int err;
 
-	for (i = 0; i < n; i++) {
-		jobs[i].result.code = 0;
-		jobs[i].result.message = NULL;
-	}
-	rn.c = c;
+	if (!n)
+		return 0;
 	rn.generate = tags_generate;
 	rn.finish = tags_finish;
 	rn.ctx = &t;
-	err = runner_run(&rn, call_deadline(c));
-	if (err)
-		return err;
-	for (i = 0; i < n; i++)
-		if (jobs[i].result.code && !failed++)
-			first = i;
-	return failed ? many_outcome(&jobs[first].result, failed, n, "setting tags") : 0;
+	return run_many(c, &rn, &jobs[0].result, sizeof(*jobs), n, "setting tags");
 }
 
 int mender_set_tags(struct mender_client *c, const char *id, const char *const *names,
