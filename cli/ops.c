@@ -327,7 +327,7 @@ int cmd_reconcile(int argc, char **argv)
 	if (!status && failed)
 		status = EXIT_REJECTED;
 done:
-	repo_strings_free(branches, nbranches);
+	fg_strings_free(branches, nbranches);
 	spool_jobs_free(jobs, njobs);
 	fg_buf_release(&out);
 	settings_release(&s);
@@ -390,6 +390,20 @@ static void status_row(struct fg_buf *b, const char *const *cells, const size_t 
 	fg_buf_putc(b, '\n');
 }
 
+/* The table's cells for one device. */
+static void status_cells(const struct plan *p, const struct plan_device *d,
+			 const char **cells)
+{
+	cells[0] = d->id;
+	cells[1] = p->branch;
+	cells[2] = d->device_type ? d->device_type : "?";
+	cells[3] = d->artifact ? d->artifact : "-";
+	cells[4] = d->installed ? d->installed : "-";
+	cells[5] = config_state(d);
+	cells[6] = os_state(d);
+	cells[7] = d->label ? d->label : "";
+}
+
 static void status_text(struct fg_buf *b, const struct plan *p)
 {
 	static const char *const header[STATUS_COLUMNS] = { "DEVICE", "BRANCH", "TYPE", "DESIRED",
@@ -400,29 +414,15 @@ static void status_text(struct fg_buf *b, const struct plan *p)
 	for (c = 0; c < STATUS_COLUMNS; c++)
 		width[c] = strlen(header[c]);
 	for (i = 0; i < p->ndevices; i++) {
-		const struct plan_device *d = &p->devices[i];
-		const char *row[STATUS_COLUMNS] = { d->id, p->branch, d->device_type ? d->device_type : "?",
-						    d->artifact ? d->artifact : "-",
-						    d->installed ? d->installed : "-", config_state(d),
-						    os_state(d), d->label ? d->label : "" };
-
+		status_cells(p, &p->devices[i], cells);
 		for (c = 0; c < STATUS_COLUMNS; c++)
-			if (strlen(row[c]) > width[c])
-				width[c] = strlen(row[c]);
+			if (strlen(cells[c]) > width[c])
+				width[c] = strlen(cells[c]);
 	}
 	if (p->ndevices)
 		status_row(b, header, width);
 	for (i = 0; i < p->ndevices; i++) {
-		const struct plan_device *d = &p->devices[i];
-
-		cells[0] = d->id;
-		cells[1] = p->branch;
-		cells[2] = d->device_type ? d->device_type : "?";
-		cells[3] = d->artifact ? d->artifact : "-";
-		cells[4] = d->installed ? d->installed : "-";
-		cells[5] = config_state(d);
-		cells[6] = os_state(d);
-		cells[7] = d->label ? d->label : "";
+		status_cells(p, &p->devices[i], cells);
 		status_row(b, cells, width);
 	}
 	fg_buf_printf(b, "%s@%.7s: %zu managed, %zu converged, %zu on their way, %zu failed, %zu not yet scheduled",
@@ -529,7 +529,7 @@ int cmd_status(int argc, char **argv)
 	}
 done:
 	fg_buf_release(&out);
-	repo_strings_free(branches, n);
+	fg_strings_free(branches, n);
 	settings_release(&s);
 	repo_free(repo);
 	return status;

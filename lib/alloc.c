@@ -84,20 +84,38 @@ char *fg_strndup(const char *s, size_t n)
 	return p;
 }
 
-char *fg_asprintf(const char *fmt, ...)
+char *fg_vasprintf(const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list again;
 	int n;
 	char *p;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, again);
+	va_end(again);
 	if (n < 0)
 		return fg_strdup("");
 	p = fg_malloc((size_t)n + 1);
-	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
+char *fg_asprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	p = fg_vasprintf(fmt, ap);
 	va_end(ap);
 	return p;
+}
+
+void fg_strings_free(char **strings, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		free(strings[i]);
+	free(strings);
 }

@@ -1,6 +1,7 @@
 #ifndef FLEETGATE_ALLOC_H
 #define FLEETGATE_ALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /*
@@ -30,5 +31,8 @@ char *fg_strdup(const char *s);
 char *fg_strndup(const char *s, size_t n);
 /* A malloc'd string built like printf. */
 char *fg_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *fg_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* Free `count` malloc'd strings and the array holding them (NULL is fine). */
+void fg_strings_free(char **strings, size_t count);
 
 #endif

@@ -29,7 +29,6 @@ void diags_add(struct diags *d, enum diag_severity severity, const char *file,
 {
 	struct diag *g;
 	va_list ap;
-	int n;
 
 	d->items = fg_grow(d->items, &d->alloc, d->count + 1, sizeof(*d->items));
 	g = &d->items[d->count++];
@@ -39,13 +38,7 @@ void diags_add(struct diags *d, enum diag_severity severity, const char *file,
 	g->severity = severity;
 	g->code = code;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	g->message = fg_malloc(n > 0 ? (size_t)n + 1 : 1);
-	g->message[0] = '\0';
-	va_start(ap, fmt);
-	if (n > 0)
-		vsnprintf(g->message, (size_t)n + 1, fmt, ap);
+	g->message = fg_vasprintf(fmt, ap);
 	va_end(ap);
 	if (severity == DIAG_ERROR)
 		d->errors++;

@@ -652,6 +652,7 @@ static void load_device_yaml(struct check *c, const struct fleet *f, struct flee
 					    "config" };
 	const struct ynode *n;
 	const char *s;
+	size_t nkeys;
 
 	if (!root) {
 		diags_add(c->diags, DIAG_WARNING, c->file, 1, 1, "empty-file",
@@ -675,10 +676,11 @@ static void load_device_yaml(struct check *c, const struct fleet *f, struct flee
 		load_images(c, n, &d->os_images);
 	if ((n = ynode_get(root, "config")))
 		load_config(c, n, &d->config, "config");
-	if (merged_key_count(f, d) > FLEET_MAX_CONFIG_KEYS)
+	nkeys = merged_key_count(f, d);
+	if (nkeys > FLEET_MAX_CONFIG_KEYS)
 		diags_add(c->diags, DIAG_ERROR, c->file, 1, 1, "config-size",
 			  "the device gets %zu configuration keys from fleet config, roles and its own; Mender Configure accepts at most 100",
-			  merged_key_count(f, d));
+			  nkeys);
 }
 
 /* ---- files ---- */

@@ -96,7 +96,7 @@ static int g_branches(void *ctx, char ***names, size_t *count)
 	for (; i < n; i++)
 		free(all[i]);
 	if (rc) {
-		repo_strings_free(all, kept);
+		fg_strings_free(all, kept);
 		return rc;
 	}
 	*names = all;
@@ -167,7 +167,7 @@ static int validate_source(struct gate_result *out, struct fg_repo *repo,
 done:
 	fleet_free(fleet);
 	source_release(&src);
-	repo_strings_free(opts.branches, opts.nbranches);
+	fg_strings_free(opts.branches, opts.nbranches);
 	return rc;
 }
 

@@ -1345,14 +1345,6 @@ static size_t name_queries(const char *path, const char *const *names, size_t n,
 	return nq;
 }
 
-static void free_queries(char **q, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(q[i]);
-	free(q);
-}
 
 static int find_deployments(struct mender_client *c, int64_t deadline, const char *const *names,
 			    size_t n, unsigned flags, struct mender_deployment_list *out)
@@ -1368,7 +1360,7 @@ static int find_deployments(struct mender_client *c, int64_t deadline, const cha
 		return 0;
 	nq = name_queries(P_DEPLOYMENTS_V2, names, n, &q);
 	err = list_deployments(c, deadline, q, nq, flags, out);
-	free_queries(q, nq);
+	fg_strings_free(q, nq);
 	return err;
 }
 
@@ -1938,7 +1930,7 @@ int mender_find_artifacts(struct mender_client *c, const char *const *names, siz
 	rn.finish = artq_finish;
 	rn.ctx = &q;
 	err = runner_run(&rn, call_deadline(c));
-	free_queries(q.queries, q.nqueries);
+	fg_strings_free(q.queries, q.nqueries);
 	if (err) {
 		/* release only what this call appended */
 		for (i = from; i < out->n; i++)

@@ -1,6 +1,7 @@
 #include "policy.h"
 
 #include "alloc.h"
+#include "buf.h"
 #include "error.h"
 
 #include <stdarg.h>
@@ -18,15 +19,6 @@ struct judge {
 	struct policy_verdict *verdicts;
 	size_t n;
 };
-
-static void strings_free(char **s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(s[i]);
-	free(s);
-}
 
 int policy_is_zero(const char *id)
 {
@@ -77,7 +69,7 @@ void ref_update_release(struct ref_update *u)
 
 void policy_commit_release(struct policy_commit *c)
 {
-	strings_free(c->parents, c->nparents);
+	fg_strings_free(c->parents, c->nparents);
 	free(c->subject);
 	memset(c, 0, sizeof(*c));
 }
@@ -112,7 +104,6 @@ static struct policy_reason *refuse(struct policy_verdict *v, const char *rule, 
 {
 	struct policy_reason *r;
 	va_list ap;
-	int len;
 
 	v->accepted = 0;
 	v->reasons = fg_realloc(v->reasons, (v->nreasons + 1) * sizeof(*v->reasons));
@@ -125,13 +116,7 @@ static struct policy_reason *refuse(struct policy_verdict *v, const char *rule, 
 	r->subject = subject ? fg_strdup(subject) : NULL;
 	r->advice = advice ? fg_strdup(advice) : NULL;
 	va_start(ap, fmt);
-	len = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	r->message = fg_malloc(len > 0 ? (size_t)len + 1 : 1);
-	r->message[0] = '\0';
-	va_start(ap, fmt);
-	if (len > 0)
-		vsnprintf(r->message, (size_t)len + 1, fmt, ap);
+	r->message = fg_vasprintf(fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -155,7 +140,7 @@ struct stage_list {
 static void stage_list_release(struct stage_list *l)
 {
 	if (l->owned)
-		strings_free(l->names, l->n);
+		fg_strings_free(l->names, l->n);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -203,10 +188,10 @@ static int stages_for(struct judge *j, const char *branch, struct stage_list *l)
 			l->n = count;
 			l->owned = 1;
 		} else {
-			strings_free(list, count);
+			fg_strings_free(list, count);
 		}
 	}
-	strings_free(names, nnames);
+	fg_strings_free(names, nnames);
 	return rc;
 }
 
@@ -227,8 +212,8 @@ static void check_pusher(struct judge *j, struct policy_verdict *v)
 {
 	const struct stage_pushers *p = pushers_of(j->settings, v->stage);
 	const char *who = j->settings->pusher;
-	char *advice;
-	size_t k, len = 0;
+	struct fg_buf advice = FG_BUF_INIT;
+	size_t k;
 
 	if (!p)
 		return;
@@ -242,21 +227,18 @@ static void check_pusher(struct judge *j, struct policy_verdict *v)
 		       v->stage);
 		return;
 	}
-	for (k = 0; k < p->nnames; k++)
-		len += strlen(p->names[k]) + 2;
-	advice = fg_malloc(len + 256 + strlen(v->stage));
-	strcpy(advice, "ask ");
-	strcat(advice, p->nnames ? "one of " : "the git server's admin: nobody is listed in ");
-	for (k = 0; k < p->nnames; k++) {
-		strcat(advice, k ? ", " : "");
-		strcat(advice, p->names[k]);
+	fg_buf_init(&advice);
+	if (!p->nnames)
+		fg_buf_printf(&advice, "ask the git server's admin: nobody is listed in git config fleetgate.pushers.%s",
+			      v->stage);
+	else {
+		fg_buf_puts(&advice, "ask one of ");
+		for (k = 0; k < p->nnames; k++)
+			fg_buf_printf(&advice, "%s%s", k ? ", " : "", p->names[k]);
+		fg_buf_printf(&advice, " (git config fleetgate.pushers.%s) to push it", v->stage);
 	}
-	if (p->nnames)
-		sprintf(advice + strlen(advice), " (git config fleetgate.pushers.%s) to push it", v->stage);
-	else
-		sprintf(advice + strlen(advice), "git config fleetgate.pushers.%s", v->stage);
-	refuse(v, "pusher", NULL, NULL, advice, "'%s' may not push stage '%s'", who, v->stage);
-	free(advice);
+	refuse(v, "pusher", NULL, NULL, advice.ptr, "'%s' may not push stage '%s'", who, v->stage);
+	fg_buf_release(&advice);
 }
 
 /* First stage: every commit on the first-parent line from the new tip back
@@ -399,7 +381,7 @@ static void check_from_upstream(struct judge *j, struct policy_verdict *v,
 		free(sid);
 		policy_commit_release(&c);
 	}
-	strings_free(ids, n);
+	fg_strings_free(ids, n);
 }
 
 static void check_config(struct judge *j, struct policy_verdict *v, const struct ref_update *u)

@@ -516,7 +516,7 @@ static int list_branches(struct fg_repo *repo, git_branch_t which, char ***names
 	}
 	git_branch_iterator_free(it);
 	if (err != GIT_ITEROVER) {
-		repo_strings_free(out, n);
+		fg_strings_free(out, n);
 		return git_fail("listing branches");
 	}
 	*names = out;
@@ -546,14 +546,6 @@ int repo_branch_names(struct fg_repo *repo, char ***names, size_t *count)
 	return 0;
 }
 
-void repo_strings_free(char **strings, size_t count)
-{
-	size_t i;
-
-	for (i = 0; i < count; i++)
-		free(strings[i]);
-	free(strings);
-}
 
 int repo_config_string(struct fg_repo *repo, const char *key, char **value)
 {
@@ -751,7 +743,7 @@ int repo_commits_between(struct fg_repo *repo, const char *tip, const char *cons
 done:
 	git_revwalk_free(walk);
 	if (rc) {
-		repo_strings_free(out, n);
+		fg_strings_free(out, n);
 		return rc;
 	}
 	*ids = out;
@@ -818,8 +810,8 @@ int repo_config_prefixed(struct fg_repo *repo, const char *prefix, char ***names
 	}
 	if (err != GIT_ITEROVER) {
 		rc = git_fail("reading git config");
-		repo_strings_free(nv, n);
-		repo_strings_free(vv, n);
+		fg_strings_free(nv, n);
+		fg_strings_free(vv, n);
 		nv = vv = NULL;
 		n = 0;
 	}

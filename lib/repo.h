@@ -51,9 +51,8 @@ int repo_resolve_commit(struct fg_repo *repo, const char *rev, char *hex);
 
 /* Names of local branches and of remote-tracking branches with their
  * remote's name removed ("origin/canary" -> "canary"), sorted, unique.
- * Free with repo_strings_free(). */
+ * Free with fg_strings_free(). */
 int repo_branch_names(struct fg_repo *repo, char ***names, size_t *count);
-void repo_strings_free(char **strings, size_t count);
 
 /* A setting from the repository's git config (including the global and
  * system files). FG_ENOTFOUND when unset. *value is malloc'd. */
@@ -90,7 +89,7 @@ int repo_is_ancestor(struct fg_repo *repo, const char *ancestor, const char *des
 
 /* Commits reachable from `tip` and from none of `hide` (NULLs skipped), at
  * most `max` (FG_ELIMIT past it). *ids: malloc'd strings, free with
- * repo_strings_free(). */
+ * fg_strings_free(). */
 int repo_commits_between(struct fg_repo *repo, const char *tip, const char *const *hide,
 			 size_t nhide, size_t max, char ***ids, size_t *count);
 
@@ -99,7 +98,7 @@ int repo_local_branches(struct fg_repo *repo, char ***names, size_t *count);
 
 /* Every setting whose name starts with `prefix` (e.g. "fleetgate.pushers."):
  * names (as git normalises them) and values, malloc'd; free both with
- * repo_strings_free(). */
+ * fg_strings_free(). */
 int repo_config_prefixed(struct fg_repo *repo, const char *prefix, char ***names, char ***values,
 			 size_t *count);
 

@@ -123,7 +123,7 @@ static int load_views(struct fg_repo *repo, const char *branch, const char *comm
 		if (is_own)
 			*own = f;
 	}
-	repo_strings_free(names, n);
+	fg_strings_free(names, n);
 	*views = v;
 	return rc;
 }
@@ -296,8 +296,8 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		rc = apply_plan(client, &out->plan, &out->applied);
 	}
 done:
-	repo_strings_free(arts, nart);
-	repo_strings_free(names, nart);
+	fg_strings_free(arts, nart);
+	fg_strings_free(names, nart);
 	facts_release(&facts);
 	secrets_release(&secrets);
 	mender_client_free(client);

@@ -69,15 +69,15 @@ static int read_pushers(struct settings *s, struct fg_repo *repo)
 			if (!strcmp(s->pushers[k].stage, stage))
 				p = &s->pushers[k];
 		if (p) {
-			repo_strings_free(p->names, p->nnames);
+			fg_strings_free(p->names, p->nnames);
 		} else {
 			p = &s->pushers[s->npushers++];
 			p->stage = fg_strdup(stage);
 		}
 		split_words(values[i], &p->names, &p->nnames);
 	}
-	repo_strings_free(names, n);
-	repo_strings_free(values, n);
+	fg_strings_free(names, n);
+	fg_strings_free(values, n);
 	return 0;
 }
 
@@ -176,14 +176,14 @@ void settings_release(struct settings *s)
 
 	for (i = 0; i < s->npushers; i++) {
 		free(s->pushers[i].stage);
-		repo_strings_free(s->pushers[i].names, s->pushers[i].nnames);
+		fg_strings_free(s->pushers[i].names, s->pushers[i].nnames);
 	}
 	free(s->pushers);
 	free(s->mender_server);
 	free(s->mender_token_file);
 	free(s->mender_ca_file);
 	free(s->secrets_file);
-	repo_strings_free(s->stages, s->nstages);
-	repo_strings_free(s->tags.branches, s->tags.nbranches);
+	fg_strings_free(s->stages, s->nstages);
+	fg_strings_free(s->tags.branches, s->tags.nbranches);
 	memset(s, 0, sizeof(*s));
 }

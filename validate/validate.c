@@ -203,7 +203,7 @@ done:
 	fg_buf_release(&out);
 	fleet_free(fleet);
 	source_release(&src);
-	repo_strings_free(opts.branches, opts.nbranches);
+	fg_strings_free(opts.branches, opts.nbranches);
 	settings_release(&settings);
 	repo_free(repo);
 	diags_release(&diags);
