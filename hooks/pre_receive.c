@@ -168,7 +168,6 @@ int hook_pre_receive(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		refused += !verdicts[i].accepted;
 	report_refusals(&out, verdicts, n, gitlab());
-	report_notes(&out, verdicts, n);
 	if (refused || n > 1)
 		report_summary(&out, verdicts, n);
 	fputs(out.ptr, stderr);

@@ -759,12 +759,6 @@ static void judge_stage(struct judge *j, size_t i, const struct stage_list *l, i
 			refuse_internal(v, "read the upstream stage");
 			return;
 		}
-		if (from_push >= 0 && !j->settings->upstream_in_push && !j->settings->recheck) {
-			refuse(v, "upstream-in-push", NULL, NULL, "push the upstream stage first, then this one",
-			       "'%s' is pushed together with its upstream '%s', and this server cannot make sure '%s' is written only if '%s' is (fleetgate's reference-transaction hook is not installed)",
-			       v->stage, v->upstream, v->stage, v->upstream);
-			return;
-		}
 		if (!exists) {
 			refuse(v, "not-from-upstream", NULL, NULL, "create the upstream stage first",
 			       "stage '%s' takes its content from '%s', which does not exist", v->stage,
@@ -795,10 +789,23 @@ static void judge_stage(struct judge *j, size_t i, const struct stage_list *l, i
 		} else {
 			check_from_upstream(j, v, u, up_tip);
 		}
-		if (v->accepted && from_push > (long)i && !j->settings->recheck)
-			v->note = fg_asprintf(
-				"'%s' is judged with the new tip of '%s' from this push, and git writes '%s' first: without --atomic it is refused when written; push '%s' first, or both with git push --atomic",
-				v->stage, v->upstream, v->stage, v->upstream);
+		if (v->accepted && from_push >= 0 && !j->settings->recheck &&
+		    (from_push > (long)i || !j->settings->upstream_in_push)) {
+			/* git writes the refs of a push in the order sent (which
+			 * git push sorts by name): a stage sent before its
+			 * upstream would be written before it. */
+			if (from_push > (long)i)
+				refuse(v, "upstream-in-push", NULL, NULL,
+				       "push the upstream stage first, then this one",
+				       "'%s' rests on the new tip of '%s' from this push, and git writes '%s' first",
+				       v->stage, v->upstream, v->stage);
+			else
+				refuse(v, "upstream-in-push", NULL, NULL,
+				       "push the upstream stage first, then this one",
+				       "'%s' rests on the new tip of '%s' from this push, and this server cannot make sure '%s' is written only if '%s' is (fleetgate's reference-transaction hook is not installed)",
+				       v->stage, v->upstream, v->stage, v->upstream);
+			return;
+		}
 	}
 	if (!j->settings->recheck)
 		check_config(j, v, u);
@@ -942,7 +949,6 @@ void policy_verdicts_free(struct policy_verdict *v, size_t n)
 		free(v[i].ref);
 		free(v[i].stage);
 		free(v[i].upstream);
-		free(v[i].note);
 	}
 	free(v);
 }

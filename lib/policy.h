@@ -102,7 +102,6 @@ struct policy_verdict {
 	size_t more;           /* offending commits past the ones listed */
 	const char *more_what; /* what they are ("commits that are not merges") */
 	int more_unknown;      /* counting stopped: there may be more than `more` */
-	char *note;            /* for an accepted ref: what the pusher should know, or NULL */
 };
 
 /*

@@ -90,15 +90,3 @@ void report_summary(struct fg_buf *out, const struct policy_verdict *v, size_t n
 		      n == 1 ? "" : "s", stages, stages == 1 ? "" : "s", n - refused, refused);
 }
 
-void report_notes(struct fg_buf *out, const struct policy_verdict *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (!v[i].accepted || !v[i].note)
-			continue;
-		fg_buf_puts(out, "fleetgate: note: ");
-		fg_buf_put_printable(out, v[i].note);
-		fg_buf_putc(out, '\n');
-	}
-}

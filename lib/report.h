@@ -30,7 +30,4 @@ void report_verdict(struct fg_buf *out, const struct policy_verdict *v, const ch
 /* One line: "fleetgate: N refs judged: ... accepted, ... refused". */
 void report_summary(struct fg_buf *out, const struct policy_verdict *v, size_t n);
 
-/* A line for each accepted ref that has a note for the pusher. */
-void report_notes(struct fg_buf *out, const struct policy_verdict *v, size_t n);
-
 #endif

@@ -104,7 +104,8 @@ $(git_pushed "$(ff_line "$old" canary "canary -> canary")")"
 $(git_pushed " * [new branch]      canary -> production")"
 	old=$(git rev-parse canary)
 	merge_feature one
-	git push -q origin main main:canary
+	git push -q origin main
+	git push -q origin main:canary
 	git branch -q -f canary main
 	push origin canary:production
 	assert_status 0
@@ -443,7 +444,8 @@ $(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
 @test "refused: a force push of canary" {
 	bootstrap_stages
 	merge_feature one
-	git push -q origin main main:canary
+	git push -q origin main
+	git push -q origin main:canary
 	tip=$(git rev-parse main)
 	git checkout -q canary # still at the bootstrap commit
 	push --force origin canary
@@ -871,7 +873,7 @@ remote: fleetgate:     commit $(short main~$((7 - i))) \"Direct edit $i\"
 $MERGE_ONLY_ADVICE"
 	done
 	assert_output_is "$expected
-remote: fleetgate:   ... and 2 more commits that are not merges
+remote: fleetgate:   ... and 2 more commits that are not merges of new work
 $ONE_REFUSED
 $(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
 	assert_server_tip main "$(git rev-parse main~7)"

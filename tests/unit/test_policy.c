@@ -477,22 +477,32 @@ static void test_upstream_moved_in_same_push(void **state)
 	struct policy_verdict *v;
 
 	(void)state;
-	/* canary listed first: the engine still judges main first; git writes
-	 * canary first, so the pusher is told to push main first. */
+	/* main sent first: canary may take main's new tip, since git writes
+	 * main first and checks canary again when it writes it. */
 	settings.upstream_in_push = 1;
-	add(&p, "refs/heads/canary", base, merge);
 	add(&p, "refs/heads/main", base, merge);
+	add(&p, "refs/heads/canary", base, merge);
 	v = judge(&p);
 	assert_true(v[0].accepted);
 	assert_true(v[1].accepted);
-	assert_non_null(v[0].note);
-	assert_null(v[1].note);
 	policy_verdicts_free(v, p.n);
 	/* Without the reference-transaction hook nothing checks canary again
 	 * when git writes it: the same push may not carry its upstream. */
 	settings.upstream_in_push = 0;
-	ASSERT_RULES(&p, 0, "upstream-in-push");
-	ASSERT_RULES(&p, 1, "");
+	ASSERT_RULES(&p, 1, "upstream-in-push");
+	ASSERT_RULES(&p, 0, "");
+	/* canary sent first: git would write it before main. The engine
+	 * still judges main first. */
+	settings.upstream_in_push = 1;
+	p.n = 0;
+	add(&p, "refs/heads/canary", base, merge);
+	add(&p, "refs/heads/main", base, merge);
+	v = judge(&p);
+	assert_string_equal(rules(&v[0]), "upstream-in-push");
+	assert_string_equal(v[0].reasons[0].message,
+			    "'canary' rests on the new tip of 'main' from this push, and git writes 'canary' first");
+	assert_true(v[1].accepted);
+	policy_verdicts_free(v, p.n);
 	/* At write time, in one transaction, main's new tip counts. */
 	settings.recheck = 1;
 	ASSERT_RULES(&p, 0, "");
