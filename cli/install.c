@@ -311,6 +311,8 @@ static int self_check(const char *repo_path, char *const *paths, size_t n)
 	for (i = 0; i < n; i++) {
 		struct stat st;
 
+		if (!paths[i])
+			continue; /* not installed in this layout */
 		if (stat(paths[i], &st) || !(st.st_mode & S_IXUSR))
 			return fg_error_set(FG_EIO, "%s is not executable: git would skip it and accept every push", paths[i]);
 	}
@@ -356,8 +358,14 @@ static int install_server(const char *repo_path, const char *stages, enum forge 
 	}
 	for (i = 0; i < NHOOKS; i++) {
 		/* git runs reference-transaction from hooks/ itself; the forges'
-		 * hook folders know only the three push hooks. */
-		enum forge where = strcmp(hooks[i], "reference-transaction") ? forge : FORGE_PLAIN;
+		 * hook folders know only the three push hooks, and GitLab runs
+		 * none of the repository's own (pre-receive then never lets a
+		 * stage rest on its upstream's move in the same push). */
+		int is_rt = !strcmp(hooks[i], "reference-transaction");
+		enum forge where = is_rt ? FORGE_PLAIN : forge;
+
+		if (is_rt && forge == FORGE_GITLAB)
+			continue;
 
 		if (hook_dirs(repo_gitdir(repo), where, hooks[i], &paths[i]) ||
 		    install_hook(paths[i], self, hooks[i], chain, &changed)) {

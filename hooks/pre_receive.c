@@ -87,6 +87,17 @@ static int hook_installed(const char *gitdir, const char *hook)
 	return ok;
 }
 
+/* git runs the hooks of $GIT_DIR/hooks unless core.hooksPath says
+ * otherwise; then fleetgate's reference-transaction hook there is not run. */
+static int hooks_path_is_default(struct fg_repo *repo)
+{
+	char *path = NULL;
+	int rc = repo_config_string(repo, "core.hooksPath", &path);
+
+	free(path);
+	return rc == FG_ENOTFOUND;
+}
+
 /* The updates as git will write them: a push to a symbolic ref (an alias
  * the admin made, such as master -> main) writes its target, so it is
  * judged as its target. */
@@ -154,7 +165,11 @@ int hook_pre_receive(int argc, char **argv)
 	alarm(settings.hook_timeout);
 	settings_policy(&settings, &ps);
 	ps.pusher = hook_pusher();
-	ps.upstream_in_push = hook_installed(repo_gitdir(repo), "reference-transaction");
+	/* GitLab runs git with hooks of its own (core.hooksPath given on git's
+	 * command line): a reference-transaction hook in the repository never
+	 * runs there. */
+	ps.upstream_in_push = !gitlab() && hooks_path_is_default(repo) &&
+			      hook_installed(repo_gitdir(repo), "reference-transaction");
 	policy_repo_reader(&reader, repo);
 	if (written_names(repo, updates, n, &judged)) {
 		status = refuse_push(fg_error_message());
