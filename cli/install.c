@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "fleet.h"
 #include "fsutil.h"
 #include "repo.h"
 #include "settings.h"
@@ -263,6 +264,39 @@ static int default_settings(struct fg_repo *repo, const char *stages, int *chang
 		*changed = *changed || !rc;
 	}
 	free(value);
+	value = NULL;
+	if (rc)
+		return rc;
+	/* git checks every object a push brings (a malformed tree, a commit
+	 * pointing at an object that is not there) before any hook runs. */
+	rc = repo_config_string(repo, "receive.fsckObjects", &value);
+	if (rc == FG_ENOTFOUND || (!rc && strcmp(value, "true"))) {
+		rc = repo_config_set(repo, "receive.fsckObjects", "true");
+		*changed = *changed || !rc;
+	}
+	free(value);
+	return rc;
+}
+
+/* The stage names of --stages, checked before anything is written. */
+static int check_stages_option(const char *stages)
+{
+	char **names = NULL;
+	size_t n = 0, i, k;
+	int rc = 0;
+
+	split_words(stages, &names, &n);
+	if (!n)
+		rc = fg_error_set(FG_EINVAL, "name at least one stage");
+	for (i = 0; i < n && !rc; i++) {
+		if (!fleet_stage_name_valid(names[i]))
+			rc = fg_error_set(FG_EINVAL, "stage name '%.200s' cannot be used: " FLEET_STAGE_NAME_RULE,
+					  names[i]);
+		for (k = 0; k < i && !rc; k++)
+			if (!strcmp(names[k], names[i]))
+				rc = fg_error_set(FG_EINVAL, "stage '%s' is listed twice", names[i]);
+	}
+	fg_strings_free(names, n);
 	return rc;
 }
 
@@ -277,6 +311,8 @@ static int self_check(const char *repo_path, char *const *paths, size_t n)
 	for (i = 0; i < n; i++) {
 		struct stat st;
 
+		if (!paths[i])
+			continue; /* not installed in this layout */
 		if (stat(paths[i], &st) || !(st.st_mode & S_IXUSR))
 			return fg_error_set(FG_EIO, "%s is not executable: git would skip it and accept every push", paths[i]);
 	}
@@ -301,9 +337,11 @@ static int self_check(const char *repo_path, char *const *paths, size_t n)
 
 static int install_server(const char *repo_path, const char *stages, enum forge forge, int chain)
 {
-	static const char *const hooks[] = { "pre-receive", "update", "post-receive" };
+	static const char *const hooks[] = { "pre-receive", "update", "post-receive",
+					     "reference-transaction" };
+	enum { NHOOKS = sizeof(hooks) / sizeof(*hooks) };
 	struct fg_repo *repo = NULL;
-	char *self = NULL, *paths[3] = { NULL, NULL, NULL };
+	char *self = NULL, *paths[NHOOKS] = { NULL };
 	int status = EXIT_OK, changed, any = 0;
 	size_t i;
 
@@ -314,8 +352,22 @@ static int install_server(const char *repo_path, const char *stages, enum forge 
 		status = cli_usage_error("install", "cannot find the path of this program");
 		goto done;
 	}
-	for (i = 0; i < 3; i++) {
-		if (hook_dirs(repo_gitdir(repo), forge, hooks[i], &paths[i]) ||
+	if (check_stages_option(stages)) {
+		status = cli_usage_error("install", "--stages: %s", fg_error_message());
+		goto done;
+	}
+	for (i = 0; i < NHOOKS; i++) {
+		/* git runs reference-transaction from hooks/ itself; the forges'
+		 * hook folders know only the three push hooks, and GitLab runs
+		 * none of the repository's own (pre-receive then never lets a
+		 * stage rest on its upstream's move in the same push). */
+		int is_rt = !strcmp(hooks[i], "reference-transaction");
+		enum forge where = is_rt ? FORGE_PLAIN : forge;
+
+		if (is_rt && forge == FORGE_GITLAB)
+			continue;
+
+		if (hook_dirs(repo_gitdir(repo), where, hooks[i], &paths[i]) ||
 		    install_hook(paths[i], self, hooks[i], chain, &changed)) {
 			status = cli_fail("install", EXIT_USAGE, NULL);
 			goto done;
@@ -328,14 +380,14 @@ static int install_server(const char *repo_path, const char *stages, enum forge 
 		goto done;
 	}
 	any |= changed;
-	if (self_check(repo_path, paths, 3)) {
+	if (self_check(repo_path, paths, NHOOKS)) {
 		status = cli_fail("install", EXIT_USAGE, "check after installing");
 		goto done;
 	}
 	printf("check: hooks executable, repository opens, settings read%s\n",
 	       any ? "" : " (nothing changed)");
 done:
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < NHOOKS; i++)
 		free(paths[i]);
 	free(self);
 	repo_free(repo);

@@ -122,6 +122,10 @@ int main(int argc, char **argv)
 		status = hook_post_receive(argc, argv);
 		goto done;
 	}
+	if (!strcmp(base, "reference-transaction")) {
+		status = hook_reference_transaction(argc, argv);
+		goto done;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		goto done;

@@ -72,6 +72,7 @@ int cmd_hook(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
 		fputs("usage: fleetgate hook pre-receive | update <ref> <old> <new> | post-receive\n"
+		      "                      | reference-transaction <state>\n"
 		      "\n"
 		      "Act as the named git server hook; 'fleetgate install --repo' sets them up.\n",
 		      argc < 2 ? stderr : stdout);
@@ -83,5 +84,7 @@ int cmd_hook(int argc, char **argv)
 		return hook_update(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "post-receive"))
 		return hook_post_receive(argc - 1, argv + 1);
-	return cli_usage_error("hook", "unknown hook '%s' (pre-receive, update or post-receive)", argv[1]);
+	if (!strcmp(argv[1], "reference-transaction"))
+		return hook_reference_transaction(argc - 1, argv + 1);
+	return cli_usage_error("hook", "unknown hook '%s' (pre-receive, update, post-receive or reference-transaction)", argv[1]);
 }

@@ -7,6 +7,7 @@
 int hook_pre_receive(int argc, char **argv);
 int hook_update(int argc, char **argv);
 int hook_post_receive(int argc, char **argv);
+int hook_reference_transaction(int argc, char **argv);
 
 /* `fleetgate hook <name> ...` */
 int cmd_hook(int argc, char **argv);

@@ -57,35 +57,83 @@ static void on_alarm(int sig)
 	_exit(EXIT_REJECTED);
 }
 
-/* Is fleetgate's update hook installed next to us, executable? Without it a
- * refusal of one ref must refuse the whole push. */
-static int update_hook_installed(const char *gitdir)
+/* Is fleetgate's `hook` installed next to us, executable? Without the
+ * update hook a refusal of one ref must refuse the whole push; without the
+ * reference-transaction hook a stage may not rest on its upstream's move
+ * in the same push. */
+static int hook_installed(const char *gitdir, const char *hook)
 {
-	const char *candidates[] = { "hooks/update", "hooks/update.d/fleetgate",
-				     "custom_hooks/update", "custom_hooks/update.d/fleetgate" };
+	const char *dirs[] = { "hooks/%s", "hooks/%s.d/fleetgate", "custom_hooks/%s",
+			       "custom_hooks/%s.d/fleetgate" };
+	char *mark = fg_asprintf(" hook %s", hook);
 	size_t i;
+	int ok = 0;
 
-	for (i = 0; i < sizeof(candidates) / sizeof(*candidates); i++) {
-		char *path = fg_asprintf("%s%s", gitdir, candidates[i]);
+	for (i = 0; i < sizeof(dirs) / sizeof(*dirs) && !ok; i++) {
+		char *rel = fg_asprintf(dirs[i], hook);
+		char *path = fg_asprintf("%s%s", gitdir, rel);
 		char head[512] = { 0 };
 		struct stat st;
 		FILE *f;
-		int ok = 0;
 
 		if (!stat(path, &st) && (st.st_mode & S_IXUSR) && (f = fopen(path, "r"))) {
-			ok = fread(head, 1, sizeof(head) - 1, f) > 0 && strstr(head, "fleetgate") && strstr(head, " hook update");
+			ok = fread(head, 1, sizeof(head) - 1, f) > 0 && strstr(head, "fleetgate") && strstr(head, mark);
 			fclose(f);
 		}
 		free(path);
-		if (ok)
-			return 1;
+		free(rel);
 	}
-	return 0;
+	free(mark);
+	return ok;
+}
+
+/* git runs the hooks of $GIT_DIR/hooks unless core.hooksPath says
+ * otherwise; then fleetgate's reference-transaction hook there is not run. */
+static int hooks_path_is_default(struct fg_repo *repo)
+{
+	char *path = NULL;
+	int rc = repo_config_string(repo, "core.hooksPath", &path);
+
+	free(path);
+	return rc == FG_ENOTFOUND;
+}
+
+/* The updates as git will write them: a push to a symbolic ref (an alias
+ * the admin made, such as master -> main) writes its target, so it is
+ * judged as its target. */
+static int written_names(struct fg_repo *repo, const struct ref_update *updates, size_t n,
+			 struct ref_update **out)
+{
+	struct ref_update *u = fg_calloc(n + 1, sizeof(*u));
+	size_t i;
+	int rc = 0;
+
+	*out = u;
+	for (i = 0; i < n && !rc; i++) {
+		u[i] = updates[i];
+		u[i].ref = NULL;
+		rc = repo_ref_written_name(repo, updates[i].ref, &u[i].ref);
+	}
+	return rc;
+}
+
+/* Verdicts name the ref as pushed, and what it writes when that differs. */
+static void name_aliases(struct policy_verdict *v, const struct ref_update *pushed,
+			 const struct ref_update *judged, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(pushed[i].ref, judged[i].ref))
+			continue;
+		free(v[i].ref);
+		v[i].ref = fg_asprintf("%s (an alias of %s)", pushed[i].ref, judged[i].ref);
+	}
 }
 
 int hook_pre_receive(int argc, char **argv)
 {
-	struct ref_update *updates = NULL;
+	struct ref_update *updates = NULL, *judged = NULL;
 	struct policy_verdict *verdicts = NULL;
 	struct policy_settings ps;
 	struct policy_reader reader;
@@ -117,11 +165,21 @@ int hook_pre_receive(int argc, char **argv)
 	alarm(settings.hook_timeout);
 	settings_policy(&settings, &ps);
 	ps.pusher = hook_pusher();
+	/* GitLab runs git with hooks of its own (core.hooksPath given on git's
+	 * command line): a reference-transaction hook in the repository never
+	 * runs there. */
+	ps.upstream_in_push = !gitlab() && hooks_path_is_default(repo) &&
+			      hook_installed(repo_gitdir(repo), "reference-transaction");
 	policy_repo_reader(&reader, repo);
-	if (policy_judge(&verdicts, &ps, updates, n, &reader)) {
+	if (written_names(repo, updates, n, &judged)) {
 		status = refuse_push(fg_error_message());
 		goto done;
 	}
+	if (policy_judge(&verdicts, &ps, judged, n, &reader)) {
+		status = refuse_push(fg_error_message());
+		goto done;
+	}
+	name_aliases(verdicts, updates, judged, n);
 	for (i = 0; i < n; i++)
 		refused += !verdicts[i].accepted;
 	report_refusals(&out, verdicts, n, gitlab());
@@ -132,7 +190,7 @@ int hook_pre_receive(int argc, char **argv)
 	status = EXIT_OK;
 	if (refused == n && n) {
 		status = EXIT_REJECTED;
-	} else if (refused && !update_hook_installed(repo_gitdir(repo))) {
+	} else if (refused && !hook_installed(repo_gitdir(repo), "update")) {
 		fprintf(stderr, "fleetgate: the whole push is refused: fleetgate's update hook is not installed, so one ref cannot be refused alone\n");
 		status = EXIT_REJECTED;
 	} else {
@@ -151,9 +209,13 @@ done:
 	alarm(0);
 	fg_buf_release(&out);
 	policy_verdicts_free(verdicts, n);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ref_update_release(&updates[i]);
+		if (judged)
+			ref_update_release(&judged[i]);
+	}
 	free(updates);
+	free(judged);
 	if (settings_loaded)
 		settings_release(&settings);
 	repo_free(repo);

@@ -13,6 +13,7 @@
 #include "settings.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int is_stage(const struct settings *s, const char *ref)
@@ -33,6 +34,7 @@ int hook_update(int argc, char **argv)
 {
 	struct fg_repo *repo = NULL;
 	struct settings settings;
+	char *written = NULL;
 	int found = 0, accepted = 0, status = EXIT_REJECTED;
 
 	if (argc != 4) {
@@ -56,13 +58,19 @@ int hook_update(int argc, char **argv)
 		fprintf(stderr, "fleetgate: refusing %s: %s\n", argv[1], fg_error_message());
 		goto done;
 	}
-	if (is_stage(&settings, argv[1]))
+	if (repo_ref_written_name(repo, argv[1], &written)) {
+		fprintf(stderr, "fleetgate: refusing %s: %s\n", argv[1], fg_error_message());
+		settings_release(&settings);
+		goto done;
+	}
+	if (is_stage(&settings, written))
 		fprintf(stderr, "fleetgate: refusing %s: pre-receive left no verdict for it (is fleetgate's pre-receive hook installed?)\n",
 			argv[1]);
 	else
 		status = EXIT_OK;
 	settings_release(&settings);
 done:
+	free(written);
 	repo_free(repo);
 	return status;
 }

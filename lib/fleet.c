@@ -430,6 +430,19 @@ static char *load_branch(struct check *c, const struct ynode *n, const char *wha
 
 /* ---- fleet.yaml ---- */
 
+int fleet_stage_name_valid(const char *name)
+{
+	size_t i;
+
+	if (!(name[0] >= 'a' && name[0] <= 'z'))
+		return 0;
+	for (i = 1; name[i]; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		      name[i] == '-'))
+			return 0;
+	return i <= FLEET_STAGE_NAME_MAX;
+}
+
 static void load_promotion(struct check *c, struct fleet *f, const struct ynode *seq)
 {
 	size_t i, j;
@@ -446,6 +459,12 @@ static void load_promotion(struct check *c, struct fleet *f, const struct ynode 
 
 		if (!name)
 			continue;
+		if (!fleet_stage_name_valid(name)) {
+			ERR(c, seq->items[i], "stage-name", "stage name '%s' cannot be used: " FLEET_STAGE_NAME_RULE,
+			    name);
+			free(name);
+			continue;
+		}
 		for (j = 0; j < f->npromotion; j++) {
 			if (!strcmp(f->promotion[j], name)) {
 				ERR(c, seq->items[i], "promotion", "stage '%s' is listed twice", name);
@@ -946,7 +965,20 @@ int fleet_read_promotion(const struct source *src, char ***stages, size_t *count
 		rc = parse_file(src, &c, &doc);
 	if (!rc && doc && (n = ynode_get(doc->root, "promotion")))
 		load_promotion(&c, f, n);
-	if (!rc && !scratch.errors) {
+	if (!rc && scratch.errors) {
+		/* A stage list that cannot be read is an error, never "no stages":
+		 * that would make every stage a free branch. */
+		const struct diag *d = scratch.items;
+		size_t i;
+
+		for (i = 0; i < scratch.count; i++)
+			if (scratch.items[i].severity == DIAG_ERROR) {
+				d = &scratch.items[i];
+				break;
+			}
+		rc = fg_error_set(FG_EINVAL, "%s:%u:%u: %s [%s]", d->file, d->line, d->column, d->message,
+				  d->code);
+	} else if (!rc) {
 		*stages = f->promotion;
 		*count = f->npromotion;
 		f->promotion = NULL;

@@ -90,9 +90,19 @@ int fleet_load(struct fleet **out, const struct source *src, const struct fleet_
 void fleet_free(struct fleet *fleet);
 
 /* Only `promotion:` of fleet.yaml in `src` (for the promotion rules, which
- * must not load every device file). *count 0 when fleet.yaml is missing,
- * invalid or has no promotion. Free with the caller's loop + free(). */
+ * must not load every device file). *count 0 when fleet.yaml is missing or
+ * has no promotion; FG_EINVAL, naming the file, line and column, when
+ * fleet.yaml or its promotion cannot be read (never "no stages"). Free with
+ * fg_strings_free(). */
 int fleet_read_promotion(const struct source *src, char ***stages, size_t *count);
+
+/* Stage names are used in git config keys (fleetgate.pushers.<stage>),
+ * whose last part git lowercases and limits to letters, digits and '-': a
+ * stage name must survive that unchanged. */
+#define FLEET_STAGE_NAME_MAX 100
+#define FLEET_STAGE_NAME_RULE \
+	"a stage name is lowercase letters, digits and '-', starts with a letter and has at most 100 characters, because git config keys such as fleetgate.pushers.<stage> cannot hold anything else"
+int fleet_stage_name_valid(const char *name);
 
 const struct fleet_device *fleet_find_device(const struct fleet *fleet, const char *id);
 const struct fleet_role *fleet_find_role(const struct fleet *fleet, const char *name);

@@ -64,6 +64,17 @@ long handoff_push_id(void)
 	return pid;
 }
 
+int handoff_in_push(void)
+{
+	long p;
+	int depth;
+
+	for (p = getppid(), depth = 0; p > 1 && depth < 8; p = parent_of(p), depth++)
+		if (runs_receive_pack(p))
+			return 1;
+	return 0;
+}
+
 static char *verdict_path(const char *dir, long push, const char *ref, const char *old_id,
 			  const char *new_id)
 {

@@ -14,6 +14,10 @@
  * nearest ancestor whose command line names receive-pack), else the parent. */
 long handoff_push_id(void);
 
+/* Whether this hook runs under git receive-pack (a push), not under the
+ * server's own git commands (an admin's update-ref, gc, fetch). */
+int handoff_in_push(void);
+
 /* Record that the update of `ref` from `old_id` to `new_id` is accepted or
  * not. Written atomically. Also removes verdicts older than an hour that
  * earlier pushes left behind. */

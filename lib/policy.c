@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "error.h"
+#include "fleet.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,9 @@
 
 #define DEFAULT_MAX_COMMITS 100000
 #define MAX_REASONS_PER_REF 5
+/* Offending commits counted past the listed ones; then counting stops,
+ * so a push of 100,000 bad commits is refused as fast as one of six. */
+#define MAX_COUNTED 1000
 
 struct judge {
 	const struct policy_settings *settings;
@@ -129,6 +133,15 @@ static void refuse_internal(struct policy_verdict *v, const char *what)
 	       "fleetgate could not %s: %s", what, fg_error_message());
 }
 
+/* Refs a client never writes: refs/replace/ changes what every clone sees
+ * of history (and can point at objects the server lacks), and
+ * refs/notes/fleetgate/ is fleetgate's own record on the server. */
+static int reserved_ref(const char *ref)
+{
+	return !strncmp(ref, "refs/replace/", 13) || !strcmp(ref, "refs/notes/fleetgate") ||
+	       !strncmp(ref, "refs/notes/fleetgate/", 21);
+}
+
 /* ---- which branches are stages ---- */
 
 struct stage_list {
@@ -241,147 +254,360 @@ static void check_pusher(struct judge *j, struct policy_verdict *v)
 	fg_buf_release(&advice);
 }
 
+/* Take back the reasons from index `from` on: when a stage's first-parent
+ * line is lost, that is the one problem to explain, not each commit. */
+static void drop_reasons(struct policy_verdict *v, size_t from)
+{
+	while (v->nreasons > from) {
+		struct policy_reason *r = &v->reasons[--v->nreasons];
+
+		free(r->message);
+		free(r->subject);
+		free(r->advice);
+		diags_release(&r->diags);
+	}
+	v->more = 0;
+	v->more_unknown = 0;
+	v->more_what = NULL;
+	v->accepted = v->nreasons == 0;
+}
+
+/* Count an offending commit past the listed ones; 0 when counting stops. */
+static int count_more(struct policy_verdict *v, const char *what)
+{
+	v->more_what = what;
+	if (v->more >= MAX_COUNTED) {
+		v->more_unknown = 1;
+		return 0;
+	}
+	v->more++;
+	return 1;
+}
+
+/* *empty = merge commit `c` merges nothing: its second parent is already
+ * in the history of its first. */
+static int merges_nothing(struct judge *j, const struct policy_commit *c, int *empty)
+{
+	return j->r->is_ancestor(j->r->ctx, c->parents[1], c->parents[0], empty);
+}
+
 /* First stage: every commit on the first-parent line from the new tip back
- * to the old one is a merge, and the line reaches the old tip. */
+ * to the old one is a merge that brings something, and the line reaches
+ * the old tip. */
 static void check_merge_only(struct judge *j, struct policy_verdict *v, const struct ref_update *u)
 {
-	struct policy_commit bad[MAX_REASONS_PER_REF];
 	char id[POLICY_ID_MAX];
-	size_t steps = 0, nbad = 0, nonmerges = 0, i;
+	size_t steps = 0, bad = 0, first = v->nreasons;
 	int reached = 1;
 
 	snprintf(id, sizeof(id), "%s", u->new_id);
 	while (strcmp(id, u->old_id)) {
 		struct policy_commit c;
+		const char *rule = NULL;
+		int empty = 0, go_on = 1;
 
 		if (++steps > j->settings->max_commits) {
 			refuse(v, "merge-only", NULL, NULL, "push fewer commits at a time",
 			       "more than %zu commits to examine on the first-parent line of '%s'",
 			       j->settings->max_commits, v->stage);
-			goto done;
+			return;
 		}
 		if (j->r->commit(j->r->ctx, id, &c)) {
 			refuse_internal(v, "read a commit");
-			goto done;
+			return;
 		}
 		if (!c.nparents) {
 			reached = 0;
 			policy_commit_release(&c);
 			break;
 		}
+		if (c.nparents < 2)
+			rule = "merge-only";
+		else if (merges_nothing(j, &c, &empty)) {
+			refuse_internal(v, "compare the parents of a merge");
+			policy_commit_release(&c);
+			return;
+		} else if (empty)
+			rule = "empty-merge";
+		if (rule && bad++ < MAX_REASONS_PER_REF) {
+			char *sid = short_id(c.id);
+
+			if (!strcmp(rule, "merge-only"))
+				refuse(v, rule, c.id, c.subject,
+				       "commit on a feature branch and merge it into this stage through a merge request (git merge --no-ff)",
+				       "commit %s is not a merge: '%s' takes only merge commits", sid, v->stage);
+			else
+				refuse(v, rule, c.id, c.subject,
+				       "merge a feature branch that holds the change (git merge --no-ff <feature>)",
+				       "merge commit %s merges nothing: its second parent is already in the history of its first",
+				       sid);
+			free(sid);
+		} else if (rule) {
+			go_on = count_more(v, "commits that are not merges of new work");
+		}
 		snprintf(id, sizeof(id), "%s", c.parents[0]);
-		if (c.nparents >= 2)
-			policy_commit_release(&c);
-		else if (nonmerges++ < MAX_REASONS_PER_REF)
-			bad[nbad++] = c;
-		else
-			policy_commit_release(&c);
+		policy_commit_release(&c);
+		if (!go_on)
+			return;
 	}
 	if (!reached) {
 		/* A merge of the stage into a feature branch, pushed as the stage:
 		 * that is the problem to explain, not each commit under it. */
 		char *old = short_id(u->old_id);
 
+		drop_reasons(v, first);
 		refuse(v, "first-parent", NULL, NULL,
 		       "merge the feature branch into the stage (git checkout <stage>; git merge --no-ff <feature>), not the stage into the feature branch",
 		       "the first-parent history of '%s' does not continue from its previous tip %s",
 		       v->stage, old);
 		free(old);
-		goto done;
 	}
-	for (i = 0; i < nbad; i++) {
-		char *sid = short_id(bad[i].id);
-
-		refuse(v, "merge-only", bad[i].id, bad[i].subject,
-		       "commit on a feature branch and merge it into this stage through a merge request (git merge --no-ff)",
-		       "commit %s is not a merge: '%s' takes only merge commits", sid, v->stage);
-		free(sid);
-	}
-	if (nonmerges > nbad) {
-		v->more = nonmerges - nbad;
-		v->more_what = "commits that are not merges";
-	}
-done:
-	for (i = 0; i < nbad; i++)
-		policy_commit_release(&bad[i]);
 }
 
-/* Later stage: every commit added is in U's history, or a merge whose other
- * parent is in U's history with the same tree. */
+/* A sorted set of object ids. */
+struct id_set {
+	char **ids;
+	size_t n;
+};
+
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int id_set_has(const struct id_set *set, const char *id)
+{
+	return set->n && bsearch(&id, set->ids, set->n, sizeof(*set->ids), id_cmp) != NULL;
+}
+
+static void id_set_release(struct id_set *set)
+{
+	fg_strings_free(set->ids, set->n);
+	memset(set, 0, sizeof(*set));
+}
+
+/*
+ * The part of U's first-parent line that stage S does not hold yet: from
+ * `up_tip` down to the first commit that `s_old` (S's tip) already has. A
+ * commit joining S is on U's first-parent line exactly when it is in this
+ * part, because a commit joining S is never in S's history already.
+ */
+static int upstream_line(struct judge *j, const char *up_tip, const char *s_old, struct id_set *line)
+{
+	const char *hide[1] = { s_old };
+	struct id_set beyond = { NULL, 0 };
+	char id[POLICY_ID_MAX], **ids = NULL;
+	size_t n = 0, alloc = 0;
+	int rc;
+
+	memset(line, 0, sizeof(*line));
+	rc = j->r->commits_between(j->r->ctx, up_tip, hide, 1, j->settings->max_commits, &beyond.ids,
+				   &beyond.n);
+	if (rc)
+		return rc;
+	if (beyond.n)
+		qsort(beyond.ids, beyond.n, sizeof(*beyond.ids), id_cmp);
+	snprintf(id, sizeof(id), "%s", up_tip);
+	while (id_set_has(&beyond, id)) {
+		struct policy_commit c;
+
+		rc = j->r->commit(j->r->ctx, id, &c);
+		if (rc)
+			break;
+		ids = fg_grow(ids, &alloc, n + 1, sizeof(*ids));
+		ids[n++] = fg_strdup(id);
+		snprintf(id, sizeof(id), "%s", c.nparents ? c.parents[0] : "");
+		policy_commit_release(&c);
+	}
+	id_set_release(&beyond);
+	if (rc) {
+		fg_strings_free(ids, n);
+		return rc;
+	}
+	if (n)
+		qsort(ids, n, sizeof(*ids), id_cmp);
+	line->ids = ids;
+	line->n = n;
+	return 0;
+}
+
+/* *on = `id` is on the first-parent line of `tip` (for creating a stage). */
+static int on_first_parent_line(struct judge *j, const char *tip, const char *id, int *on)
+{
+	char at[POLICY_ID_MAX];
+	size_t steps = 0;
+	int rc = 0;
+
+	*on = 0;
+	snprintf(at, sizeof(at), "%s", tip);
+	while (at[0] && !(*on = !strcmp(at, id))) {
+		struct policy_commit c;
+
+		if (++steps > j->settings->max_commits)
+			return fg_error_set(FG_ELIMIT, "more than %zu commits on the first-parent line",
+					    j->settings->max_commits);
+		rc = j->r->commit(j->r->ctx, at, &c);
+		if (rc)
+			return rc;
+		snprintf(at, sizeof(at), "%s", c.nparents ? c.parents[0] : "");
+		policy_commit_release(&c);
+	}
+	return 0;
+}
+
+/* Why commit `c`, joining stage S's first-parent line and not on U's, is
+ * not a clean promotion merge; NULL when it is one. */
+static const char *promotion_fault(struct judge *j, const struct policy_commit *c,
+				   const struct id_set *line, int *failed)
+{
+	struct policy_commit p;
+	int empty = 0, same_tree;
+
+	*failed = 0;
+	if (c->nparents < 2)
+		return "not-a-merge";
+	if (c->nparents > 2)
+		return "octopus";
+	if (!id_set_has(line, c->parents[1]))
+		return "not-from-upstream";
+	if (j->r->commit(j->r->ctx, c->parents[1], &p)) {
+		*failed = 1;
+		return NULL;
+	}
+	same_tree = !strcmp(p.tree, c->tree);
+	policy_commit_release(&p);
+	if (!same_tree)
+		return "modified-content";
+	if (merges_nothing(j, c, &empty)) {
+		*failed = 1;
+		return NULL;
+	}
+	return empty ? "empty-merge" : NULL;
+}
+
+static void refuse_promotion(struct judge *j, struct policy_verdict *v, const struct policy_commit *c,
+			     const char *fault)
+{
+	char *sid = short_id(c->id);
+	int in_history = 0;
+
+	if (!strcmp(fault, "modified-content")) {
+		refuse(v, "modified-content", c->id, c->subject,
+		       "merge without changing anything (git merge --no-ff <upstream>, no edits, no conflict resolution); make changes on the upstream stage first",
+		       "merge commit %s changes what it brings from '%s': its tree differs from the merged commit's",
+		       sid, v->upstream);
+	} else if (!strcmp(fault, "empty-merge")) {
+		refuse(v, "empty-merge", c->id, c->subject,
+		       "promote by merging the upstream stage's tip (git merge --no-ff origin/<upstream>)",
+		       "merge commit %s merges nothing: its second parent is already in the history of its first",
+		       sid);
+	} else if (!strcmp(fault, "octopus")) {
+		refuse(v, "not-from-upstream", c->id, c->subject,
+		       "promote with a merge of the upstream stage's tip alone (git merge --no-ff origin/<upstream>)",
+		       "merge commit %s has %zu parents: a promotion merges one commit of '%s'", sid,
+		       c->nparents, v->upstream);
+	} else if (!strcmp(fault, "not-from-upstream")) {
+		refuse(v, "not-from-upstream", c->id, c->subject,
+		       "merge the change into the upstream stage first, then promote the upstream stage's tip",
+		       "merge commit %s brings in a commit that was never a tip of '%s' (it is not on its first-parent line)",
+		       sid, v->upstream);
+	} else {
+		/* A commit of a feature branch merged into U is in U's history,
+		 * but U never had it as its tip: it is refused all the same. */
+		const char *up = v->upstream;
+		char tip[POLICY_ID_MAX];
+
+		if (!j->r->ref_tip(j->r->ctx, up, tip))
+			j->r->is_ancestor(j->r->ctx, c->id, tip, &in_history);
+		if (in_history)
+			refuse(v, "not-from-upstream", c->id, c->subject,
+			       "promote the upstream stage's tip, not a commit of a branch merged into it",
+			       "commit %s was never a tip of '%s': it is only in the history of a branch merged into it",
+			       sid, up);
+		else
+			refuse(v, "not-from-upstream", c->id, c->subject,
+			       "make the change on a branch merged into the first stage, then promote it stage by stage",
+			       "commit %s is not in '%s': '%s' takes only what '%s' already holds", sid, up,
+			       v->stage, up);
+	}
+	free(sid);
+}
+
+/*
+ * Later stage: walk S's first-parent line from the new tip down to the old
+ * one. Each commit on it is on U's first-parent line, or a clean promotion
+ * merge; once the walk is on U's line it must meet S's old tip before
+ * leaving it.
+ */
 static void check_from_upstream(struct judge *j, struct policy_verdict *v,
 				const struct ref_update *u, const char *up_tip)
 {
-	const char *hide[2];
-	char **ids = NULL;
-	size_t n = 0, i, k, bad = 0;
-	int rc, failed = 0;
+	struct id_set line;
+	char id[POLICY_ID_MAX];
+	size_t steps = 0, bad = 0, first = v->nreasons;
+	int rc, on_line = 0, reached = 1;
 
-	hide[0] = policy_is_zero(u->old_id) ? NULL : u->old_id;
-	hide[1] = up_tip;
-	rc = j->r->commits_between(j->r->ctx, u->new_id, hide, 2, j->settings->max_commits, &ids, &n);
+	rc = upstream_line(j, up_tip, u->old_id, &line);
 	if (rc == FG_ELIMIT) {
 		refuse(v, "not-from-upstream", NULL, NULL, "promote in smaller steps",
 		       "more than %zu commits to examine for '%s'", j->settings->max_commits, v->stage);
 		return;
 	}
 	if (rc) {
-		refuse_internal(v, "list the pushed commits");
+		refuse_internal(v, "read the upstream stage's first-parent line");
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		struct policy_commit c, p;
-		int in_up = 0, same_tree = 0, any_up_parent = 0;
-		char *sid;
+	snprintf(id, sizeof(id), "%s", u->new_id);
+	while (strcmp(id, u->old_id)) {
+		struct policy_commit c;
+		const char *fault = NULL;
+		int failed = 0, go_on = 1, here = id_set_has(&line, id);
 
-		if (j->r->commit(j->r->ctx, ids[i], &c)) {
+		if (on_line && !here) {
+			reached = 0;
+			break;
+		}
+		on_line = here;
+		if (++steps > j->settings->max_commits) {
+			refuse(v, "not-from-upstream", NULL, NULL, "promote in smaller steps",
+			       "more than %zu commits to examine for '%s'", j->settings->max_commits,
+			       v->stage);
+			break;
+		}
+		if (j->r->commit(j->r->ctx, id, &c)) {
 			refuse_internal(v, "read a commit");
 			break;
 		}
-		for (k = 1; k < c.nparents && !same_tree; k++) {
-			if (j->r->is_ancestor(j->r->ctx, c.parents[k], up_tip, &in_up) ||
-			    j->r->commit(j->r->ctx, c.parents[k], &p)) {
-				refuse_internal(v, "read a commit");
-				failed = 1;
-				break;
-			}
-			if (in_up) {
-				any_up_parent = 1;
-				same_tree = !strcmp(p.tree, c.tree);
-			}
-			policy_commit_release(&p);
-		}
+		if (!here)
+			fault = promotion_fault(j, &c, &line, &failed);
 		if (failed) {
+			refuse_internal(v, "read a promotion merge");
 			policy_commit_release(&c);
 			break;
 		}
-		sid = short_id(c.id);
-		if (same_tree) {
-			/* a clean promotion merge */
-		} else if (bad >= MAX_REASONS_PER_REF) {
-			v->more++;
-			v->more_what = "commits that the upstream stage does not hold";
-		} else if (any_up_parent) {
-			refuse(v, "modified-content", c.id, c.subject,
-			       "merge without changing anything (git merge --no-ff <upstream>, no edits, no conflict resolution); make changes on the upstream stage first",
-			       "merge commit %s changes what it brings from '%s': its tree differs from the merged commit's",
-			       sid, v->upstream);
-			bad++;
-		} else if (c.nparents > 1) {
-			refuse(v, "not-from-upstream", c.id, c.subject,
-			       "merge the change into the upstream stage first, then promote the upstream stage",
-			       "merge commit %s brings in commits that are not in '%s'", sid, v->upstream);
-			bad++;
-		} else {
-			refuse(v, "not-from-upstream", c.id, c.subject,
-			       "make the change on a branch merged into the first stage, then promote it stage by stage",
-			       "commit %s is not in '%s': '%s' takes only what '%s' already holds", sid,
-			       v->upstream, v->stage, v->upstream);
-			bad++;
-		}
-		free(sid);
+		if (fault && bad++ < MAX_REASONS_PER_REF)
+			refuse_promotion(j, v, &c, fault);
+		else if (fault)
+			go_on = count_more(v, "commits that the upstream stage never had as its tip");
+		if (!c.nparents)
+			reached = 0;
+		else
+			snprintf(id, sizeof(id), "%s", c.parents[0]);
 		policy_commit_release(&c);
+		if (!go_on || !reached)
+			break;
 	}
-	fg_strings_free(ids, n);
+	if (!reached) {
+		char *old = short_id(u->old_id);
+
+		drop_reasons(v, first);
+		refuse(v, "first-parent", NULL, NULL,
+		       "promote with a merge into the stage (git checkout <stage>; git merge --no-ff origin/<upstream>)",
+		       "the first-parent history of '%s' does not continue from its previous tip %s",
+		       v->stage, old);
+		free(old);
+	}
+	id_set_release(&line);
 }
 
 static void check_config(struct judge *j, struct policy_verdict *v, const struct ref_update *u)
@@ -410,13 +636,15 @@ static void check_config(struct judge *j, struct policy_verdict *v, const struct
 }
 
 /* The tip of stage `name` for judging: its new tip when this push moves it
- * and that move was accepted, else its current tip. */
-static int stage_tip(struct judge *j, const char *name, char *tip, int *exists)
+ * and that move was accepted (*from_push: the index of that update), else
+ * its current tip (*from_push: -1). */
+static int stage_tip(struct judge *j, const char *name, char *tip, int *exists, long *from_push)
 {
 	size_t i;
 	int rc;
 
 	*exists = 0;
+	*from_push = -1;
 	for (i = 0; i < j->n; i++) {
 		const char *b = branch_of(j->updates[i].ref);
 
@@ -424,6 +652,7 @@ static int stage_tip(struct judge *j, const char *name, char *tip, int *exists)
 		    !policy_is_zero(j->updates[i].new_id)) {
 			snprintf(tip, POLICY_ID_MAX, "%s", j->updates[i].new_id);
 			*exists = 1;
+			*from_push = (long)i;
 			return 0;
 		}
 	}
@@ -451,13 +680,41 @@ static int any_stage_exists(struct judge *j, const struct stage_list *l, int *ex
 	return 0;
 }
 
+/* The old id a push sends must be the stage's tip: git would refuse to
+ * write it otherwise, and a verdict on other refs must never rest on a
+ * move that cannot happen. Returns 1 when refused. */
+static int check_old_id(struct judge *j, struct policy_verdict *v, const struct ref_update *u)
+{
+	char tip[POLICY_ID_MAX];
+	int rc = j->r->ref_tip(j->r->ctx, v->stage, tip);
+
+	if (rc && rc != FG_ENOTFOUND) {
+		refuse_internal(v, "read the stage's tip");
+		return 1;
+	}
+	if (rc == FG_ENOTFOUND ? policy_is_zero(u->old_id) : !strcmp(tip, u->old_id))
+		return 0;
+	if (rc == FG_ENOTFOUND)
+		refuse(v, "stale-old-id", NULL, NULL, "fetch, and push again",
+		       "the push says '%s' is at %.7s, but '%s' does not exist", v->stage, u->old_id,
+		       v->stage);
+	else
+		refuse(v, "stale-old-id", NULL, NULL, "fetch, and push again",
+		       "the push says '%s' is at %.7s, but it is at %.7s", v->stage,
+		       policy_is_zero(u->old_id) ? "(nothing)" : u->old_id, tip);
+	return 1;
+}
+
 static void judge_stage(struct judge *j, size_t i, const struct stage_list *l, int idx)
 {
 	struct policy_verdict *v = &j->verdicts[i];
 	const struct ref_update *u = &j->updates[i];
 	int created = policy_is_zero(u->old_id), yes = 0, exists;
 
-	check_pusher(j, v);
+	if (!j->settings->recheck)
+		check_pusher(j, v);
+	if (check_old_id(j, v, u))
+		return;
 	if (policy_is_zero(u->new_id)) {
 		refuse(v, "delete", NULL, NULL, "stages are never deleted; ask the git server's admin if it must go",
 		       "deleting stage '%s' is not allowed", v->stage);
@@ -496,8 +753,9 @@ static void judge_stage(struct judge *j, size_t i, const struct stage_list *l, i
 		}
 	} else {
 		char up_tip[POLICY_ID_MAX];
+		long from_push;
 
-		if (stage_tip(j, v->upstream, up_tip, &exists)) {
+		if (stage_tip(j, v->upstream, up_tip, &exists, &from_push)) {
 			refuse_internal(v, "read the upstream stage");
 			return;
 		}
@@ -506,7 +764,16 @@ static void judge_stage(struct judge *j, size_t i, const struct stage_list *l, i
 			       "stage '%s' takes its content from '%s', which does not exist", v->stage,
 			       v->upstream);
 		} else if (created) {
-			if (j->r->is_ancestor(j->r->ctx, u->new_id, up_tip, &yes)) {
+			int rc = on_first_parent_line(j, up_tip, u->new_id, &yes);
+
+			if (rc == FG_ELIMIT) {
+				refuse(v, "not-from-upstream", NULL, NULL,
+				       "create the stage at a recent tip of its upstream stage",
+				       "more than %zu commits to examine on the first-parent line of '%s'",
+				       j->settings->max_commits, v->upstream);
+				return;
+			}
+			if (rc) {
 				refuse_internal(v, "read the upstream stage");
 				return;
 			}
@@ -514,16 +781,34 @@ static void judge_stage(struct judge *j, size_t i, const struct stage_list *l, i
 				char *sid = short_id(u->new_id);
 
 				refuse(v, "not-from-upstream", u->new_id, NULL,
-				       "create the stage at a commit of its upstream stage (git push origin <upstream>:<stage>)",
-				       "stage '%s' can only be created at a commit of '%s', and %s is not one",
+				       "create the stage at a tip of its upstream stage (git push origin origin/<upstream>:refs/heads/<stage>)",
+				       "stage '%s' can only be created at a commit on the first-parent line of '%s', and %s is not one",
 				       v->stage, v->upstream, sid);
 				free(sid);
 			}
 		} else {
 			check_from_upstream(j, v, u, up_tip);
 		}
+		if (v->accepted && from_push >= 0 && !j->settings->recheck &&
+		    (from_push > (long)i || !j->settings->upstream_in_push)) {
+			/* git writes the refs of a push in the order sent (which
+			 * git push sorts by name): a stage sent before its
+			 * upstream would be written before it. */
+			if (from_push > (long)i)
+				refuse(v, "upstream-in-push", NULL, NULL,
+				       "push the upstream stage first, then this one",
+				       "'%s' rests on the new tip of '%s' from this push, and git writes '%s' first",
+				       v->stage, v->upstream, v->stage);
+			else
+				refuse(v, "upstream-in-push", NULL, NULL,
+				       "push the upstream stage first, then this one",
+				       "'%s' rests on the new tip of '%s' from this push, and this server cannot make sure '%s' is written only if '%s' is (fleetgate's reference-transaction hook is not installed)",
+				       v->stage, v->upstream, v->stage, v->upstream);
+			return;
+		}
 	}
-	check_config(j, v, u);
+	if (!j->settings->recheck)
+		check_config(j, v, u);
 }
 
 int policy_judge(struct policy_verdict **out, const struct policy_settings *settings,
@@ -532,8 +817,8 @@ int policy_judge(struct policy_verdict **out, const struct policy_settings *sett
 	struct policy_settings s = *settings;
 	struct judge j = { &s, reader, updates, NULL, n };
 	struct stage_list *lists;
-	int *index;
-	size_t i, pass;
+	int *index, pass, max_index = -1;
+	size_t i, k;
 
 	if (!s.max_commits)
 		s.max_commits = DEFAULT_MAX_COMMITS;
@@ -547,11 +832,20 @@ int policy_judge(struct policy_verdict **out, const struct policy_settings *sett
 		v->ref = fg_strdup(updates[i].ref);
 		v->accepted = 1;
 		index[i] = -1;
+		if (reserved_ref(updates[i].ref)) {
+			refuse(v, "reserved-ref", NULL, NULL,
+			       "these refs are the server's own; nothing needs pushing there",
+			       "'%s' is a ref that no push may change (refs/replace/ rewrites history for every clone; refs/notes/fleetgate/ is fleetgate's record)",
+			       updates[i].ref);
+			continue;
+		}
 		if (!b)
 			continue;
 		if (stages_for(&j, b, &lists[i])) {
 			v->stage = fg_strdup(b);
-			refuse_internal(v, "read the stages");
+			refuse(v, "stages-unreadable", NULL, NULL,
+			       "ask the git server's admin to fix the stages (git config fleetgate.stages, or promotion: in fleet.yaml)",
+			       "the stages that govern '%s' cannot be read: %s", b, fg_error_message());
 			continue;
 		}
 		index[i] = list_index(lists[i].names, lists[i].n, b);
@@ -560,11 +854,22 @@ int policy_judge(struct policy_verdict **out, const struct policy_settings *sett
 		v->stage = fg_strdup(b);
 		if (index[i] > 0)
 			v->upstream = fg_strdup(lists[i].names[index[i] - 1]);
+		if (index[i] > max_index)
+			max_index = index[i];
+		for (k = 0; k < lists[i].n; k++)
+			if (!fleet_stage_name_valid(lists[i].names[k])) {
+				refuse(v, "stage-name", NULL, NULL,
+				       "ask the git server's admin to rename the stage",
+				       "stage name '%s' cannot be used: " FLEET_STAGE_NAME_RULE,
+				       lists[i].names[k]);
+				break;
+			}
 	}
-	/* Upstream stages first, so a downstream stage sees their verdicts. */
-	for (pass = 0; pass < 64; pass++)
+	/* Upstream stages first, so a downstream stage sees their verdicts;
+	 * every stage is judged, however many there are. */
+	for (pass = 0; pass <= max_index; pass++)
 		for (i = 0; i < n; i++)
-			if (index[i] == (int)pass && j.verdicts[i].accepted)
+			if (index[i] == pass && j.verdicts[i].accepted)
 				judge_stage(&j, i, &lists[i], index[i]);
 	for (i = 0; i < n; i++)
 		stage_list_release(&lists[i]);

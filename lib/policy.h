@@ -72,6 +72,14 @@ struct policy_settings {
 	size_t npushers;
 	const char *pusher;   /* who is pushing, or NULL when unknown */
 	size_t max_commits;   /* budget of commits examined per ref */
+	/* Judging again when git writes the refs (the reference-transaction
+	 * hook): the updates are those of one ref transaction, with their real
+	 * old ids; who pushes and the configuration were judged already. */
+	int recheck;
+	/* A stage may be judged with its upstream's new tip from the same push
+	 * only when git's writes are judged again (the reference-transaction
+	 * hook): else the upstream's update could fail and the stage's land. */
+	int upstream_in_push;
 };
 
 /* Why a ref was refused: one rule, the offending commit, what to do. */
@@ -93,14 +101,31 @@ struct policy_verdict {
 	size_t nreasons;
 	size_t more;           /* offending commits past the ones listed */
 	const char *more_what; /* what they are ("commits that are not merges") */
+	int more_unknown;      /* counting stopped: there may be more than `more` */
 };
 
 /*
  * Judge every update of one push together, upstream stages first, so that
- * "U's history" is U's tip after this push when the same push moves U (and
- * U is accepted). Fills *verdicts with `n` verdicts in the order of
- * `updates`; free them with policy_verdicts_free(). Returns 0 (a refusal
- * is a verdict), or a negative code only on a failure before judging.
+ * "U's first-parent line" is U's tip after this push when the same push
+ * moves U (and U is accepted). `updates` name the refs that will really be
+ * written (symbolic refs resolved by the caller). Fills *verdicts with `n`
+ * verdicts in the order of `updates`; free them with
+ * policy_verdicts_free(). Returns 0 (a refusal is a verdict), or a negative
+ * code only on a failure before judging.
+ *
+ * The rules, for a stage S with upstream U:
+ *  - S is never deleted nor rewritten; the old id sent must be S's tip.
+ *  - First stage: every commit added to its first-parent line is a merge
+ *    whose second parent is not already in its first parent's history.
+ *  - Later stage: every commit that joins S's first-parent line is on U's
+ *    first-parent line, or a merge of two parents whose second parent is
+ *    on U's first-parent line (and not in the first's history) and whose
+ *    tree equals that parent's tree; S is created only at a commit of U's
+ *    first-parent line. So every tip S ever has is a tree U had as a tip.
+ *  - refs/replace/ and fleetgate's own refs (refs/notes/fleetgate) are
+ *    never taken from a client.
+ *  - The fleet configuration at S's new tip validates; the pusher is one
+ *    of fleetgate.pushers.<S> when that is set.
  */
 int policy_judge(struct policy_verdict **verdicts, const struct policy_settings *settings,
 		 const struct ref_update *updates, size_t n, const struct policy_reader *reader);

@@ -822,3 +822,51 @@ int repo_config_prefixed(struct fg_repo *repo, const char *prefix, char ***names
 	*count = n;
 	return rc;
 }
+
+int repo_ref_written_name(struct fg_repo *repo, const char *refname, char **out)
+{
+	char *name = fg_strdup(refname);
+	int depth, rc = 0;
+
+	*out = NULL;
+	/* git follows at most 5 levels of symbolic refs (refs.c). */
+	for (depth = 0; depth <= 5; depth++) {
+		git_reference *ref = NULL;
+		int err = git_reference_lookup(&ref, repo->git, name);
+
+		if (err == GIT_ENOTFOUND)
+			break;
+		if (err < 0 && err != GIT_EINVALIDSPEC) {
+			rc = git_fail(name);
+			break;
+		}
+		if (err < 0 || git_reference_type(ref) != GIT_REFERENCE_SYMBOLIC) {
+			git_reference_free(ref);
+			break;
+		}
+		free(name);
+		name = fg_strdup(git_reference_symbolic_target(ref));
+		git_reference_free(ref);
+	}
+	if (!rc && depth > 5)
+		rc = fg_error_set(FG_EINVAL, "%s: symbolic refs nested more than 5 deep", refname);
+	if (rc) {
+		free(name);
+		return rc;
+	}
+	*out = name;
+	return 0;
+}
+
+int repo_ref_id(struct fg_repo *repo, const char *refname, char *hex)
+{
+	git_oid oid;
+	int err = git_reference_name_to_id(&oid, repo->git, refname);
+
+	if (err == GIT_ENOTFOUND)
+		return fg_error_set(FG_ENOTFOUND, "%s does not exist", refname);
+	if (err < 0)
+		return git_fail(refname);
+	git_oid_tostr(hex, GIT_OID_HEXSZ + 1, &oid);
+	return 0;
+}

@@ -112,4 +112,16 @@ void repo_hash_hex(const void *data, size_t len, char *hex);
  * of refs/heads/<name>). Needs repo_global_init(). */
 int repo_branch_name_valid(const char *name);
 
+/*
+ * The ref git really writes when a push names `refname`: a symbolic ref
+ * (an alias such as refs/heads/master -> refs/heads/main, which an admin
+ * can make in a bare repository) is followed to its target, as git does;
+ * any other name, existing or not, is itself. *out is malloc'd.
+ */
+int repo_ref_written_name(struct fg_repo *repo, const char *refname, char **out);
+
+/* The id ref `refname` (a full name, symbolic refs followed) points to,
+ * into `hex` (41 bytes); FG_ENOTFOUND when it does not exist. */
+int repo_ref_id(struct fg_repo *repo, const char *refname, char *hex);
+
 #endif

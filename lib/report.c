@@ -60,7 +60,8 @@ void report_verdict(struct fg_buf *out, const struct policy_verdict *v, const ch
 	for (k = 0; k < v->nreasons; k++)
 		reason_lines(out, &v->reasons[k], indent, max_diags);
 	if (v->more)
-		fg_buf_printf(out, "%s... and %zu more %s\n", indent, v->more, v->more_what);
+		fg_buf_printf(out, "%s... and %s%zu more %s\n", indent, v->more_unknown ? "at least " : "",
+			      v->more, v->more_what);
 }
 
 void report_refusals(struct fg_buf *out, const struct policy_verdict *v, size_t n, int gitlab)
@@ -88,3 +89,4 @@ void report_summary(struct fg_buf *out, const struct policy_verdict *v, size_t n
 	fg_buf_printf(out, "fleetgate: %zu ref%s judged (%zu stage%s): %zu accepted, %zu refused\n", n,
 		      n == 1 ? "" : "s", stages, stages == 1 ? "" : "s", n - refused, refused);
 }
+

@@ -1,5 +1,7 @@
 #include "settings.h"
 
+#include "fleet.h"
+
 #include "alloc.h"
 #include "error.h"
 
@@ -135,6 +137,25 @@ void settings_policy(const struct settings *s, struct policy_settings *out)
 	out->npushers = s->npushers;
 }
 
+/* A stage the hooks cannot name in git config, or listed twice, is an
+ * error: judging without it would leave a stage unguarded. */
+static int check_stage_names(const struct settings *s)
+{
+	size_t i, k;
+
+	for (i = 0; i < s->nstages; i++) {
+		if (!fleet_stage_name_valid(s->stages[i]))
+			return fg_error_set(FG_EINVAL,
+					    "git config fleetgate.stages: stage name '%.200s' cannot be used: " FLEET_STAGE_NAME_RULE,
+					    s->stages[i]);
+		for (k = 0; k < i; k++)
+			if (!strcmp(s->stages[k], s->stages[i]))
+				return fg_error_set(FG_EINVAL, "git config fleetgate.stages: stage '%s' is listed twice",
+						    s->stages[i]);
+	}
+	return 0;
+}
+
 int settings_load(struct settings *out, struct fg_repo *repo)
 {
 	char *value = NULL;
@@ -149,7 +170,9 @@ int settings_load(struct settings *out, struct fg_repo *repo)
 	} else if (rc != FG_ENOTFOUND) {
 		return rc;
 	}
-	rc = read_bool(repo, "fleetgate.mergeOnly", 1, &out->merge_only);
+	rc = check_stage_names(out);
+	if (!rc)
+		rc = read_bool(repo, "fleetgate.mergeOnly", 1, &out->merge_only);
 	if (!rc)
 		rc = read_pushers(out, repo);
 	if (!rc)

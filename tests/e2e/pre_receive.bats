@@ -16,11 +16,11 @@ teardown() { teardown_workspace; }
 
 MERGE_ONLY_ADVICE="remote: fleetgate:     what to do: commit on a feature branch and merge it into this stage through a merge request (git merge --no-ff)"
 FROM_UPSTREAM_ADVICE="remote: fleetgate:     what to do: make the change on a branch merged into the first stage, then promote it stage by stage"
-MERGE_UPSTREAM_ADVICE="remote: fleetgate:     what to do: merge the change into the upstream stage first, then promote the upstream stage"
+MERGE_UPSTREAM_ADVICE="remote: fleetgate:     what to do: merge the change into the upstream stage first, then promote the upstream stage's tip"
 MODIFIED_ADVICE="remote: fleetgate:     what to do: merge without changing anything (git merge --no-ff <upstream>, no edits, no conflict resolution); make changes on the upstream stage first"
 REWRITE_ADVICE="remote: fleetgate:     what to do: never rewrite a stage: fetch it, and undo a change by merging a revert through the stages"
 DELETE_ADVICE="remote: fleetgate:     what to do: stages are never deleted; ask the git server's admin if it must go"
-CREATE_ADVICE="remote: fleetgate:     what to do: create the stage at a commit of its upstream stage (git push origin <upstream>:<stage>)"
+CREATE_ADVICE="remote: fleetgate:     what to do: create the stage at a tip of its upstream stage (git push origin origin/<upstream>:refs/heads/<stage>)"
 FIRST_PARENT_ADVICE="remote: fleetgate:     what to do: merge the feature branch into the stage (git checkout <stage>; git merge --no-ff <feature>), not the stage into the feature branch"
 CONFIG_ADVICE="remote: fleetgate:     what to do: fix the errors on the first stage and promote the fix"
 ONE_REFUSED="remote: fleetgate: 1 ref judged (1 stage): 0 accepted, 1 refused"
@@ -104,7 +104,8 @@ $(git_pushed "$(ff_line "$old" canary "canary -> canary")")"
 $(git_pushed " * [new branch]      canary -> production")"
 	old=$(git rev-parse canary)
 	merge_feature one
-	git push -q origin main main:canary
+	git push -q origin main
+	git push -q origin main:canary
 	git branch -q -f canary main
 	push origin canary:production
 	assert_status 0
@@ -350,12 +351,9 @@ $(git_refused " ! [remote rejected] canary -> canary (pre-receive hook declined)
 	assert_status 1
 	assert_output_is "remote: fleetgate: refusing refs/heads/canary
 remote: fleetgate:   stage 'canary' takes only unmodified merges from 'main'
-remote: fleetgate:   [not-from-upstream] merge commit $(short canary) brings in commits that are not in 'main'
+remote: fleetgate:   [not-from-upstream] merge commit $(short canary) brings in a commit that was never a tip of 'main' (it is not on its first-parent line)
 remote: fleetgate:     commit $(short canary) \"Merge feature/a into canary\"
 $MERGE_UPSTREAM_ADVICE
-remote: fleetgate:   [not-from-upstream] commit $(short feature/a) is not in 'main': 'canary' takes only what 'main' already holds
-remote: fleetgate:     commit $(short feature/a) \"Feature A\"
-$FROM_UPSTREAM_ADVICE
 $ONE_REFUSED
 $(git_refused " ! [remote rejected] canary -> canary (pre-receive hook declined)")"
 	assert_server_tip canary "$(git rev-parse main)"
@@ -371,12 +369,9 @@ $(git_refused " ! [remote rejected] canary -> canary (pre-receive hook declined)
 	assert_status 1
 	assert_output_is "remote: fleetgate: refusing refs/heads/production
 remote: fleetgate:   stage 'production' takes only unmodified merges from 'canary'
-remote: fleetgate:   [not-from-upstream] merge commit $(short production) brings in commits that are not in 'canary'
+remote: fleetgate:   [not-from-upstream] merge commit $(short production) brings in a commit that was never a tip of 'canary' (it is not on its first-parent line)
 remote: fleetgate:     commit $(short production) \"Merge feature/a into production\"
 $MERGE_UPSTREAM_ADVICE
-remote: fleetgate:   [not-from-upstream] commit $(short feature/a) is not in 'canary': 'production' takes only what 'canary' already holds
-remote: fleetgate:     commit $(short feature/a) \"Feature A\"
-$FROM_UPSTREAM_ADVICE
 $ONE_REFUSED
 $(git_refused " ! [remote rejected] production -> production (pre-receive hook declined)")"
 	assert_server_tip production "$(git rev-parse main)"
@@ -391,15 +386,9 @@ $(git_refused " ! [remote rejected] production -> production (pre-receive hook d
 	assert_status 1
 	assert_output_is "remote: fleetgate: refusing refs/heads/production
 remote: fleetgate:   stage 'production' takes only unmodified merges from 'canary'
-remote: fleetgate:   [not-from-upstream] merge commit $(short production) brings in commits that are not in 'canary'
+remote: fleetgate:   [not-from-upstream] merge commit $(short production) brings in a commit that was never a tip of 'canary' (it is not on its first-parent line)
 remote: fleetgate:     commit $(short production) \"Promote main to production\"
 $MERGE_UPSTREAM_ADVICE
-remote: fleetgate:   [not-from-upstream] merge commit $(short main) brings in commits that are not in 'canary'
-remote: fleetgate:     commit $(short main) \"Merge feature/one\"
-$MERGE_UPSTREAM_ADVICE
-remote: fleetgate:   [not-from-upstream] commit $(short feature/one) is not in 'canary': 'production' takes only what 'canary' already holds
-remote: fleetgate:     commit $(short feature/one) \"Change one\"
-$FROM_UPSTREAM_ADVICE
 $ONE_REFUSED
 $(git_refused " ! [remote rejected] production -> production (pre-receive hook declined)")"
 	assert_server_tip production "$(git rev-parse main~1)"
@@ -443,7 +432,8 @@ $(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
 @test "refused: a force push of canary" {
 	bootstrap_stages
 	merge_feature one
-	git push -q origin main main:canary
+	git push -q origin main
+	git push -q origin main:canary
 	tip=$(git rev-parse main)
 	git checkout -q canary # still at the bootstrap commit
 	push --force origin canary
@@ -505,7 +495,7 @@ $(git_refused " ! [remote rejected] production (pre-receive hook declined)")"
 	assert_status 1
 	assert_output_is "remote: fleetgate: refusing refs/heads/production
 remote: fleetgate:   stage 'production' takes only unmodified merges from 'canary'
-remote: fleetgate:   [not-from-upstream] stage 'production' can only be created at a commit of 'canary', and $(short main) is not one
+remote: fleetgate:   [not-from-upstream] stage 'production' can only be created at a commit on the first-parent line of 'canary', and $(short main) is not one
 $CREATE_ADVICE
 $ONE_REFUSED
 $(git_refused " ! [remote rejected] main -> production (pre-receive hook declined)")"
@@ -520,7 +510,7 @@ $(git_refused " ! [remote rejected] main -> production (pre-receive hook decline
 	assert_status 1
 	assert_output_is "remote: fleetgate: refusing refs/heads/canary
 remote: fleetgate:   stage 'canary' takes only unmodified merges from 'main'
-remote: fleetgate:   [not-from-upstream] stage 'canary' can only be created at a commit of 'main', and $(short feature/x) is not one
+remote: fleetgate:   [not-from-upstream] stage 'canary' can only be created at a commit on the first-parent line of 'main', and $(short feature/x) is not one
 $CREATE_ADVICE
 $ONE_REFUSED
 $(git_refused " ! [remote rejected] feature/x -> canary (pre-receive hook declined)")"
@@ -871,7 +861,7 @@ remote: fleetgate:     commit $(short main~$((7 - i))) \"Direct edit $i\"
 $MERGE_ONLY_ADVICE"
 	done
 	assert_output_is "$expected
-remote: fleetgate:   ... and 2 more commits that are not merges
+remote: fleetgate:   ... and 2 more commits that are not merges of new work
 $ONE_REFUSED
 $(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
 	assert_server_tip main "$(git rev-parse main~7)"

@@ -10,13 +10,14 @@ load push_helpers
 setup() { setup_push; }
 teardown() { teardown_workspace; }
 
-@test "install: writes the three hooks and the default settings; a second run changes nothing" {
+@test "install: writes the four hooks and the default settings; a second run changes nothing" {
 	git init -q --bare "$SRV"
 	run "$FLEETGATE" install --repo "$SRV"
 	assert_status 0
 	assert_output_is "installed $SRV/hooks/pre-receive
 installed $SRV/hooks/update
 installed $SRV/hooks/post-receive
+installed $SRV/hooks/reference-transaction
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ -x "$SRV/hooks/pre-receive" ]
@@ -30,6 +31,7 @@ check: hooks executable, repository opens, settings read"
 	assert_output_is "unchanged $SRV/hooks/pre-receive
 unchanged $SRV/hooks/update
 unchanged $SRV/hooks/post-receive
+unchanged $SRV/hooks/reference-transaction
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read (nothing changed)"
 	[ "$(cat "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/hooks/post-receive" "$SRV/config")" = "$before" ]
@@ -44,6 +46,7 @@ check: hooks executable, repository opens, settings read (nothing changed)"
 	assert_output_is "unchanged $SRV/hooks/pre-receive
 unchanged $SRV/hooks/update
 unchanged $SRV/hooks/post-receive
+unchanged $SRV/hooks/reference-transaction
 settings: stages main production (git config fleetgate.stages); fleetgate.mergeOnly is false
 check: hooks executable, repository opens, settings read (nothing changed)"
 	[ "$(git -C "$SRV" config fleetgate.stages)" = "main production" ]
@@ -89,6 +92,7 @@ foreign_hooks() {
 	assert_output_is "installed $SRV/hooks/pre-receive
 installed $SRV/hooks/update
 installed $SRV/hooks/post-receive
+installed $SRV/hooks/reference-transaction
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ "$(cat "$SRV/hooks/pre-receive.chained")" = "$foreign" ]
@@ -190,6 +194,7 @@ gitea_dispatchers() {
 	assert_output_is "installed $SRV/hooks/pre-receive.d/fleetgate
 installed $SRV/hooks/update.d/fleetgate
 installed $SRV/hooks/post-receive.d/fleetgate
+installed $SRV/hooks/reference-transaction
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ -x "$SRV/hooks/pre-receive.d/fleetgate" ]

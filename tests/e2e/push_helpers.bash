@@ -226,7 +226,8 @@ ready_for_production() {
 	bootstrap_stages
 	git -C "$SRV" config fleetgate.pushers.production "release-manager sre-bot"
 	merge_feature one
-	git push -q origin main main:canary
+	git push -q origin main
+	git push -q origin main:canary
 	git fetch -q origin
 	git checkout -q canary
 	git merge -q --ff-only origin/canary

@@ -227,7 +227,7 @@ static int base_history(void)
 }
 
 struct push {
-	struct ref_update u[4];
+	struct ref_update u[8];
 	size_t n;
 };
 
@@ -437,7 +437,7 @@ static void test_feature_merged_into_canary(void **state)
 
 	(void)state;
 	add(&p, "refs/heads/canary", base, merge);
-	ASSERT_RULES(&p, 0, "not-from-upstream not-from-upstream");
+	ASSERT_RULES(&p, 0, "not-from-upstream");
 }
 
 static void test_cherry_pick_onto_canary(void **state)
@@ -465,7 +465,7 @@ static void test_production_from_main_skips_canary(void **state)
 	(void)state;
 	set_branch("main", merge);
 	add(&p, "refs/heads/production", base, merge);
-	ASSERT_RULES(&p, 0, "not-from-upstream not-from-upstream");
+	ASSERT_RULES(&p, 0, "not-from-upstream");
 }
 
 static void test_upstream_moved_in_same_push(void **state)
@@ -477,13 +477,35 @@ static void test_upstream_moved_in_same_push(void **state)
 	struct policy_verdict *v;
 
 	(void)state;
-	/* canary listed first: the engine still judges main first. */
-	add(&p, "refs/heads/canary", base, merge);
+	/* main sent first: canary may take main's new tip, since git writes
+	 * main first and checks canary again when it writes it. */
+	settings.upstream_in_push = 1;
 	add(&p, "refs/heads/main", base, merge);
+	add(&p, "refs/heads/canary", base, merge);
 	v = judge(&p);
 	assert_true(v[0].accepted);
 	assert_true(v[1].accepted);
 	policy_verdicts_free(v, p.n);
+	/* Without the reference-transaction hook nothing checks canary again
+	 * when git writes it: the same push may not carry its upstream. */
+	settings.upstream_in_push = 0;
+	ASSERT_RULES(&p, 1, "upstream-in-push");
+	ASSERT_RULES(&p, 0, "");
+	/* canary sent first: git would write it before main. The engine
+	 * still judges main first. */
+	settings.upstream_in_push = 1;
+	p.n = 0;
+	add(&p, "refs/heads/canary", base, merge);
+	add(&p, "refs/heads/main", base, merge);
+	v = judge(&p);
+	assert_string_equal(rules(&v[0]), "upstream-in-push");
+	assert_string_equal(v[0].reasons[0].message,
+			    "'canary' rests on the new tip of 'main' from this push, and git writes 'canary' first");
+	assert_true(v[1].accepted);
+	policy_verdicts_free(v, p.n);
+	/* At write time, in one transaction, main's new tip counts. */
+	settings.recheck = 1;
+	ASSERT_RULES(&p, 0, "");
 }
 
 static void test_refused_upstream_does_not_count(void **state)
@@ -574,6 +596,7 @@ static void test_pushers(void **state)
 	ASSERT_RULES(&p, 0, "pusher");
 	/* other stages are not restricted */
 	p.n = 0;
+	set_branch("canary", base);
 	add(&p, "refs/heads/canary", base, merge);
 	ASSERT_RULES(&p, 0, "");
 }
@@ -625,6 +648,148 @@ static char *mr(const char *source, int src, const char *target, int tgt)
 	snprintf(buf, sizeof(buf), "%s", rules(v));
 	policy_verdicts_free(v, 1);
 	return buf;
+}
+
+
+/* A feature branch's intermediate commit (work in progress, fixed before
+ * the merge) is in main's history but was never main's tip: no later stage
+ * takes it, by fast-forward, by merge, or when created. */
+static void test_feature_intermediate_state(void **state)
+{
+	int base = base_history();
+	int wip = commit(5, "WIP: ssh on for debugging", base, -1);
+	int fixed = commit(6, "turn ssh off again", wip, -1);
+	int merge = commit(6, "Merge feature", base, fixed);
+	int promo = commit(5, "Promote main", base, wip);
+	struct push p = { .n = 0 };
+	struct policy_verdict *v;
+
+	(void)state;
+	set_branch("main", merge);
+	add(&p, "refs/heads/canary", base, wip);
+	v = judge(&p);
+	assert_string_equal(rules(&v[0]), "not-from-upstream");
+	assert_string_equal(v[0].reasons[0].message,
+			    "commit c000003 was never a tip of 'main': it is only in the history of a branch merged into it");
+	policy_verdicts_free(v, p.n);
+	p.n = 0;
+	add(&p, "refs/heads/canary", base, promo);
+	ASSERT_RULES(&p, 0, "not-from-upstream");
+	p.n = 0;
+	g.nbranches = 2; /* no production yet */
+	set_branch("canary", merge);
+	add(&p, "refs/heads/production", -1, wip);
+	ASSERT_RULES(&p, 0, "not-from-upstream");
+	p.n = 0;
+	add(&p, "refs/heads/production", -1, merge);
+	ASSERT_RULES(&p, 0, "");
+}
+
+/* A merge whose second parent is already in its first's history merges
+ * nothing: on main it is no reviewed merge, on canary no promotion. */
+static void test_merges_that_merge_nothing(void **state)
+{
+	int base = base_history();
+	int older = commit(8, "Merge main~1 with an edit", base, 0);
+	int same = commit(8, "Merge main with itself", base, base);
+	int work = commit(3, "tune", base, -1);
+	int merge = commit(3, "Merge tune", base, work);
+	int promo = commit(3, "Promote main", base, merge);
+	int again = commit(3, "Promote main again", promo, merge);
+	struct push p = { .n = 0 };
+
+	(void)state;
+	add(&p, "refs/heads/main", base, older);
+	ASSERT_RULES(&p, 0, "empty-merge");
+	p.n = 0;
+	add(&p, "refs/heads/main", base, same);
+	ASSERT_RULES(&p, 0, "empty-merge");
+	set_branch("main", merge);
+	p.n = 0;
+	add(&p, "refs/heads/canary", base, again);
+	ASSERT_RULES(&p, 0, "empty-merge");
+	p.n = 0;
+	add(&p, "refs/heads/canary", base, promo);
+	ASSERT_RULES(&p, 0, "");
+}
+
+/* The old id a push sends for a stage is its tip, or the ref is refused. */
+static void test_stale_old_id(void **state)
+{
+	int base = base_history();
+	int work = commit(3, "tune", base, -1);
+	int merge = commit(3, "Merge tune", base, work);
+	struct push p = { .n = 0 };
+	struct policy_verdict *v;
+
+	(void)state;
+	set_branch("main", merge);
+	add(&p, "refs/heads/canary", merge, merge);
+	v = judge(&p);
+	assert_string_equal(rules(&v[0]), "stale-old-id");
+	assert_string_equal(v[0].reasons[0].message,
+			    "the push says 'canary' is at c000004, but it is at c000002");
+	policy_verdicts_free(v, p.n);
+	p.n = 0;
+	add(&p, "refs/heads/canary", -1, merge);
+	ASSERT_RULES(&p, 0, "stale-old-id");
+}
+
+static void test_reserved_refs(void **state)
+{
+	int base = base_history();
+	struct push p = { .n = 0 };
+
+	(void)state;
+	add(&p, "refs/replace/c000001000000000000000000000000000000000", -1, base);
+	add(&p, "refs/notes/fleetgate/verified", -1, base);
+	add(&p, "refs/notes/fleetgate", -1, base);
+	add(&p, "refs/notes/commits", -1, base);
+	ASSERT_RULES(&p, 0, "reserved-ref");
+	ASSERT_RULES(&p, 1, "reserved-ref");
+	ASSERT_RULES(&p, 2, "reserved-ref");
+	ASSERT_RULES(&p, 3, "");
+}
+
+/* However many stages there are, each is judged. */
+static void test_many_stages(void **state)
+{
+	static char names[70][8];
+	static char *list[70];
+	int base = base_history();
+	struct push p = { .n = 0 };
+	int i;
+
+	(void)state;
+	for (i = 0; i < 70; i++) {
+		snprintf(names[i], sizeof(names[i]), "s%d", i);
+		list[i] = names[i];
+	}
+	settings.stages = list;
+	settings.nstages = 70;
+	set_branch("s68", base);
+	add(&p, "refs/heads/s68", base, -1);
+	ASSERT_RULES(&p, 0, "delete");
+}
+
+/* A stage name git config cannot hold as it is refuses the stage's pushes. */
+static void test_stage_name_unusable(void **state)
+{
+	static char *list[] = { "main", "Production" };
+	int base = base_history();
+	int work = commit(3, "tune", base, -1);
+	int merge = commit(3, "Merge tune", base, work);
+	struct push p = { .n = 0 };
+
+	(void)state;
+	settings.stages = list;
+	settings.nstages = 2;
+	set_branch("Production", base);
+	add(&p, "refs/heads/main", base, merge);
+	ASSERT_RULES(&p, 0, "stage-name");
+	p.n = 0;
+	add(&p, "refs/heads/Production", base, merge);
+	ASSERT_RULES(&p, 0, "stage-name");
 }
 
 static void test_merge_requests(void **state)
@@ -690,6 +855,12 @@ int main(void)
 		cmocka_unit_test_setup(test_pushers, setup),
 		cmocka_unit_test_setup(test_stages_from_accepted_promotion, setup),
 		cmocka_unit_test_setup(test_stage_created_from_upstream_promotion, setup),
+		cmocka_unit_test_setup(test_feature_intermediate_state, setup),
+		cmocka_unit_test_setup(test_merges_that_merge_nothing, setup),
+		cmocka_unit_test_setup(test_stale_old_id, setup),
+		cmocka_unit_test_setup(test_reserved_refs, setup),
+		cmocka_unit_test_setup(test_many_stages, setup),
+		cmocka_unit_test_setup(test_stage_name_unusable, setup),
 		cmocka_unit_test_setup(test_merge_requests, setup),
 		cmocka_unit_test(test_parse_update),
 	};
