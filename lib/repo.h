@@ -112,4 +112,10 @@ void repo_hash_hex(const void *data, size_t len, char *hex);
  * of refs/heads/<name>). Needs repo_global_init(). */
 int repo_branch_name_valid(const char *name);
 
+/* A source over the tree at the tip of branch `branch`: refs/heads/<branch>
+ * only, never a tag or another ref of that short name. Fills `hex` (41
+ * bytes, may be NULL) with the commit's id. FG_ENOTFOUND when there is no
+ * such branch, FG_EINVAL when it does not point at a commit. */
+int repo_source_branch(struct fg_repo *repo, const char *branch, struct source *out, char *hex);
+
 #endif

@@ -86,7 +86,8 @@ int schedule_mender_settings(struct mender_settings *out, const struct settings 
 	return 0;
 }
 
-/* Every local branch's fleet at its tip, and `branch` at `commit`. */
+/* Every local branch's fleet at its tip (refs/heads/<name>), and `branch`
+ * at `commit`. */
 static int load_views(struct fg_repo *repo, const char *branch, const char *commit,
 		      struct branch_view **views, size_t *nviews, struct fleet **own,
 		      struct diags *diags)
@@ -109,7 +110,12 @@ static int load_views(struct fg_repo *repo, const char *branch, const char *comm
 		int is_own = !strcmp(names[i], branch);
 
 		diags_init(&scratch);
-		rc = repo_source_rev(repo, is_own ? commit : names[i], &src);
+		/* By the full ref: a tag of the same short name is a free
+		 * pusher's, and must never stand in for a branch. */
+		if (is_own)
+			rc = repo_source_rev(repo, commit, &src);
+		else
+			rc = repo_source_branch(repo, names[i], &src, NULL);
 		if (!rc) {
 			rc = fleet_load(&f, &src, NULL, is_own ? diags : &scratch);
 			source_release(&src);

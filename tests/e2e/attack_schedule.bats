@@ -1,0 +1,107 @@
+#!/usr/bin/env bats
+# A hostile pusher against the scheduler: anyone who may push a free branch
+# (any branch that is not a stage) controls its content, its tags and its
+# object types. Every attack goes through a real `git push` into a bare
+# repository with fleetgate's hooks, against the Mender stand-in, and shows
+# that the stages keep their devices and the attacker gets nothing.
+
+load helpers
+load sim_helpers
+
+PI3_NEW=2025-10-09-1716-pi3-gitops-trixie-arm64
+PI3_NEXT=2025-11-14-1030-pi3-gitops-trixie-arm64
+STATION=0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40
+RUNNER=7d2e5b8a-1c4f-4a9d-8e3b-6f0a2c4e8b17
+SECRET=ghr-s3cr3t-runner-token
+
+setup() {
+	setup_workspace
+	export MENDER_ACCESS_TOKEN=test-token-not-secret
+	export FLEETGATE_SECRET_RUNNER_ACCESS_TOKEN=$SECRET
+	unset MENDER_SERVER
+	cp "$FG_TOP/fleet-example/mender-seed.json" "$WORK/seed.json"
+	start_sim "$WORK/seed.json"
+	make_server
+}
+
+teardown() {
+	stop_attacker_sim
+	stop_sim
+	teardown_workspace
+}
+
+push() { # refspec...
+	git -C "$WORK/dev" push origin "$@" 2>&1 | remote_lines
+}
+
+# The three stages rolled out the legitimate way.
+roll_out_stages() {
+	push main >/dev/null
+	push main:canary >/dev/null
+	push main:production >/dev/null
+}
+
+# A commit on a free branch 'evil', from main, whose fleet tries to take every
+# device: default_branch evil, no device file naming a branch, and a key that
+# carries the runner's secret to every device it would manage.
+make_evil() {
+	git -C "$WORK/dev" checkout -q -b evil main
+	sed -i 's/^default_branch: production$/default_branch: evil/' "$WORK/dev/fleet.yaml"
+	sed -i '/^  ssh_enabled: false$/a\  leak: ${secret:RUNNER_ACCESS_TOKEN}' "$WORK/dev/fleet.yaml"
+	sed -i '/^subscribed_branch:/d' "$WORK"/dev/devices/*.yaml
+	git -C "$WORK/dev" commit -q -a -m "Take every device"
+	git -C "$WORK/dev" checkout -q main
+}
+
+# Where the runner's secret is in the stand-in: "device key" lines.
+secret_holders() {
+	sim GET /_sim/state | jq -r --arg s "$SECRET" \
+		'.devices[] | .id as $id | (.configured // {}) | to_entries[] | select(.value | contains($s)) | "\($id) \(.key)"'
+}
+
+# The software deployments of a branch in the stand-in.
+deployments_of() { # branch
+	sim_deployments | grep "^fleetgate:$1@" || true
+}
+
+# A second stand-in playing the attacker's server: $ATTACKER, $ATTACKER_PID.
+start_attacker_sim() {
+	local sim=$SIM port=$SIM_PORT pid=$SIM_PID
+	start_sim "$WORK/seed.json"
+	ATTACKER=$SIM ATTACKER_PID=$SIM_PID
+	SIM=$sim SIM_PORT=$port SIM_PID=$pid
+}
+
+stop_attacker_sim() {
+	if [ -n "${ATTACKER_PID:-}" ]; then
+		kill "$ATTACKER_PID" 2>/dev/null || true
+		wait "$ATTACKER_PID" 2>/dev/null || true
+		ATTACKER_PID=
+	fi
+}
+
+@test "tags named after the stages do not stand in for the stages' branches" {
+	roll_out_stages
+	make_evil
+	main=$(git -C "$WORK/srv.git" rev-parse refs/heads/main)
+	evil=$(git -C "$WORK/dev" rev-parse --short=7 evil)
+	sim DELETE /_sim/requests >/dev/null
+	run push evil:refs/heads/evil evil:refs/tags/main evil:refs/tags/canary evil:refs/tags/production
+	# the push lands (tags and free branches are free) ...
+	[ "$(git -C "$WORK/srv.git" rev-parse refs/tags/main)" = "$(git -C "$WORK/dev" rev-parse evil)" ]
+	[ "$(git -C "$WORK/srv.git" rev-parse refs/heads/main)" = "$main" ]
+	# ... and the free branch gets no device
+	echo "$output" | grep -qx "fleetgate: evil@$evil: 0 devices managed: 0 OS updates in 0 deployments (0 created, 0 already there), 0 configurations deployed, 0 pending, 0 aborted"
+	run sim_requests
+	! echo "$output" | grep -q '^POST /api/management/v1/deployments/deployments '
+	! echo "$output" | grep -q '^PUT /api/management/v1/deviceconfig'
+	[ -z "$(deployments_of evil)" ]
+	# the secret is where production put it, and nowhere else
+	run secret_holders
+	assert_output_is "$RUNNER gharunner_access_token"
+	# every command reads the stages' branches, not the tags
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git" --all
+	[ -z "$(deployments_of evil)" ]
+	run secret_holders
+	assert_output_is "$RUNNER gharunner_access_token"
+}
