@@ -142,6 +142,32 @@ static int report_failure(const char *cmd, int rc, const struct schedule *sc, co
 	return EXIT_USAGE;
 }
 
+/* The scheduler's warnings, one line each, prefixed with `prefix`. */
+static void put_warnings(struct fg_buf *b, const char *prefix, const struct schedule *sc,
+			 const char *branch)
+{
+	size_t i;
+
+	for (i = 0; i < sc->nwarnings; i++) {
+		fg_buf_printf(b, "%s%s@%.7s: warning: ", prefix, branch, sc->commit);
+		fg_buf_put_printable(b, sc->warnings[i]);
+		fg_buf_putc(b, '\n');
+	}
+}
+
+static void print_warnings(const char *cmd, const struct schedule *sc, const char *branch)
+{
+	struct fg_buf b = FG_BUF_INIT;
+	char *prefix = fg_asprintf("fleetgate %s: ", cmd);
+
+	fg_buf_init(&b);
+	put_warnings(&b, prefix, sc, branch);
+	if (b.len)
+		fputs(b.ptr, stderr);
+	fg_buf_release(&b);
+	free(prefix);
+}
+
 /* Progress of a long run, on a terminal only: one line, rewritten. */
 static void on_progress(void *data, const char *what)
 {
@@ -215,6 +241,7 @@ static int plan_or_apply(int argc, char **argv, const char *cmd, int apply)
 	progress(&o);
 	rc = schedule_run(&sc, repo, &s, &o);
 	progress_done(&o);
+	print_warnings(cmd, &sc, a.branch);
 	fg_buf_init(&out);
 	if (sc.planned) {
 		if (a.json)
@@ -264,6 +291,7 @@ static int reconcile_branch(struct fg_repo *repo, const struct settings *s, cons
 	progress(&o);
 	rc = schedule_run(&sc, repo, s, &o);
 	progress_done(&o);
+	put_warnings(out, "", &sc, branch);
 	if (sc.planned)
 		plan_report_summary(out, &sc.plan);
 	if (sc.applied_run)
@@ -505,6 +533,7 @@ int cmd_status(int argc, char **argv)
 		progress(&o);
 		rc = schedule_run(&sc, repo, &s, &o);
 		progress_done(&o);
+		print_warnings("status", &sc, branches[i]);
 		if (rc) {
 			status = report_failure("status", rc, &sc, branches[i]);
 			schedule_release(&sc);

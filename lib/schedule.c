@@ -51,22 +51,33 @@ static int credentials_at_hand(const struct settings *s)
 			    "no Mender credentials: set MENDER_ACCESS_TOKEN (a personal access token), MENDER_USER and MENDER_PASSWORD, or git config fleetgate.menderTokenFile");
 }
 
+/* The server from the environment or the server's settings, never from
+ * pushed content (anyone who can push a branch writes fleet.yaml). */
+static const char *settings_server(const struct settings *s)
+{
+	const char *env = getenv("MENDER_SERVER");
+
+	return env && *env ? env : s->mender_server;
+}
+
+static int server_at_hand(const struct settings *s)
+{
+	if (settings_server(s))
+		return 0;
+	return fg_error_set(FG_EINVAL,
+			    "no Mender server: set MENDER_SERVER or git config fleetgate.menderServer (mender.server in fleet.yaml is never used: anyone who can push a branch controls it)");
+}
+
 int schedule_mender_settings(struct mender_settings *out, const struct settings *s,
-			     const char *fleet_server, char **token_buf)
+			     char **token_buf)
 {
 	const char *env;
 
 	memset(out, 0, sizeof(*out));
 	*token_buf = NULL;
-	if ((env = getenv("MENDER_SERVER")) && *env)
-		out->server = env;
-	else if (s->mender_server)
-		out->server = s->mender_server;
-	else
-		out->server = fleet_server;
+	out->server = settings_server(s);
 	if (!out->server)
-		return fg_error_set(FG_EINVAL,
-				    "no Mender server: set MENDER_SERVER, git config fleetgate.menderServer, or mender.server in fleet.yaml");
+		return server_at_hand(s);
 	if ((env = getenv("MENDER_ACCESS_TOKEN")) && *env) {
 		out->token = env;
 	} else if (getenv("MENDER_USER") && getenv("MENDER_PASSWORD")) {
@@ -132,6 +143,30 @@ static int load_views(struct fg_repo *repo, const char *branch, const char *comm
 	fg_strings_free(names, n);
 	*views = v;
 	return rc;
+}
+
+static void warn(struct schedule *sc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void warn(struct schedule *sc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sc->warnings = fg_realloc(sc->warnings, (sc->nwarnings + 1) * sizeof(char *));
+	sc->warnings[sc->nwarnings++] = fg_vasprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* Two URLs name the same server when they differ only by trailing '/'. */
+static int same_url(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	while (na && a[na - 1] == '/')
+		na--;
+	while (nb && b[nb - 1] == '/')
+		nb--;
+	return na == nb && !strncmp(a, b, na);
 }
 
 static void progress(const struct schedule_options *o, const char *fmt, ...)
@@ -219,6 +254,8 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		rc = repo_branch_tip(repo, o->branch, out->commit);
 	if (!rc)
 		rc = credentials_at_hand(s);
+	if (!rc)
+		rc = server_at_hand(s);
 	if (rc)
 		return rc;
 	progress(o, "%s@%.7s: reading the fleet of every branch", o->branch, out->commit);
@@ -248,9 +285,12 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 				  out->diags.errors == 1 ? "" : "s", out->commit);
 		goto done;
 	}
-	rc = schedule_mender_settings(&ms, s, own->mender_server, &token);
+	rc = schedule_mender_settings(&ms, s, &token);
 	if (rc)
 		goto done;
+	if (own->mender_server && !same_url(own->mender_server, ms.server))
+		warn(out, "mender.server '%s' in fleet.yaml is not the Mender server of this git server; it is not used",
+		     own->mender_server);
 	ms.deadline_ms = o->deadline_ms;
 	ms.http.log = o->log;
 	ms.http.log_data = o->log_data;
@@ -318,5 +358,6 @@ void schedule_release(struct schedule *sc)
 	if (sc->applied_run)
 		apply_result_release(&sc->applied);
 	diags_release(&sc->diags);
+	fg_strings_free(sc->warnings, sc->nwarnings);
 	memset(sc, 0, sizeof(*sc));
 }

@@ -105,3 +105,40 @@ stop_attacker_sim() {
 	run secret_holders
 	assert_output_is "$RUNNER gharunner_access_token"
 }
+
+@test "Mender's URL and the credentials never come from pushed content" {
+	start_attacker_sim
+	git -C "$WORK/srv.git" config --unset fleetgate.menderServer
+	git -C "$WORK/dev" checkout -q -b evil main
+	sed -i "s|^  server: .*|  server: $ATTACKER|" "$WORK/dev/fleet.yaml"
+	sed -i '/^subscribed_branch:/s/: .*/: evil/' "$WORK"/dev/devices/*.yaml
+	git -C "$WORK/dev" commit -q -a -m "Report to my server"
+	evil=$(git -C "$WORK/dev" rev-parse --short=7 evil)
+	run push evil
+	[ "$(git -C "$WORK/srv.git" rev-parse refs/heads/evil)" = "$(git -C "$WORK/dev" rev-parse evil)" ]
+	assert_output_is "fleetgate: evil@$evil: deferred: no Mender server: set MENDER_SERVER or git config fleetgate.menderServer (mender.server in fleet.yaml is never used: anyone who can push a branch controls it)
+fleetgate: the spool keeps the job; 'fleetgate reconcile' schedules it"
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git" --all
+	echo "$output" | grep -qx "evil: not fully scheduled: no Mender server: set MENDER_SERVER or git config fleetgate.menderServer (mender.server in fleet.yaml is never used: anyone who can push a branch controls it)"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch evil
+	[ "$status" -eq 2 ]
+	# the attacker's server heard nothing: no token, no secret
+	[ "$(curl -sS "$ATTACKER/_sim/requests")" = "[]" ]
+	[ "$(sim GET /_sim/requests)" = "[]" ]
+	# with the server's own setting, requests go there only, and the pusher is told
+	git -C "$WORK/srv.git" config fleetgate.menderServer "$SIM"
+	git -C "$WORK/dev" checkout -q evil
+	echo "# again" >> "$WORK/dev/fleet.yaml"
+	git -C "$WORK/dev" commit -q -a -m "Again"
+	git -C "$WORK/dev" checkout -q main
+	evil=$(git -C "$WORK/dev" rev-parse --short=7 evil)
+	run push evil
+	echo "$output" | grep -qx "fleetgate: evil@$evil: warning: mender.server '$ATTACKER' in fleet.yaml is not the Mender server of this git server; it is not used"
+	[ "$(curl -sS "$ATTACKER/_sim/requests")" = "[]" ]
+	[ "$(sim GET /_sim/requests | jq length)" -gt 0 ]
+	MENDER_SERVER=$SIM run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch evil
+	[ "$status" -eq 0 ]
+	[ "$(curl -sS "$ATTACKER/_sim/requests")" = "[]" ]
+	run secret_holders
+	[ -z "$output" ]
+}
