@@ -97,54 +97,6 @@ int schedule_mender_settings(struct mender_settings *out, const struct settings 
 	return 0;
 }
 
-/* Every local branch's fleet at its tip (refs/heads/<name>), and `branch`
- * at `commit`. */
-static int load_views(struct fg_repo *repo, const char *branch, const char *commit,
-		      struct branch_view **views, size_t *nviews, struct fleet **own,
-		      struct diags *diags)
-{
-	char **names = NULL;
-	size_t n = 0, i;
-	struct branch_view *v;
-	int rc;
-
-	*views = NULL;
-	*nviews = 0;
-	rc = repo_local_branches(repo, &names, &n);
-	if (rc)
-		return rc;
-	v = fg_calloc(n + 1, sizeof(*v));
-	for (i = 0; i < n && !rc; i++) {
-		struct source src;
-		struct fleet *f = NULL;
-		struct diags scratch;
-		int is_own = !strcmp(names[i], branch);
-
-		diags_init(&scratch);
-		/* By the full ref: a tag of the same short name is a free
-		 * pusher's, and must never stand in for a branch. */
-		if (is_own)
-			rc = repo_source_rev(repo, commit, &src);
-		else
-			rc = repo_source_branch(repo, names[i], &src, NULL);
-		if (!rc) {
-			rc = fleet_load(&f, &src, NULL, is_own ? diags : &scratch);
-			source_release(&src);
-		}
-		diags_release(&scratch);
-		if (rc)
-			break;
-		v[*nviews].branch = fg_strdup(names[i]);
-		v[*nviews].fleet = f;
-		(*nviews)++;
-		if (is_own)
-			*own = f;
-	}
-	fg_strings_free(names, n);
-	*views = v;
-	return rc;
-}
-
 static void warn(struct schedule *sc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void warn(struct schedule *sc, const char *fmt, ...)
@@ -167,6 +119,103 @@ static int same_url(const char *a, const char *b)
 	while (nb && b[nb - 1] == '/')
 		nb--;
 	return na == nb && !strncmp(a, b, na);
+}
+
+/* Whether `branch` is a stage: the server's fleetgate.stages, else the
+ * promotion list of the branch's own fleet (as the promotion rules take it). */
+static int is_stage(const struct settings *s, const char *branch, const struct fleet *f)
+{
+	size_t i;
+
+	if (!s->has_stages)
+		return fleet_is_stage(f, branch);
+	for (i = 0; i < s->nstages; i++)
+		if (!strcmp(s->stages[i], branch))
+			return 1;
+	return 0;
+}
+
+/* What is wrong with a fleet that loaded with errors, in one line. */
+static char *first_error(const struct diags *d, const char *commit)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++) {
+		const struct diag *e = &d->items[i];
+		char *at, *why;
+
+		if (e->severity != DIAG_ERROR)
+			continue;
+		at = e->line ? fg_asprintf("%s:%u:%u", e->file, e->line, e->column) : fg_strdup(e->file);
+		why = fg_asprintf("its fleet at %.7s has %zu error%s, the first %s: %s", commit,
+				  d->errors, d->errors == 1 ? "" : "s", at, e->message);
+		free(at);
+		return why;
+	}
+	return fg_asprintf("its fleet at %.7s is invalid", commit);
+}
+
+/*
+ * Every local branch's fleet at its tip (refs/heads/<name>: a tag of the
+ * same short name is a free pusher's and must never stand in for a
+ * branch), and `branch` at `commit` into *own. Another branch whose fleet
+ * cannot be read or is invalid is skipped with a warning: it claims no
+ * device, and it does not stop this branch's scheduling.
+ */
+static int load_views(struct schedule *sc, struct fg_repo *repo, const struct settings *s,
+		      const char *branch, const char *commit, struct branch_view **views,
+		      size_t *nviews, struct fleet **own)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	struct branch_view *v;
+	int rc;
+
+	*views = NULL;
+	*nviews = 0;
+	rc = repo_local_branches(repo, &names, &n);
+	if (rc)
+		return rc;
+	v = fg_calloc(n + 1, sizeof(*v));
+	for (i = 0; i < n && !rc; i++) {
+		struct source src;
+		struct fleet *f = NULL;
+		struct diags scratch;
+		char tip[41] = "";
+		int is_own = !strcmp(names[i], branch);
+
+		diags_init(&scratch);
+		if (is_own)
+			rc = repo_source_rev(repo, commit, &src);
+		else
+			rc = repo_source_branch(repo, names[i], &src, tip);
+		if (!rc) {
+			rc = fleet_load(&f, &src, NULL, is_own ? &sc->diags : &scratch);
+			source_release(&src);
+		}
+		if (!is_own && (rc || scratch.errors)) {
+			char *why = rc ? fg_strdup(fg_error_message()) : first_error(&scratch, tip);
+
+			warn(sc, "branch '%s' is skipped, it claims no device: %s", names[i], why);
+			free(why);
+			fleet_free(f);
+			diags_release(&scratch);
+			rc = 0;
+			continue;
+		}
+		diags_release(&scratch);
+		if (rc)
+			break;
+		v[*nviews].branch = fg_strdup(names[i]);
+		v[*nviews].fleet = f;
+		v[*nviews].stage = is_stage(s, names[i], f);
+		(*nviews)++;
+		if (is_own)
+			*own = f;
+	}
+	fg_strings_free(names, n);
+	*views = v;
+	return rc;
 }
 
 static void progress(const struct schedule_options *o, const char *fmt, ...)
@@ -259,7 +308,7 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	if (rc)
 		return rc;
 	progress(o, "%s@%.7s: reading the fleet of every branch", o->branch, out->commit);
-	rc = load_views(repo, o->branch, out->commit, &views, &nviews, &own, &out->diags);
+	rc = load_views(out, repo, s, o->branch, out->commit, &views, &nviews, &own);
 	if (rc)
 		goto done;
 	if (!own) {
@@ -276,6 +325,7 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		views = fg_realloc(views, (nviews + 1) * sizeof(*views));
 		views[nviews].branch = fg_strdup(o->branch);
 		views[nviews].fleet = own;
+		views[nviews].stage = is_stage(s, o->branch, own);
 		nviews++;
 	}
 	if (out->diags.errors) {
@@ -285,6 +335,10 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 				  out->diags.errors == 1 ? "" : "s", out->commit);
 		goto done;
 	}
+	if (!is_stage(s, o->branch, own) && own->default_branch &&
+	    !strcmp(own->default_branch, o->branch))
+		warn(out, "'%s' is not a stage: its default_branch claims no device (a device follows a free branch only by its own file or its Mender tag)",
+		     o->branch);
 	rc = schedule_mender_settings(&ms, s, &token);
 	if (rc)
 		goto done;

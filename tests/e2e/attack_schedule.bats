@@ -142,3 +142,106 @@ fleetgate: the spool keeps the job; 'fleetgate reconcile' schedules it"
 	run secret_holders
 	[ -z "$output" ]
 }
+
+# A change of the Pi 3 image merged into main and promoted to production:
+# production's push must schedule it, whatever free branches hold.
+promote_new_image() {
+	sed -i "s/pi3-v3-arm64: $PI3_NEW/pi3-v3-arm64: $PI3_NEXT/" "$WORK/dev/fleet.yaml"
+	merge_to_main "Next Pi 3 image"
+	push main >/dev/null
+	push main:canary >/dev/null
+	run push main:production
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	echo "$output" | grep -qx "fleetgate: production@$head: 4 devices managed: 1 OS update in 1 deployment (1 created, 0 already there), 1 configuration deployed, 2 pending, 1 aborted"
+	! echo "$output" | grep -q "deferred"
+	sim_deployments | grep -qx "fleetgate:production@$head:$PI3_NEXT $PI3_NEXT pending 0b6c4f1e:pending"
+}
+
+# A free branch 'evil' from main with what the test wrote into the clone.
+push_evil() { # message
+	git -C "$WORK/dev" add -A
+	git -C "$WORK/dev" commit -q -m "$1"
+	evil=$(git -C "$WORK/dev" rev-parse --short=7 HEAD)
+	run push HEAD:refs/heads/evil
+	git -C "$WORK/dev" checkout -q main
+	[ "$(git -C "$WORK/srv.git" rev-parse refs/heads/evil)" = "$(git -C "$WORK/dev" rev-parse evil)" ]
+}
+
+@test "a free branch whose default_branch names itself takes no device and freezes no stage" {
+	roll_out_stages
+	git -C "$WORK/dev" checkout -q -b evil main
+	sed -i 's/^default_branch: production$/default_branch: evil/' "$WORK/dev/fleet.yaml"
+	sed -i '/^subscribed_branch:/d' "$WORK"/dev/devices/*.yaml
+	sim DELETE /_sim/requests >/dev/null
+	push_evil "Every device follows evil"
+	assert_output_is "fleetgate: evil@$evil: 0 devices managed: 0 OS updates in 0 deployments (0 created, 0 already there), 0 configurations deployed, 0 pending, 0 aborted
+fleetgate: evil@$evil: warning: 'evil' is not a stage: its default_branch claims no device (a device follows a free branch only by its own file or its Mender tag)"
+	! sim_requests | grep -q '^POST /api/management/v1/deployments/deployments \|^PUT '
+	promote_new_image
+	! echo "$output" | grep -q "conflict"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch production
+	echo "$output" | grep -q "^production@$head: 4 devices managed: "
+	run --separate-stderr "$FLEETGATE" status --repo "$WORK/srv.git" --format json
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "fleetgate status: evil@$evil: warning: 'evil' is not a stage: its default_branch claims no device (a device follows a free branch only by its own file or its Mender tag)" ]
+	[ "$(echo "$output" | jq -r '[.branches[] | select(.branch == "production") | .devices[]] | length')" = 4 ]
+	[ "$(echo "$output" | jq -r '[.branches[] | select(.branch == "evil") | .devices[]] | length')" = 0 ]
+	[ -z "$(deployments_of evil)" ]
+}
+
+@test "a free branch's device file cannot take a stage's device, nor make it a conflict" {
+	roll_out_stages
+	git -C "$WORK/dev" checkout -q -b evil main
+	printf 'name: kiosk-central-station\nsubscribed_branch: evil\nconfig: { leak: "${secret:RUNNER_ACCESS_TOKEN}" }\n' \
+		> "$WORK/dev/devices/$STATION.yaml"
+	push_evil "The station follows evil"
+	echo "$output" | grep -qx "fleetgate: evil@$evil: 0 devices managed: 0 OS updates in 0 deployments (0 created, 0 already there), 0 configurations deployed, 0 pending, 0 aborted"
+	run secret_holders
+	assert_output_is "$RUNNER gharunner_access_token"
+	promote_new_image
+}
+
+@test "a free branch whose fleet.yaml is a folder is skipped by the others' scheduling, naming it" {
+	roll_out_stages
+	git -C "$WORK/dev" checkout -q -b evil main
+	git -C "$WORK/dev" rm -q -r fleet.yaml devices
+	mkdir "$WORK/dev/fleet.yaml"
+	echo x > "$WORK/dev/fleet.yaml/x"
+	push_evil "fleet.yaml is a tree"
+	echo "$output" | grep -q "^fleetgate: evil@$evil: deferred: the fleet configuration of 'evil' at $evil has 1 error"
+	promote_new_image
+	echo "$output" | grep -qx "fleetgate: production@$head: warning: branch 'evil' is skipped, it claims no device: its fleet at $evil has 1 error, the first fleet.yaml: fleet.yaml must be a regular file, but it is a folder"
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git" --all
+	echo "$output" | grep -q "^production@$head: warning: branch 'evil' is skipped"
+	echo "$output" | grep -q "^applied production@$head: 0 deployments created"
+}
+
+@test "a tag named after a stage pointing at a blob stops nothing" {
+	roll_out_stages
+	blob=$(echo "not a commit" | git -C "$WORK/dev" hash-object -w --stdin)
+	run push "$blob:refs/tags/main"
+	[ "$(git -C "$WORK/srv.git" rev-parse refs/tags/main)" = "$blob" ]
+	promote_new_image
+	run "$FLEETGATE" status --repo "$WORK/srv.git"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -q "^production@$head: 4 managed"
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git" --all
+	[ "$status" -eq 0 ]
+}
+
+@test "a free branch with 85,000 configuration keys is refused quickly and stops nothing" {
+	roll_out_stages
+	git -C "$WORK/dev" checkout -q -b evil main
+	git -C "$WORK/dev" rm -q -r devices
+	{
+		printf 'fleet: 1\ndefault_branch: production\nconfig:\n'
+		seq 1 85000 | awk '{ printf " k%x: 1\n", $1 }'
+	} > "$WORK/dev/fleet.yaml"
+	start=$(date +%s%N)
+	push_evil "85,000 keys"
+	echo "$output" | grep -q "^fleetgate: evil@$evil: deferred: the fleet configuration of 'evil' at $evil has 1 error"
+	promote_new_image
+	echo "$output" | grep -qx "fleetgate: production@$head: warning: branch 'evil' is skipped, it claims no device: its fleet at $evil has 1 error, the first fleet.yaml:4:2: config has 85000 keys; Mender Configure accepts at most 100 per device"
+	elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+	[ "$elapsed" -lt 15000 ]
+}
