@@ -5,6 +5,7 @@
 #include "facts.h"
 #include "fleet.h"
 #include "secrets.h"
+#include "spool.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -291,22 +292,26 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	struct secrets secrets;
 	struct plan_input in;
 	char **arts = NULL, **names = NULL, *token = NULL;
-	int rc;
+	int rc, lock = -1;
 
 	memset(out, 0, sizeof(*out));
 	memset(&facts, 0, sizeof(facts));
 	memset(&secrets, 0, sizeof(secrets));
 	diags_init(&out->diags);
-	if (o->rev)
-		rc = repo_resolve_commit(repo, o->rev, out->commit);
-	else
-		rc = repo_branch_tip(repo, o->branch, out->commit);
-	if (!rc)
-		rc = credentials_at_hand(s);
+	rc = credentials_at_hand(s);
 	if (!rc)
 		rc = server_at_hand(s);
+	/* Applying holds the branch's lock from reading the facts to the last
+	 * action, so that a second run plans on what the first one did; the
+	 * tip is read once the lock is held. */
+	if (!rc && o->apply)
+		rc = spool_lock_branch(repo_gitdir(repo), o->branch, o->deadline_ms, &lock);
+	if (!rc && o->rev)
+		rc = repo_resolve_commit(repo, o->rev, out->commit);
+	else if (!rc)
+		rc = repo_branch_tip(repo, o->branch, out->commit);
 	if (rc)
-		return rc;
+		goto done;
 	progress(o, "%s@%.7s: reading the fleet of every branch", o->branch, out->commit);
 	rc = load_views(out, repo, s, o->branch, out->commit, &views, &nviews, &own);
 	if (rc)
@@ -402,6 +407,7 @@ done:
 	secrets_release(&secrets);
 	mender_client_free(client);
 	free_views(views, nviews);
+	spool_unlock_branch(lock);
 	return rc;
 }
 

@@ -250,6 +250,68 @@ int spool_failed(const char *gitdir, const char *branch, const char *commit, con
 	return update_job(gitdir, branch, commit, error ? error : "unknown error", NULL);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int spool_lock_branch(const char *gitdir, const char *branch, int64_t deadline_ms, int *fd)
+{
+	char *dir = fs_state_dir(gitdir, "spool"), *path = NULL;
+	char hex[41];
+	int rc;
+
+	*fd = -1;
+	rc = fs_mkdirs(dir, 0700);
+	if (rc)
+		goto done;
+	/* A dot file: the spool's listing takes only *.job. Lock files stay
+	 * (removing one another process may hold would break the lock). */
+	repo_hash_hex(branch, strlen(branch), hex);
+	path = fg_asprintf("%s/.%s.lock", dir, hex);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0) {
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	for (;;) {
+		const struct timespec pause = { 0, 50 * 1000000L };
+
+		if (flock(*fd, deadline_ms ? LOCK_EX | LOCK_NB : LOCK_EX) == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+			break;
+		}
+		if (now_ms() >= deadline_ms) {
+			rc = fg_error_set(FG_ETIMEOUT,
+					  "another fleetgate run is scheduling '%s'; the spool keeps the job",
+					  branch);
+			break;
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (rc) {
+		close(*fd);
+		*fd = -1;
+	}
+done:
+	free(path);
+	free(dir);
+	return rc;
+}
+
+void spool_unlock_branch(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 void spool_jobs_free(struct spool_job *jobs, size_t count)
 {
 	size_t i;

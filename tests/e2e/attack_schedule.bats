@@ -5,6 +5,8 @@
 # repository with fleetgate's hooks, against the Mender stand-in, and shows
 # that the stages keep their devices and the attacker gets nothing.
 
+bats_require_minimum_version 1.5.0
+
 load helpers
 load sim_helpers
 
@@ -244,4 +246,83 @@ fleetgate: evil@$evil: warning: 'evil' is not a stage: its default_branch claims
 	echo "$output" | grep -qx "fleetgate: production@$head: warning: branch 'evil' is skipped, it claims no device: its fleet at $evil has 1 error, the first fleet.yaml:4:2: config has 85000 keys; Mender Configure accepts at most 100 per device"
 	elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
 	[ "$elapsed" -lt 15000 ]
+}
+
+assert_fails() { # command...
+	if "$@"; then
+		printf 'expected to fail: %s\n' "$*" >&2
+		return 1
+	fi
+}
+
+# The lock file of a branch's scheduling.
+branch_lock() { # branch
+	printf '%s/fleetgate/spool/.%s.lock' "$WORK/srv.git" "$(printf %s "$1" | git hash-object --stdin)"
+}
+
+# Configuration deployments of a device in the stand-in.
+config_deployments() { # device
+	sim GET /_sim/state | jq --arg d "$1" '[.deployments[] | select(.type == "configuration" and any(.devices[]; .id == $d))] | length'
+}
+
+@test "two schedulers on one branch at once: one waits for the other, nothing is done twice" {
+	QUALI=c8b1f4e2-6d3a-4c7b-9a2e-5b8d1f3c6a04
+	git -C "$WORK/srv.git" config fleetgate.menderServer "http://127.0.0.1:1" # the push schedules nothing
+	push main >/dev/null
+	git -C "$WORK/srv.git" config fleetgate.menderServer "$SIM"
+	sim DELETE /_sim/requests >/dev/null
+	# both read the inventory slowly, so that without a lock they overlap
+	sim POST /_sim/faults '{"path_prefix": "/api/management/v2/inventory/filters/search", "delay_ms": 1500, "count": 2}' >/dev/null
+	"$FLEETGATE" apply --repo "$WORK/srv.git" --branch main >"$WORK/a.out" 2>&1 &
+	a=$!
+	"$FLEETGATE" reconcile --repo "$WORK/srv.git" >"$WORK/b.out" 2>&1 &
+	b=$!
+	wait "$a"
+	wait "$b"
+
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	# one made the deployments, the other found them made
+	[ "$(cat "$WORK/a.out" "$WORK/b.out" | grep -c "^applied main@$head: 2 deployments created, 0 already there, 0 devices aborted, 2 configurations deployed")" -eq 1 ]
+	[ "$(cat "$WORK/a.out" "$WORK/b.out" | grep -c "^applied main@$head: 0 deployments created, 0 already there, 0 devices aborted, 0 configurations deployed")" -eq 1 ]
+	run sim_requests
+	[ "$(echo "$output" | grep -c '^POST /api/management/v1/deployments/deployments ')" -eq 2 ]
+	[ "$(echo "$output" | grep -c '^POST /api/management/v1/deviceconfig/configurations/device/.*/deploy ')" -eq 2 ]
+	[ "$(config_deployments "$QUALI")" -eq 1 ]
+	[ "$(sim_deployments | grep -c "^fleetgate:main@$head:")" -eq 2 ]
+	# the job is done once, and gone
+	[ -z "$(ls "$WORK/srv.git/fleetgate/spool/")" ]
+}
+
+@test "a push while a scheduler holds its branch defers the job, and it is scheduled after, once" {
+	QUALI=c8b1f4e2-6d3a-4c7b-9a2e-5b8d1f3c6a04
+	push main >/dev/null
+	sed -i 's|kiosk_url: https://example.com/qualification|kiosk_url: https://example.com/qualification/v2|' \
+		"$WORK/dev/devices/$QUALI.yaml"
+	merge_to_main "New qualification URL"
+	# a reconcile holds main while it reads the inventory slowly
+	sim POST /_sim/faults '{"path_prefix": "/api/management/v2/inventory/filters/search", "delay_ms": 4000, "count": 1}' >/dev/null
+	"$FLEETGATE" reconcile --repo "$WORK/srv.git" --all >"$WORK/r.out" 2>&1 &
+	r=$!
+	lock=$(branch_lock main)
+	for _ in $(seq 1 100); do
+		[ -f "$lock" ] && ! flock -n "$lock" true && break
+		sleep 0.05
+	done
+	assert_fails flock -n "$lock" true
+	git -C "$WORK/srv.git" config fleetgate.applyTimeout 1
+	run push main
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	echo "$output" | grep -qx "fleetgate: main@$head: deferred: another fleetgate run is scheduling 'main'; the spool keeps the job"
+	echo "$output" | grep -q "^fleetgate: continuing in the background"
+	grep -q "^commit=$(git -C "$WORK/dev" rev-parse main)$" "$WORK"/srv.git/fleetgate/spool/*.job
+	wait "$r"
+	# the background run takes the job once the lock is free
+	for _ in $(seq 1 200); do
+		grep -q "^applied main@$head: " "$WORK/srv.git/fleetgate/reconcile.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q "^applied main@$head: 0 deployments created, 0 already there, 0 devices aborted, 1 configuration deployed" "$WORK/srv.git/fleetgate/reconcile.log"
+	[ -z "$(ls "$WORK/srv.git/fleetgate/spool/")" ]
+	[ "$(sim GET /_sim/state | jq -r ".devices[] | select(.id == \"$QUALI\") | .configured.kiosk_url")" = "https://example.com/qualification/v2" ]
+	[ "$(sim_requests | grep -c "^PUT /api/management/v1/deviceconfig/configurations/device/$QUALI ")" -eq 2 ]
 }
