@@ -180,6 +180,11 @@ int hook_post_receive(int argc, char **argv)
 			say(&out, "%s@%.7s: warning: %s", branch, updates[i].new_id, sc.warnings[k]);
 		if (rc == 0) {
 			spool_done(repo_gitdir(repo), branch, updates[i].new_id, NULL);
+		} else if (schedule_unschedulable(rc, &sc)) {
+			/* Said once, here; later runs skip the parked job. */
+			spool_park(repo_gitdir(repo), branch, updates[i].new_id, fg_error_message());
+			say(&out, "%s@%.7s: not scheduled: %s; a commit that fixes it will be", branch,
+			    updates[i].new_id, fg_error_message());
 		} else {
 			spool_failed(repo_gitdir(repo), branch, updates[i].new_id, fg_error_message());
 			say(&out, "%s@%.7s: deferred: %s", branch, updates[i].new_id, fg_error_message());

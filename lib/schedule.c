@@ -333,6 +333,7 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		views[nviews].stage = is_stage(s, o->branch, own);
 		nviews++;
 	}
+	out->free_branch = !is_stage(s, o->branch, own);
 	if (out->diags.errors) {
 		rc = fg_error_set(FG_EINVAL,
 				  "the fleet configuration of '%s' at %.7s has %zu error%s: run 'fleetgate validate --rev %.7s'",
@@ -409,6 +410,11 @@ done:
 	free_views(views, nviews);
 	spool_unlock_branch(lock);
 	return rc;
+}
+
+int schedule_unschedulable(int rc, const struct schedule *sc)
+{
+	return rc == FG_EINVAL && sc->diags.errors && sc->free_branch;
 }
 
 void schedule_release(struct schedule *sc)

@@ -47,7 +47,13 @@ struct schedule {
 	struct diags diags;    /* problems of the fleet at the branch, when invalid */
 	char **warnings;       /* one line each, for the people running it (no secrets) */
 	size_t nwarnings;
+	int free_branch;       /* the branch is not a stage (set once its fleet is read) */
 };
+
+/* The run failed because the fleet of a free branch is invalid at its
+ * commit: that job can never be scheduled (a new commit can), and it must
+ * not count as a failure of the runs that meet it. */
+int schedule_unschedulable(int rc, const struct schedule *sc);
 
 /*
  * Run. Returns 0 when everything asked was done; FG_EINVAL with `diags`

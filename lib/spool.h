@@ -22,6 +22,8 @@ struct spool_job {
 	long long queued;   /* unix time the commit was spooled */
 	unsigned attempts;  /* failed attempts so far */
 	char *last_error;   /* or NULL */
+	int parked;         /* can never be scheduled at this commit (its fleet
+			     * is invalid): kept to be shown, not retried */
 };
 
 /* Queue `commit` for `branch` (replacing an older job for the branch). */
@@ -37,6 +39,11 @@ int spool_done(const char *gitdir, const char *branch, const char *commit, int *
 
 /* An attempt failed: count it and keep `error` (one line) with the job. */
 int spool_failed(const char *gitdir, const char *branch, const char *commit, const char *error);
+
+/* The job of `branch` at `commit` can never be scheduled (the fleet at the
+ * commit is invalid): keep it, marked parked with `reason`, so that later
+ * runs skip it. A newer commit (spool_put) makes a new job. */
+int spool_park(const char *gitdir, const char *branch, const char *commit, const char *reason);
 
 void spool_jobs_free(struct spool_job *jobs, size_t count);
 

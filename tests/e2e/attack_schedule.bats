@@ -210,7 +210,7 @@ fleetgate: evil@$evil: warning: 'evil' is not a stage: its default_branch claims
 	mkdir "$WORK/dev/fleet.yaml"
 	echo x > "$WORK/dev/fleet.yaml/x"
 	push_evil "fleet.yaml is a tree"
-	echo "$output" | grep -q "^fleetgate: evil@$evil: deferred: the fleet configuration of 'evil' at $evil has 1 error"
+	echo "$output" | grep -q "^fleetgate: evil@$evil: not scheduled: the fleet configuration of 'evil' at $evil has 1 error"
 	promote_new_image
 	echo "$output" | grep -qx "fleetgate: production@$head: warning: branch 'evil' is skipped, it claims no device: its fleet at $evil has 1 error, the first fleet.yaml: fleet.yaml must be a regular file, but it is a folder"
 	run "$FLEETGATE" reconcile --repo "$WORK/srv.git" --all
@@ -241,7 +241,7 @@ fleetgate: evil@$evil: warning: 'evil' is not a stage: its default_branch claims
 	} > "$WORK/dev/fleet.yaml"
 	start=$(date +%s%N)
 	push_evil "85,000 keys"
-	echo "$output" | grep -q "^fleetgate: evil@$evil: deferred: the fleet configuration of 'evil' at $evil has 1 error"
+	echo "$output" | grep -q "^fleetgate: evil@$evil: not scheduled: the fleet configuration of 'evil' at $evil has 1 error"
 	promote_new_image
 	echo "$output" | grep -qx "fleetgate: production@$head: warning: branch 'evil' is skipped, it claims no device: its fleet at $evil has 1 error, the first fleet.yaml:4:2: config has 85000 keys; Mender Configure accepts at most 100 per device"
 	elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -325,4 +325,49 @@ config_deployments() { # device
 	[ -z "$(ls "$WORK/srv.git/fleetgate/spool/")" ]
 	[ "$(sim GET /_sim/state | jq -r ".devices[] | select(.id == \"$QUALI\") | .configured.kiosk_url")" = "https://example.com/qualification/v2" ]
 	[ "$(sim_requests | grep -c "^PUT /api/management/v1/deviceconfig/configurations/device/$QUALI ")" -eq 2 ]
+}
+
+@test "an invalid free branch is reported once, shown by status, and fails no later reconcile" {
+	roll_out_stages
+	git -C "$WORK/dev" checkout -q -b evil main
+	sed -i 's/^default_branch: production$/default_brnach: production/' "$WORK/dev/fleet.yaml"
+	push_evil "A typo"
+	assert_output_is "fleetgate: evil@$evil: not scheduled: the fleet configuration of 'evil' at $evil has 1 error: run 'fleetgate validate --rev $evil'; a commit that fixes it will be"
+	job=$(grep -l '^branch=evil$' "$WORK"/srv.git/fleetgate/spool/*.job)
+	grep -qx 'parked=1' "$job"
+	grep -qx 'attempts=0' "$job"
+	# a stage's job waits in the spool beside it (Mender down for that push)
+	git -C "$WORK/srv.git" config fleetgate.menderServer "http://127.0.0.1:1"
+	echo "# more" >> "$WORK/dev/fleet.yaml"
+	merge_to_main "More"
+	push main >/dev/null
+	git -C "$WORK/srv.git" config fleetgate.menderServer "$SIM"
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	for i in 1 2 3; do
+		run "$FLEETGATE" reconcile --repo "$WORK/srv.git"
+		assert_status 0
+		if [ "$i" -eq 1 ]; then
+			echo "$output" | grep -q "^applied main@$head: 0 deployments created"
+		else
+			assert_output_is "nothing to reconcile: 1 parked job (see 'fleetgate status')"
+		fi
+	done
+	grep -qx 'attempts=0' "$job"
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git" --all
+	assert_status 0
+	echo "$output" | grep -q "^applied production@"
+	! echo "$output" | grep -q "evil"
+	run --separate-stderr "$FLEETGATE" status --repo "$WORK/srv.git"
+	assert_status 0
+	echo "$output" | grep -qx "evil@$evil: not scheduled: the fleet configuration of 'evil' at $evil has 1 error: run 'fleetgate validate --rev $evil'"
+	echo "$output" | grep -qx "spool: evil@$evil: parked, never scheduled at this commit: the fleet configuration of 'evil' at $evil has 1 error: run 'fleetgate validate --rev $evil'"
+	echo "$output" | grep -q "^production@.*: 4 managed"
+	run --separate-stderr "$FLEETGATE" status --repo "$WORK/srv.git" --format json
+	[ "$(echo "$output" | jq -r '.spool[] | "\(.branch) \(.parked) \(.attempts)"')" = "evil true 0" ]
+	# a fix makes a new job, scheduled as any other
+	git -C "$WORK/dev" checkout -q evil
+	sed -i 's/^default_brnach: production$/default_branch: production/' "$WORK/dev/fleet.yaml"
+	push_evil "Fix the typo"
+	echo "$output" | grep -qx "fleetgate: evil@$evil: 0 devices managed: 0 OS updates in 0 deployments (0 created, 0 already there), 0 configurations deployed, 0 pending, 0 aborted"
+	[ -z "$(ls "$WORK/srv.git/fleetgate/spool/")" ]
 }
