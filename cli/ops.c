@@ -58,7 +58,16 @@ static const char reconcile_usage[] =
 	"\n"
 	"  --all            also every other branch of the repository\n"
 	"  --full           read every device's configuration (catches drift); implies --all\n"
-	"  --branch B       only branch B\n";
+	"  --branch B       only branch B\n"
+	"\n"
+	"A job that can never be scheduled, a free branch (not a stage) whose fleet\n"
+	"is invalid at its commit, is reported once, parked in the spool (shown by\n"
+	"'fleetgate status') and skipped by later runs until the branch moves.\n"
+	"\n"
+	"Exit status: 0 every job scheduled or parked; 1 a job is still waiting\n"
+	"(Mender unreachable or failing, failed actions, a stage's fleet invalid):\n"
+	"it stays in the spool for the next run; 2 usage or environment error (bad\n"
+	"flag, repository not found, the spool unreadable).\n";
 
 static const char status_usage[] =
 	"usage: fleetgate status [--branch B] [--repo PATH] [--format text|json] [--full]\n"
@@ -142,6 +151,32 @@ static int report_failure(const char *cmd, int rc, const struct schedule *sc, co
 	return EXIT_USAGE;
 }
 
+/* The scheduler's warnings, one line each, prefixed with `prefix`. */
+static void put_warnings(struct fg_buf *b, const char *prefix, const struct schedule *sc,
+			 const char *branch)
+{
+	size_t i;
+
+	for (i = 0; i < sc->nwarnings; i++) {
+		fg_buf_printf(b, "%s%s@%.7s: warning: ", prefix, branch, sc->commit);
+		fg_buf_put_printable(b, sc->warnings[i]);
+		fg_buf_putc(b, '\n');
+	}
+}
+
+static void print_warnings(const char *cmd, const struct schedule *sc, const char *branch)
+{
+	struct fg_buf b = FG_BUF_INIT;
+	char *prefix = fg_asprintf("fleetgate %s: ", cmd);
+
+	fg_buf_init(&b);
+	put_warnings(&b, prefix, sc, branch);
+	if (b.len)
+		fputs(b.ptr, stderr);
+	fg_buf_release(&b);
+	free(prefix);
+}
+
 /* Progress of a long run, on a terminal only: one line, rewritten. */
 static void on_progress(void *data, const char *what)
 {
@@ -215,6 +250,7 @@ static int plan_or_apply(int argc, char **argv, const char *cmd, int apply)
 	progress(&o);
 	rc = schedule_run(&sc, repo, &s, &o);
 	progress_done(&o);
+	print_warnings(cmd, &sc, a.branch);
 	fg_buf_init(&out);
 	if (sc.planned) {
 		if (a.json)
@@ -264,11 +300,17 @@ static int reconcile_branch(struct fg_repo *repo, const struct settings *s, cons
 	progress(&o);
 	rc = schedule_run(&sc, repo, s, &o);
 	progress_done(&o);
+	put_warnings(out, "", &sc, branch);
 	if (sc.planned)
 		plan_report_summary(out, &sc.plan);
 	if (sc.applied_run)
 		print_applied(out, &sc);
-	if (rc) {
+	if (schedule_unschedulable(rc, &sc)) {
+		fg_buf_printf(out, "%s@%.7s: not scheduled: ", branch, sc.commit);
+		fg_buf_put_printable(out, fg_error_message());
+		fg_buf_puts(out, job ? "; the job is parked until the branch moves\n" : "\n");
+		rc = job ? spool_park(repo_gitdir(repo), branch, job, fg_error_message()) : 0;
+	} else if (rc) {
 		fg_buf_printf(out, "%s: not fully scheduled: ", branch);
 		fg_buf_put_printable(out, fg_error_message());
 		fg_buf_putc(out, '\n');
@@ -289,7 +331,7 @@ int cmd_reconcile(int argc, char **argv)
 	struct fg_repo *repo = NULL;
 	struct fg_buf out = FG_BUF_INIT;
 	char **branches = NULL;
-	size_t njobs = 0, nbranches = 0, i, k, failed = 0;
+	size_t njobs = 0, nbranches = 0, i, k, failed = 0, parked = 0;
 	int rc, status;
 
 	rc = parse_ops_args(&a, argc, argv, reconcile_usage);
@@ -308,6 +350,10 @@ int cmd_reconcile(int argc, char **argv)
 	for (i = 0; i < njobs; i++) {
 		if (a.branch && strcmp(a.branch, jobs[i].branch))
 			continue;
+		if (jobs[i].parked) {
+			parked++; /* reported when it was parked; 'status' shows it */
+			continue;
+		}
 		failed += reconcile_branch(repo, &s, jobs[i].branch, jobs[i].commit, a.full, &out) != 0;
 	}
 	if (a.all && !repo_local_branches(repo, &branches, &nbranches)) {
@@ -321,7 +367,10 @@ int cmd_reconcile(int argc, char **argv)
 			failed += reconcile_branch(repo, &s, branches[i], NULL, a.full, &out) != 0;
 		}
 	}
-	if (!out.len)
+	if (!out.len && parked)
+		fg_buf_printf(&out, "nothing to reconcile: %zu parked job%s (see 'fleetgate status')\n",
+			      parked, parked == 1 ? "" : "s");
+	else if (!out.len)
 		fg_buf_puts(&out, "nothing to reconcile: the spool is empty\n");
 	status = cli_write_stdout(out.ptr, out.len);
 	if (!status && failed)
@@ -468,14 +517,54 @@ static void status_json(struct fg_buf *b, const struct plan *p, int first)
 		      p->conflicts + p->not_accepted + p->unknown);
 }
 
+/* The spool's jobs: what waits, and what was parked as unschedulable. */
+static void status_spool(struct fg_buf *b, const struct spool_job *jobs, size_t n, int json)
+{
+	size_t i;
+
+	if (json)
+		fg_buf_puts(b, ",\n \"spool\": [");
+	for (i = 0; i < n; i++) {
+		const struct spool_job *j = &jobs[i];
+
+		if (json) {
+			fg_buf_puts(b, i ? ",\n  {\"branch\": " : "\n  {\"branch\": ");
+			fg_buf_put_json_string(b, j->branch);
+			fg_buf_puts(b, ", \"commit\": ");
+			fg_buf_put_json_string(b, j->commit);
+			fg_buf_printf(b, ", \"attempts\": %u, \"parked\": %s, \"error\": ", j->attempts,
+				      j->parked ? "true" : "false");
+			if (j->last_error)
+				fg_buf_put_json_string(b, j->last_error);
+			else
+				fg_buf_puts(b, "null");
+			fg_buf_putc(b, '}');
+			continue;
+		}
+		fg_buf_puts(b, "spool: ");
+		fg_buf_put_printable(b, j->branch);
+		if (j->parked)
+			fg_buf_printf(b, "@%.7s: parked, never scheduled at this commit: ", j->commit);
+		else
+			fg_buf_printf(b, "@%.7s: waiting, %u failed attempt%s%s", j->commit, j->attempts,
+				      j->attempts == 1 ? "" : "s", j->last_error ? ": " : "");
+		if (j->last_error)
+			fg_buf_put_printable(b, j->last_error);
+		fg_buf_putc(b, '\n');
+	}
+	if (json)
+		fg_buf_puts(b, n ? "\n ]" : "]");
+}
+
 int cmd_status(int argc, char **argv)
 {
 	struct ops_args a = { "status", NULL, NULL, NULL, 0, 0, 0 };
+	struct spool_job *jobs = NULL;
 	struct settings s;
 	struct fg_repo *repo = NULL;
 	struct fg_buf out = FG_BUF_INIT;
 	char **branches = NULL;
-	size_t n = 0, i, failed = 0, shown = 0;
+	size_t n = 0, i, failed = 0, shown = 0, njobs = 0;
 	int rc, status = EXIT_OK;
 
 	rc = parse_ops_args(&a, argc, argv, status_usage);
@@ -505,6 +594,17 @@ int cmd_status(int argc, char **argv)
 		progress(&o);
 		rc = schedule_run(&sc, repo, &s, &o);
 		progress_done(&o);
+		print_warnings("status", &sc, branches[i]);
+		if (schedule_unschedulable(rc, &sc) && !a.json) {
+			/* A free branch's invalid fleet: shown, the others go on. */
+			fg_buf_printf(&out, "%s@%.7s: not scheduled: ", branches[i], sc.commit);
+			fg_buf_put_printable(&out, fg_error_message());
+			fg_buf_puts(&out, "\n\n");
+		}
+		if (schedule_unschedulable(rc, &sc)) {
+			schedule_release(&sc);
+			continue;
+		}
 		if (rc) {
 			status = report_failure("status", rc, &sc, branches[i]);
 			schedule_release(&sc);
@@ -520,14 +620,23 @@ int cmd_status(int argc, char **argv)
 		failed += sc.plan.os_failed;
 		schedule_release(&sc);
 	}
-	if (a.json)
+	if (status == EXIT_OK && spool_list(repo_gitdir(repo), &jobs, &njobs, NULL) == 0 &&
+	    (njobs || a.json)) {
+		if (a.json)
+			fg_buf_puts(&out, "\n]");
+		status_spool(&out, jobs, njobs, a.json);
+		if (a.json)
+			fg_buf_puts(&out, "}\n");
+	} else if (a.json) {
 		fg_buf_puts(&out, "\n]}\n");
+	}
 	if (status == EXIT_OK) {
 		status = cli_write_stdout(out.ptr, out.len);
 		if (!status && failed)
 			status = EXIT_REJECTED;
 	}
 done:
+	spool_jobs_free(jobs, njobs);
 	fg_buf_release(&out);
 	fg_strings_free(branches, n);
 	settings_release(&s);

@@ -51,7 +51,7 @@ static const char usage_text[] =
 	"                      FILE is replaced\n"
 	"\n"
 	"With Mender credentials in the environment (MENDER_ACCESS_TOKEN, or\n"
-	"MENDER_USER and MENDER_PASSWORD; the server from MENDER_SERVER or fleet.yaml)\n"
+	"MENDER_USER and MENDER_PASSWORD; the server from MENDER_SERVER, never fleet.yaml)\n"
 	"the text report ends with a preview of the deployments the merge would\n"
 	"schedule on the target, like 'fleetgate plan'; a preview that fails is\n"
 	"reported and does not change the verdict.\n"

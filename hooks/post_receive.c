@@ -129,7 +129,7 @@ int hook_post_receive(int argc, char **argv)
 	struct fg_repo *repo = NULL;
 	struct settings s;
 	struct fg_buf out = FG_BUF_INIT;
-	size_t n = 0, i;
+	size_t n = 0, i, k;
 	int settings_loaded = 0, timed_out = 0, deferred = 0;
 	int64_t deadline;
 
@@ -176,8 +176,15 @@ int hook_post_receive(int argc, char **argv)
 		rc = schedule_run(&sc, repo, &s, &o);
 		if (sc.planned)
 			report(&out, branch, &sc);
+		for (k = 0; k < sc.nwarnings; k++)
+			say(&out, "%s@%.7s: warning: %s", branch, updates[i].new_id, sc.warnings[k]);
 		if (rc == 0) {
 			spool_done(repo_gitdir(repo), branch, updates[i].new_id, NULL);
+		} else if (schedule_unschedulable(rc, &sc)) {
+			/* Said once, here; later runs skip the parked job. */
+			spool_park(repo_gitdir(repo), branch, updates[i].new_id, fg_error_message());
+			say(&out, "%s@%.7s: not scheduled: %s; a commit that fixes it will be", branch,
+			    updates[i].new_id, fg_error_message());
 		} else {
 			spool_failed(repo_gitdir(repo), branch, updates[i].new_id, fg_error_message());
 			say(&out, "%s@%.7s: deferred: %s", branch, updates[i].new_id, fg_error_message());

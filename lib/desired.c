@@ -110,6 +110,19 @@ static void fill_state(struct desired *d, const struct fleet *view, const struct
 		qsort(d->config, d->nconfig, sizeof(*d->config), kv_cmp);
 }
 
+/* Whether `v`'s own view claims the device: it says v's branch, and a free
+ * branch's default_branch is no claim. */
+static int claims(const struct branch_view *v, const struct device_facts *facts,
+		  const struct tag_policy *tags)
+{
+	struct subscription sub;
+
+	desired_subscription(&sub, v->fleet, facts, tags);
+	if (!sub.branch || strcmp(sub.branch, v->branch))
+		return 0;
+	return v->stage || sub.source != SUB_DEFAULT;
+}
+
 int desired_compute(struct desired *out, const struct branch_view *views, size_t nviews,
 		    const char *branch, const struct device_facts *facts,
 		    const struct tag_policy *tags)
@@ -117,6 +130,7 @@ int desired_compute(struct desired *out, const struct branch_view *views, size_t
 	const struct branch_view *own = NULL;
 	struct subscription sub;
 	size_t i;
+	int stage_claims = 0;
 
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < nviews; i++)
@@ -137,15 +151,23 @@ int desired_compute(struct desired *out, const struct branch_view *views, size_t
 		out->status = DESIRED_ELSEWHERE;
 		return 0;
 	}
-	/* Does another branch's own view claim the device too? */
+	if (!claims(own, facts, tags)) {
+		out->status = DESIRED_NOT_CLAIMED;
+		return 0;
+	}
+	/* Does another branch's own view claim the device too? A stage's
+	 * claim outranks every free branch's. */
+	for (i = 0; i < nviews; i++)
+		stage_claims |= views[i].stage && claims(&views[i], facts, tags);
 	for (i = 0; i < nviews; i++) {
-		struct subscription other;
-
-		desired_subscription(&other, views[i].fleet, facts, tags);
-		if (!other.branch || strcmp(other.branch, views[i].branch))
+		if ((stage_claims && !views[i].stage) || !claims(&views[i], facts, tags))
 			continue;
 		out->claimants = fg_realloc(out->claimants, (out->nclaimants + 1) * sizeof(char *));
 		out->claimants[out->nclaimants++] = fg_strdup(views[i].branch);
+	}
+	if (stage_claims && !own->stage) {
+		out->status = DESIRED_NOT_CLAIMED;
+		return 0;
 	}
 	if (out->nclaimants > 1) {
 		out->status = DESIRED_CONFLICT;

@@ -6,7 +6,7 @@
 #include "fleet.h"
 
 /*
- * Desired state of a device (SPEC §3), computed from data with no I/O.
+ * Desired state of a device, computed from data with no I/O.
  *
  * A device's subscription comes from its Mender tag `subscribed_branch`
  * (how a device joins a "dynamic group"), else its file as of the branch,
@@ -14,6 +14,13 @@
  * differ, so a device is managed by branch B only when B's view says B and
  * no other branch's view claims it too; two claims are a conflict, reported
  * and left alone, so that its state never alternates between branches.
+ *
+ * Free branches (those that are not stages) are never trusted with stage
+ * devices, since anyone who can push one writes its content: a free
+ * branch's default_branch is no claim at all (a device follows a free
+ * branch only by its own file or its Mender tag), and when a stage's view
+ * claims a device, free branches' claims on it do not count, so a free
+ * branch can neither take a stage's device nor make it a conflict.
  */
 
 enum subscription_source {
@@ -54,6 +61,7 @@ void desired_subscription(struct subscription *out, const struct fleet *view,
 struct branch_view {
 	const char *branch;
 	const struct fleet *fleet;
+	int stage;            /* a stage; 0: a free branch (the safe default) */
 };
 
 enum desired_status {
@@ -61,6 +69,9 @@ enum desired_status {
 	DESIRED_ELSEWHERE,    /* the device follows another branch */
 	DESIRED_UNSUBSCRIBED, /* nothing subscribes it */
 	DESIRED_CONFLICT,     /* two branches' views both claim it */
+	DESIRED_NOT_CLAIMED,  /* the branch is free and its view says it, but that
+			       * is no claim: its default_branch, or a stage
+			       * claims the device (claimants: those stages) */
 };
 
 struct desired_kv {
@@ -74,7 +85,8 @@ struct desired {
 	char *branch;            /* the subscribed branch, or NULL */
 	enum subscription_source source;
 	char *ignored_tag;       /* a tag the policy refused, or NULL */
-	char **claimants;        /* with DESIRED_CONFLICT: the branches that claim it */
+	char **claimants;        /* with DESIRED_CONFLICT: the branches that claim it;
+				  * with DESIRED_NOT_CLAIMED: the stages that do */
 	size_t nclaimants;
 	char *artifact;          /* NULL: no image for this device type (config only) */
 	int artifact_from_device; /* the artifact comes from the device's own file */

@@ -297,7 +297,8 @@ static void plan_one(struct plan *p, size_t *alloc, size_t *balloc, const struct
 
 	if (desired_compute(&des, in->views, in->nviews, in->branch, &df, in->tags))
 		return;
-	if (des.status == DESIRED_ELSEWHERE || des.status == DESIRED_UNSUBSCRIBED) {
+	if (des.status == DESIRED_ELSEWHERE || des.status == DESIRED_UNSUBSCRIBED ||
+	    des.status == DESIRED_NOT_CLAIMED) {
 		desired_release(&des);
 		return;
 	}
@@ -332,11 +333,14 @@ int plan_compute(struct plan *out, const struct plan_input *in)
 {
 	const struct fleet *view = NULL;
 	size_t i, alloc = 0, balloc = 0;
+	int stage = 0;
 
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < in->nviews; i++)
-		if (!strcmp(in->views[i].branch, in->branch))
+		if (!strcmp(in->views[i].branch, in->branch)) {
 			view = in->views[i].fleet;
+			stage = in->views[i].stage;
+		}
 	if (!view)
 		return fg_error_set(FG_EINVAL, "no view of the fleet for branch '%s'", in->branch);
 	out->branch = fg_strdup(in->branch);
@@ -353,8 +357,9 @@ int plan_compute(struct plan *out, const struct plan_input *in)
 		if (bsearch(d->id, in->devices, in->ndevices, sizeof(*in->devices), facts_cmp))
 			continue;
 		desired_subscription(&sub, view, &df, in->tags);
-		if (!sub.branch || strcmp(sub.branch, in->branch))
-			continue;
+		if (!sub.branch || strcmp(sub.branch, in->branch) ||
+		    (!stage && sub.source == SUB_DEFAULT))
+			continue; /* a free branch's default_branch claims nothing */
 		pd = add_device(out, &alloc, d->id, view);
 		pd->kind = PLAN_UNKNOWN;
 		pd->source = sub.source;

@@ -870,3 +870,36 @@ int repo_ref_id(struct fg_repo *repo, const char *refname, char *hex)
 	git_oid_tostr(hex, GIT_OID_HEXSZ + 1, &oid);
 	return 0;
 }
+
+int repo_source_branch(struct fg_repo *repo, const char *branch, struct source *out, char *hex)
+{
+	git_reference *ref = NULL;
+	git_object *commit = NULL;
+	char id[GIT_OID_HEXSZ + 1];
+	char *name = fg_asprintf("refs/heads/%s", branch);
+	int err, rc;
+
+	memset(out, 0, sizeof(*out));
+	err = git_reference_lookup(&ref, repo->git, name);
+	if (err == GIT_ENOTFOUND || err == GIT_EINVALIDSPEC) {
+		rc = fg_error_set(FG_ENOTFOUND, "branch '%s' does not exist", branch);
+		goto done;
+	}
+	if (err < 0) {
+		rc = git_fail(name);
+		goto done;
+	}
+	if (git_reference_peel(&commit, ref, GIT_OBJECT_COMMIT) < 0) {
+		rc = fg_error_set(FG_EINVAL, "%s does not point at a commit", name);
+		goto done;
+	}
+	git_oid_tostr(id, sizeof(id), git_object_id(commit));
+	rc = repo_source_rev(repo, id, out);
+	if (!rc && hex)
+		memcpy(hex, id, sizeof(id));
+done:
+	git_object_free(commit);
+	git_reference_free(ref);
+	free(name);
+	return rc;
+}

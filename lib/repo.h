@@ -124,4 +124,10 @@ int repo_ref_written_name(struct fg_repo *repo, const char *refname, char **out)
  * into `hex` (41 bytes); FG_ENOTFOUND when it does not exist. */
 int repo_ref_id(struct fg_repo *repo, const char *refname, char *hex);
 
+/* A source over the tree at the tip of branch `branch`: refs/heads/<branch>
+ * only, never a tag or another ref of that short name. Fills `hex` (41
+ * bytes, may be NULL) with the commit's id. FG_ENOTFOUND when there is no
+ * such branch, FG_EINVAL when it does not point at a commit. */
+int repo_source_branch(struct fg_repo *repo, const char *branch, struct source *out, char *hex);
+
 #endif

@@ -5,6 +5,7 @@
 #include "facts.h"
 #include "fleet.h"
 #include "secrets.h"
+#include "spool.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -51,22 +52,33 @@ static int credentials_at_hand(const struct settings *s)
 			    "no Mender credentials: set MENDER_ACCESS_TOKEN (a personal access token), MENDER_USER and MENDER_PASSWORD, or git config fleetgate.menderTokenFile");
 }
 
+/* The server from the environment or the server's settings, never from
+ * pushed content (anyone who can push a branch writes fleet.yaml). */
+static const char *settings_server(const struct settings *s)
+{
+	const char *env = getenv("MENDER_SERVER");
+
+	return env && *env ? env : s->mender_server;
+}
+
+static int server_at_hand(const struct settings *s)
+{
+	if (settings_server(s))
+		return 0;
+	return fg_error_set(FG_EINVAL,
+			    "no Mender server: set MENDER_SERVER or git config fleetgate.menderServer (mender.server in fleet.yaml is never used: anyone who can push a branch controls it)");
+}
+
 int schedule_mender_settings(struct mender_settings *out, const struct settings *s,
-			     const char *fleet_server, char **token_buf)
+			     char **token_buf)
 {
 	const char *env;
 
 	memset(out, 0, sizeof(*out));
 	*token_buf = NULL;
-	if ((env = getenv("MENDER_SERVER")) && *env)
-		out->server = env;
-	else if (s->mender_server)
-		out->server = s->mender_server;
-	else
-		out->server = fleet_server;
+	out->server = settings_server(s);
 	if (!out->server)
-		return fg_error_set(FG_EINVAL,
-				    "no Mender server: set MENDER_SERVER, git config fleetgate.menderServer, or mender.server in fleet.yaml");
+		return server_at_hand(s);
 	if ((env = getenv("MENDER_ACCESS_TOKEN")) && *env) {
 		out->token = env;
 	} else if (getenv("MENDER_USER") && getenv("MENDER_PASSWORD")) {
@@ -86,10 +98,74 @@ int schedule_mender_settings(struct mender_settings *out, const struct settings 
 	return 0;
 }
 
-/* Every local branch's fleet at its tip, and `branch` at `commit`. */
-static int load_views(struct fg_repo *repo, const char *branch, const char *commit,
-		      struct branch_view **views, size_t *nviews, struct fleet **own,
-		      struct diags *diags)
+static void warn(struct schedule *sc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void warn(struct schedule *sc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sc->warnings = fg_realloc(sc->warnings, (sc->nwarnings + 1) * sizeof(char *));
+	sc->warnings[sc->nwarnings++] = fg_vasprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* Two URLs name the same server when they differ only by trailing '/'. */
+static int same_url(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	while (na && a[na - 1] == '/')
+		na--;
+	while (nb && b[nb - 1] == '/')
+		nb--;
+	return na == nb && !strncmp(a, b, na);
+}
+
+/* Whether `branch` is a stage: the server's fleetgate.stages, else the
+ * promotion list of the branch's own fleet (as the promotion rules take it). */
+static int is_stage(const struct settings *s, const char *branch, const struct fleet *f)
+{
+	size_t i;
+
+	if (!s->has_stages)
+		return fleet_is_stage(f, branch);
+	for (i = 0; i < s->nstages; i++)
+		if (!strcmp(s->stages[i], branch))
+			return 1;
+	return 0;
+}
+
+/* What is wrong with a fleet that loaded with errors, in one line. */
+static char *first_error(const struct diags *d, const char *commit)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++) {
+		const struct diag *e = &d->items[i];
+		char *at, *why;
+
+		if (e->severity != DIAG_ERROR)
+			continue;
+		at = e->line ? fg_asprintf("%s:%u:%u", e->file, e->line, e->column) : fg_strdup(e->file);
+		why = fg_asprintf("its fleet at %.7s has %zu error%s, the first %s: %s", commit,
+				  d->errors, d->errors == 1 ? "" : "s", at, e->message);
+		free(at);
+		return why;
+	}
+	return fg_asprintf("its fleet at %.7s is invalid", commit);
+}
+
+/*
+ * Every local branch's fleet at its tip (refs/heads/<name>: a tag of the
+ * same short name is a free pusher's and must never stand in for a
+ * branch), and `branch` at `commit` into *own. Another branch whose fleet
+ * cannot be read or is invalid is skipped with a warning: it claims no
+ * device, and it does not stop this branch's scheduling.
+ */
+static int load_views(struct schedule *sc, struct fg_repo *repo, const struct settings *s,
+		      const char *branch, const char *commit, struct branch_view **views,
+		      size_t *nviews, struct fleet **own)
 {
 	char **names = NULL;
 	size_t n = 0, i;
@@ -106,19 +182,34 @@ static int load_views(struct fg_repo *repo, const char *branch, const char *comm
 		struct source src;
 		struct fleet *f = NULL;
 		struct diags scratch;
+		char tip[41] = "";
 		int is_own = !strcmp(names[i], branch);
 
 		diags_init(&scratch);
-		rc = repo_source_rev(repo, is_own ? commit : names[i], &src);
+		if (is_own)
+			rc = repo_source_rev(repo, commit, &src);
+		else
+			rc = repo_source_branch(repo, names[i], &src, tip);
 		if (!rc) {
-			rc = fleet_load(&f, &src, NULL, is_own ? diags : &scratch);
+			rc = fleet_load(&f, &src, NULL, is_own ? &sc->diags : &scratch);
 			source_release(&src);
+		}
+		if (!is_own && (rc || scratch.errors)) {
+			char *why = rc ? fg_strdup(fg_error_message()) : first_error(&scratch, tip);
+
+			warn(sc, "branch '%s' is skipped, it claims no device: %s", names[i], why);
+			free(why);
+			fleet_free(f);
+			diags_release(&scratch);
+			rc = 0;
+			continue;
 		}
 		diags_release(&scratch);
 		if (rc)
 			break;
 		v[*nviews].branch = fg_strdup(names[i]);
 		v[*nviews].fleet = f;
+		v[*nviews].stage = is_stage(s, names[i], f);
 		(*nviews)++;
 		if (is_own)
 			*own = f;
@@ -201,22 +292,28 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	struct secrets secrets;
 	struct plan_input in;
 	char **arts = NULL, **names = NULL, *token = NULL;
-	int rc;
+	int rc, lock = -1;
 
 	memset(out, 0, sizeof(*out));
 	memset(&facts, 0, sizeof(facts));
 	memset(&secrets, 0, sizeof(secrets));
 	diags_init(&out->diags);
-	if (o->rev)
-		rc = repo_resolve_commit(repo, o->rev, out->commit);
-	else
-		rc = repo_branch_tip(repo, o->branch, out->commit);
+	rc = credentials_at_hand(s);
 	if (!rc)
-		rc = credentials_at_hand(s);
+		rc = server_at_hand(s);
+	/* Applying holds the branch's lock from reading the facts to the last
+	 * action, so that a second run plans on what the first one did; the
+	 * tip is read once the lock is held. */
+	if (!rc && o->apply)
+		rc = spool_lock_branch(repo_gitdir(repo), o->branch, o->deadline_ms, &lock);
+	if (!rc && o->rev)
+		rc = repo_resolve_commit(repo, o->rev, out->commit);
+	else if (!rc)
+		rc = repo_branch_tip(repo, o->branch, out->commit);
 	if (rc)
-		return rc;
+		goto done;
 	progress(o, "%s@%.7s: reading the fleet of every branch", o->branch, out->commit);
-	rc = load_views(repo, o->branch, out->commit, &views, &nviews, &own, &out->diags);
+	rc = load_views(out, repo, s, o->branch, out->commit, &views, &nviews, &own);
 	if (rc)
 		goto done;
 	if (!own) {
@@ -233,8 +330,10 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		views = fg_realloc(views, (nviews + 1) * sizeof(*views));
 		views[nviews].branch = fg_strdup(o->branch);
 		views[nviews].fleet = own;
+		views[nviews].stage = is_stage(s, o->branch, own);
 		nviews++;
 	}
+	out->free_branch = !is_stage(s, o->branch, own);
 	if (out->diags.errors) {
 		rc = fg_error_set(FG_EINVAL,
 				  "the fleet configuration of '%s' at %.7s has %zu error%s: run 'fleetgate validate --rev %.7s'",
@@ -242,9 +341,16 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 				  out->diags.errors == 1 ? "" : "s", out->commit);
 		goto done;
 	}
-	rc = schedule_mender_settings(&ms, s, own->mender_server, &token);
+	if (!is_stage(s, o->branch, own) && own->default_branch &&
+	    !strcmp(own->default_branch, o->branch))
+		warn(out, "'%s' is not a stage: its default_branch claims no device (a device follows a free branch only by its own file or its Mender tag)",
+		     o->branch);
+	rc = schedule_mender_settings(&ms, s, &token);
 	if (rc)
 		goto done;
+	if (own->mender_server && !same_url(own->mender_server, ms.server))
+		warn(out, "mender.server '%s' in fleet.yaml is not the Mender server of this git server; it is not used",
+		     own->mender_server);
 	ms.deadline_ms = o->deadline_ms;
 	ms.http.log = o->log;
 	ms.http.log_data = o->log_data;
@@ -302,7 +408,13 @@ done:
 	secrets_release(&secrets);
 	mender_client_free(client);
 	free_views(views, nviews);
+	spool_unlock_branch(lock);
 	return rc;
+}
+
+int schedule_unschedulable(int rc, const struct schedule *sc)
+{
+	return rc == FG_EINVAL && sc->diags.errors && sc->free_branch;
 }
 
 void schedule_release(struct schedule *sc)
@@ -312,5 +424,6 @@ void schedule_release(struct schedule *sc)
 	if (sc->applied_run)
 		apply_result_release(&sc->applied);
 	diags_release(&sc->diags);
+	fg_strings_free(sc->warnings, sc->nwarnings);
 	memset(sc, 0, sizeof(*sc));
 }

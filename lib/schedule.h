@@ -16,8 +16,10 @@
  * branch, for conflicts), the facts from Mender, the plan, and with
  * `apply` the deployments made.
  *
- * Mender settings (SPEC §5): server from MENDER_SERVER, else git config
- * fleetgate.menderServer, else mender.server in fleet.yaml; credentials from
+ * Mender settings: server from MENDER_SERVER, else git config
+ * fleetgate.menderServer, never from pushed content: anyone who can push a
+ * branch writes its fleet.yaml, so its mender.server is only compared (a
+ * warning when it differs) and never receives a request. Credentials from
  * MENDER_ACCESS_TOKEN, else MENDER_USER + MENDER_PASSWORD, else the token
  * file named by fleetgate.menderTokenFile; fleetgate.menderCaFile for a
  * private CA.
@@ -43,7 +45,15 @@ struct schedule {
 	struct apply_result applied;
 	int applied_run;       /* applied is set */
 	struct diags diags;    /* problems of the fleet at the branch, when invalid */
+	char **warnings;       /* one line each, for the people running it (no secrets) */
+	size_t nwarnings;
+	int free_branch;       /* the branch is not a stage (set once its fleet is read) */
 };
+
+/* The run failed because the fleet of a free branch is invalid at its
+ * commit: that job can never be scheduled (a new commit can), and it must
+ * not count as a failure of the runs that meet it. */
+int schedule_unschedulable(int rc, const struct schedule *sc);
 
 /*
  * Run. Returns 0 when everything asked was done; FG_EINVAL with `diags`
@@ -57,11 +67,11 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		 const struct schedule_options *o);
 void schedule_release(struct schedule *sc);
 
-/* Fill Mender client settings from the environment, `s` and `fleet_server`
- * (mender.server of the fleet, or NULL). Strings that need an owner (a
- * token read from a file) go to *token_buf, which the caller frees after
- * the client is made. */
+/* Fill Mender client settings from the environment and `s` only. Strings
+ * that need an owner (a token read from a file) go to *token_buf, which the
+ * caller frees after the client is made. FG_EINVAL without a server,
+ * FG_EAUTH without credentials. */
 int schedule_mender_settings(struct mender_settings *out, const struct settings *s,
-			     const char *fleet_server, char **token_buf);
+			     char **token_buf);
 
 #endif

@@ -69,6 +69,8 @@ static int write_job(const char *path, const struct spool_job *job)
 	fg_buf_printf(&b, "queued=%lld\nattempts=%u\n", job->queued, job->attempts);
 	if (job->last_error)
 		put_line(&b, "error", job->last_error);
+	if (job->parked)
+		fg_buf_puts(&b, "parked=1\n");
 	rc = fs_write_atomic(path, b.ptr, b.len, 0600);
 	fg_buf_release(&b);
 	return rc;
@@ -114,6 +116,8 @@ static int read_job(const char *path, struct spool_job *job)
 			job->attempts = (unsigned)strtoul(eq, NULL, 10);
 		else if (!strcmp(line, "error") && !job->last_error)
 			job->last_error = fg_strdup(eq);
+		else if (!strcmp(line, "parked"))
+			job->parked = !strcmp(eq, "1");
 	}
 	if (!job->branch || strlen(job->commit) != 40) {
 		job_release(job);
@@ -200,7 +204,7 @@ int spool_list(const char *gitdir, struct spool_job **jobs, size_t *count, size_
 
 /* Under the lock: the job of `branch`, if it still names `commit`. */
 static int update_job(const char *gitdir, const char *branch, const char *commit,
-		      const char *error, int *removed)
+		      const char *error, int park, int *removed)
 {
 	char *dir = fs_state_dir(gitdir, "spool"), *path = NULL;
 	struct spool_job job = { 0 };
@@ -228,7 +232,10 @@ static int update_job(const char *gitdir, const char *branch, const char *commit
 			*removed = 1;
 		goto done;
 	}
-	job.attempts++;
+	if (park)
+		job.parked = 1;
+	else
+		job.attempts++;
 	free(job.last_error);
 	job.last_error = fg_strdup(error);
 	rc = write_job(path, &job);
@@ -242,12 +249,79 @@ done:
 
 int spool_done(const char *gitdir, const char *branch, const char *commit, int *removed)
 {
-	return update_job(gitdir, branch, commit, NULL, removed);
+	return update_job(gitdir, branch, commit, NULL, 0, removed);
 }
 
 int spool_failed(const char *gitdir, const char *branch, const char *commit, const char *error)
 {
-	return update_job(gitdir, branch, commit, error ? error : "unknown error", NULL);
+	return update_job(gitdir, branch, commit, error ? error : "unknown error", 0, NULL);
+}
+
+int spool_park(const char *gitdir, const char *branch, const char *commit, const char *reason)
+{
+	return update_job(gitdir, branch, commit, reason ? reason : "invalid fleet", 1, NULL);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int spool_lock_branch(const char *gitdir, const char *branch, int64_t deadline_ms, int *fd)
+{
+	char *dir = fs_state_dir(gitdir, "spool"), *path = NULL;
+	char hex[41];
+	int rc;
+
+	*fd = -1;
+	rc = fs_mkdirs(dir, 0700);
+	if (rc)
+		goto done;
+	/* A dot file: the spool's listing takes only *.job. Lock files stay
+	 * (removing one another process may hold would break the lock). */
+	repo_hash_hex(branch, strlen(branch), hex);
+	path = fg_asprintf("%s/.%s.lock", dir, hex);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0) {
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	for (;;) {
+		const struct timespec pause = { 0, 50 * 1000000L };
+
+		if (flock(*fd, deadline_ms ? LOCK_EX | LOCK_NB : LOCK_EX) == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+			break;
+		}
+		if (now_ms() >= deadline_ms) {
+			rc = fg_error_set(FG_ETIMEOUT,
+					  "another fleetgate run is scheduling '%s'; the spool keeps the job",
+					  branch);
+			break;
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (rc) {
+		close(*fd);
+		*fd = -1;
+	}
+done:
+	free(path);
+	free(dir);
+	return rc;
+}
+
+void spool_unlock_branch(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }
 
 void spool_jobs_free(struct spool_job *jobs, size_t count)

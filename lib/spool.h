@@ -2,6 +2,7 @@
 #define FLEETGATE_SPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * The spool: jobs (branch, commit) waiting to be scheduled in Mender, kept
@@ -21,6 +22,8 @@ struct spool_job {
 	long long queued;   /* unix time the commit was spooled */
 	unsigned attempts;  /* failed attempts so far */
 	char *last_error;   /* or NULL */
+	int parked;         /* can never be scheduled at this commit (its fleet
+			     * is invalid): kept to be shown, not retried */
 };
 
 /* Queue `commit` for `branch` (replacing an older job for the branch). */
@@ -37,6 +40,23 @@ int spool_done(const char *gitdir, const char *branch, const char *commit, int *
 /* An attempt failed: count it and keep `error` (one line) with the job. */
 int spool_failed(const char *gitdir, const char *branch, const char *commit, const char *error);
 
+/* The job of `branch` at `commit` can never be scheduled (the fleet at the
+ * commit is invalid): keep it, marked parked with `reason`, so that later
+ * runs skip it. A newer commit (spool_put) makes a new job. */
+int spool_park(const char *gitdir, const char *branch, const char *commit, const char *reason);
+
 void spool_jobs_free(struct spool_job *jobs, size_t count);
+
+/*
+ * One branch is scheduled by one process at a time (two quick pushes, the
+ * reconcile timer while a hook runs): take the branch's lock, an flock on
+ * a file of the spool folder held from planning to the end of applying.
+ * Waits until `deadline_ms` (fg_http_now_ms()'s monotonic clock; 0: as long
+ * as it takes). FG_ETIMEOUT when another run still holds it then: the job
+ * stays in the spool. *fd is released with spool_unlock_branch(), or by the
+ * process's end, however it ends.
+ */
+int spool_lock_branch(const char *gitdir, const char *branch, int64_t deadline_ms, int *fd);
+void spool_unlock_branch(int fd);
 
 #endif

@@ -47,7 +47,8 @@ sim_requests() {
 }
 
 # A bare server repository with fleetgate's hooks, pointed at the stand-in,
-# and a clone holding the example fleet (not pushed yet).
+# and a clone holding the example fleet (not pushed yet), whose mender.server
+# is the stand-in too.
 make_server() {
 	git init -q --bare "$WORK/srv.git"
 	"$FLEETGATE" install --repo "$WORK/srv.git" >/dev/null
@@ -56,6 +57,8 @@ make_server() {
 	git clone -q "$WORK/srv.git" "$WORK/dev" 2>/dev/null
 	cp -R "$FG_TOP/fleet-example/." "$WORK/dev/"
 	rm -f "$WORK/dev/mender-seed.json"
+	# the fleet names the server it is run with (else each run warns)
+	sed -i "s|^  server: https://hosted.mender.io$|  server: $SIM|" "$WORK/dev/fleet.yaml"
 	git -C "$WORK/dev" add -A
 	git -C "$WORK/dev" commit -q -m "The example fleet"
 }

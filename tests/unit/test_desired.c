@@ -1,6 +1,7 @@
 /*
- * Desired state (SPEC §3): subscription, artifact, configuration merge order,
- * string conversion, secrets, the tag policy, and the two-branch conflict.
+ * Desired state: subscription, artifact, configuration merge order,
+ * string conversion, secrets, the tag policy, the two-branch conflict, and
+ * free branches' claims against the stages'.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,7 +58,7 @@ static const char *config_of(const struct desired *d, const char *key)
 static void test_default_subscription_and_artifact(void **state)
 {
 	struct fleet *f = load(base_fleet, NULL);
-	struct branch_view views[] = { { "production", f } };
+	struct branch_view views[] = { { "production", f, 1 } };
 	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
 	struct desired d;
 
@@ -75,7 +76,7 @@ static void test_default_subscription_and_artifact(void **state)
 static void test_config_strings_as_written(void **state)
 {
 	struct fleet *f = load(base_fleet, NULL);
-	struct branch_view views[] = { { "production", f } };
+	struct branch_view views[] = { { "production", f, 1 } };
 	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
 	struct desired d;
 
@@ -96,7 +97,7 @@ static void test_merge_order_fleet_roles_device(void **state)
 {
 	struct fleet *f = load(base_fleet, PI3,
 			       "roles: [kiosk, loud]\nconfig:\n  volume: 3\n", NULL);
-	struct branch_view views[] = { { "production", f } };
+	struct branch_view views[] = { { "production", f, 1 } };
 	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
 	struct desired d;
 
@@ -114,7 +115,7 @@ static void test_merge_order_fleet_roles_device(void **state)
 static void test_role_order_reversed(void **state)
 {
 	struct fleet *f = load(base_fleet, PI3, "roles: [loud, kiosk]\n", NULL);
-	struct branch_view views[] = { { "production", f } };
+	struct branch_view views[] = { { "production", f, 1 } };
 	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
 	struct desired d;
 
@@ -128,7 +129,7 @@ static void test_role_order_reversed(void **state)
 static void test_device_image_override(void **state)
 {
 	struct fleet *f = load(base_fleet, PI3, "os_images:\n  pi3-v3-arm64: pi3-img-special\n", NULL);
-	struct branch_view views[] = { { "production", f } };
+	struct branch_view views[] = { { "production", f, 1 } };
 	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
 	struct desired d;
 
@@ -143,7 +144,7 @@ static void test_device_image_override(void **state)
 static void test_override_for_other_type_ignored(void **state)
 {
 	struct fleet *f = load(base_fleet, PI3, "os_images:\n  pi4-v3-arm64: pi4-img-special\n", NULL);
-	struct branch_view views[] = { { "production", f } };
+	struct branch_view views[] = { { "production", f, 1 } };
 	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
 	struct desired d;
 
@@ -157,7 +158,7 @@ static void test_override_for_other_type_ignored(void **state)
 static void test_no_image_for_type(void **state)
 {
 	struct fleet *f = load(base_fleet, NULL);
-	struct branch_view views[] = { { "production", f } };
+	struct branch_view views[] = { { "production", f, 1 } };
 	struct device_facts facts = { VAR, "var-som-mx8m-nano", NULL };
 	struct device_facts untyped = { VAR, NULL, NULL };
 	struct desired d;
@@ -177,7 +178,7 @@ static void test_no_image_for_type(void **state)
 static void test_file_subscription(void **state)
 {
 	struct fleet *f = load(base_fleet, PI3, "subscribed_branch: canary\n", NULL);
-	struct branch_view views[] = { { "production", f }, { "canary", f } };
+	struct branch_view views[] = { { "production", f, 1 }, { "canary", f, 1 } };
 	struct device_facts facts = { PI3, "pi3-v3-arm64", NULL };
 	struct desired d;
 
@@ -199,7 +200,7 @@ static void test_dynamic_group_tag(void **state)
 {
 	/* A device with no file joins main through its Mender tag. */
 	struct fleet *f = load(base_fleet, NULL);
-	struct branch_view views[] = { { "main", f }, { "production", f } };
+	struct branch_view views[] = { { "main", f, 1 }, { "production", f, 1 } };
 	struct device_facts facts = { VAR, "pi4-v3-arm64", "main" };
 	struct desired d;
 
@@ -219,7 +220,7 @@ static void test_dynamic_group_tag(void **state)
 static void test_tag_beats_file(void **state)
 {
 	struct fleet *f = load(base_fleet, PI3, "subscribed_branch: canary\n", NULL);
-	struct branch_view views[] = { { "main", f }, { "canary", f } };
+	struct branch_view views[] = { { "main", f, 1 }, { "canary", f, 1 } };
 	struct device_facts facts = { PI3, "pi3-v3-arm64", "main" };
 	struct desired d;
 
@@ -236,7 +237,7 @@ static void test_tag_policy_restricts(void **state)
 	static char *allowed[] = { "main", "canary" };
 	struct tag_policy tags = { 1, allowed, 2 };
 	struct fleet *f = load(base_fleet, NULL);
-	struct branch_view views[] = { { "production", f } };
+	struct branch_view views[] = { { "production", f, 1 } };
 	struct device_facts facts = { VAR, "pi4-v3-arm64", "production-hotfix" };
 	struct desired d;
 
@@ -253,7 +254,7 @@ static void test_tags_turned_off(void **state)
 {
 	struct tag_policy off = { 1, NULL, 0 };
 	struct fleet *f = load(base_fleet, NULL);
-	struct branch_view views[] = { { "main", f }, { "production", f } };
+	struct branch_view views[] = { { "main", f, 1 }, { "production", f, 1 } };
 	struct device_facts facts = { VAR, "pi4-v3-arm64", "main" };
 	struct desired d;
 
@@ -272,7 +273,7 @@ static void test_two_branch_conflict(void **state)
 	 * says production. Both claim the device. */
 	struct fleet *main_view = load(base_fleet, PI4, "subscribed_branch: main\n", NULL);
 	struct fleet *prod_view = load(base_fleet, NULL);
-	struct branch_view views[] = { { "main", main_view }, { "production", prod_view } };
+	struct branch_view views[] = { { "main", main_view, 1 }, { "production", prod_view, 1 } };
 	struct device_facts facts = { PI4, "pi4-v3-arm64", NULL };
 	struct desired d;
 
@@ -295,7 +296,7 @@ static void test_tag_resolves_conflict(void **state)
 {
 	struct fleet *main_view = load(base_fleet, PI4, "subscribed_branch: main\n", NULL);
 	struct fleet *prod_view = load(base_fleet, NULL);
-	struct branch_view views[] = { { "main", main_view }, { "production", prod_view } };
+	struct branch_view views[] = { { "main", main_view, 1 }, { "production", prod_view, 1 } };
 	struct device_facts facts = { PI4, "pi4-v3-arm64", "production" };
 	struct desired d;
 
@@ -315,7 +316,7 @@ static void test_agreeing_views_no_conflict(void **state)
 	/* Once main's change reaches production, both views say main. */
 	struct fleet *main_view = load(base_fleet, PI4, "subscribed_branch: main\n", NULL);
 	struct fleet *prod_view = load(base_fleet, PI4, "subscribed_branch: main\n", NULL);
-	struct branch_view views[] = { { "main", main_view }, { "production", prod_view } };
+	struct branch_view views[] = { { "main", main_view, 1 }, { "production", prod_view, 1 } };
 	struct device_facts facts = { PI4, "pi4-v3-arm64", NULL };
 	struct desired d;
 
@@ -331,7 +332,7 @@ static void test_agreeing_views_no_conflict(void **state)
 static void test_unsubscribed(void **state)
 {
 	struct fleet *f = load("fleet: 1\n", NULL);
-	struct branch_view views[] = { { "main", f } };
+	struct branch_view views[] = { { "main", f, 1 } };
 	struct device_facts facts = { VAR, "pi4-v3-arm64", NULL };
 	struct desired d;
 
@@ -361,7 +362,7 @@ static const char *lookup_none(void *ctx, const char *name)
 static void test_secrets(void **state)
 {
 	struct fleet *f = load(base_fleet, PI4, "roles: [runner]\n", NULL);
-	struct branch_view views[] = { { "production", f } };
+	struct branch_view views[] = { { "production", f, 1 } };
 	struct device_facts facts = { PI4, "pi4-v3-arm64", NULL };
 	struct desired d;
 	char *missing = NULL;
@@ -379,6 +380,125 @@ static void test_secrets(void **state)
 	assert_string_equal(config_of(&d, "price"), "1.50");
 	desired_release(&d);
 	fleet_free(f);
+}
+
+static const char evil_fleet[] =
+	"fleet: 1\n"
+	"default_branch: evil\n"
+	"os_images:\n"
+	"  pi4-v3-arm64: evil-img\n";
+
+static void test_free_default_claims_nothing(void **state)
+{
+	/* A free branch whose default_branch names itself: no device is its,
+	 * alone or beside the stages. */
+	struct fleet *evil = load(evil_fleet, NULL);
+	struct fleet *prod = load(base_fleet, NULL);
+	struct branch_view alone[] = { { "evil", evil, 0 } };
+	struct branch_view views[] = { { "production", prod, 1 }, { "evil", evil, 0 } };
+	struct device_facts facts = { PI4, "pi4-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, alone, 1, "evil", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_NOT_CLAIMED);
+	assert_int_equal(d.nclaimants, 0);
+	assert_null(d.artifact);
+	desired_release(&d);
+	assert_int_equal(desired_compute(&d, views, 2, "evil", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_NOT_CLAIMED);
+	desired_release(&d);
+	/* ... and production keeps the device, no conflict */
+	assert_int_equal(desired_compute(&d, views, 2, "production", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED);
+	assert_int_equal(d.nclaimants, 1);
+	assert_string_equal(d.claimants[0], "production");
+	assert_string_equal(d.artifact, "pi4-img-1");
+	desired_release(&d);
+	/* the same fleet on a stage does claim by default */
+	alone[0].stage = 1;
+	assert_int_equal(desired_compute(&d, alone, 1, "evil", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED);
+	assert_string_equal(d.artifact, "evil-img");
+	desired_release(&d);
+	fleet_free(evil);
+	fleet_free(prod);
+}
+
+static void test_stage_claim_beats_free_file(void **state)
+{
+	/* The free branch's device file says evil; production's default says
+	 * production: production's, and no conflict. */
+	struct fleet *evil = load(base_fleet, PI4, "subscribed_branch: evil\n", NULL);
+	struct fleet *prod = load(base_fleet, NULL);
+	struct branch_view views[] = { { "evil", evil, 0 }, { "production", prod, 1 } };
+	struct device_facts facts = { PI4, "pi4-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 2, "evil", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_NOT_CLAIMED);
+	assert_int_equal(d.nclaimants, 1);
+	assert_string_equal(d.claimants[0], "production");
+	desired_release(&d);
+	assert_int_equal(desired_compute(&d, views, 2, "production", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED);
+	desired_release(&d);
+	fleet_free(evil);
+	fleet_free(prod);
+}
+
+static void test_free_branch_by_file_or_tag(void **state)
+{
+	/* A device follows a free branch when no stage claims it: its file
+	 * says so in every view, or its Mender tag does. */
+	struct fleet *dev = load(base_fleet, PI4, "subscribed_branch: develop\n", NULL);
+	struct fleet *prod = load(base_fleet, PI4, "subscribed_branch: develop\n", NULL);
+	struct fleet *plain = load(base_fleet, NULL);
+	struct branch_view by_file[] = { { "develop", dev, 0 }, { "production", prod, 1 } };
+	struct branch_view by_tag[] = { { "develop", plain, 0 }, { "production", plain, 1 } };
+	struct device_facts facts = { PI4, "pi4-v3-arm64", NULL };
+	struct device_facts tagged = { PI4, "pi4-v3-arm64", "develop" };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, by_file, 2, "develop", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED);
+	assert_int_equal(d.source, SUB_FILE);
+	desired_release(&d);
+	assert_int_equal(desired_compute(&d, by_tag, 2, "develop", &tagged, NULL), 0);
+	assert_int_equal(d.status, DESIRED_MANAGED);
+	assert_int_equal(d.source, SUB_TAG);
+	desired_release(&d);
+	assert_int_equal(desired_compute(&d, by_tag, 2, "production", &tagged, NULL), 0);
+	assert_int_equal(d.status, DESIRED_ELSEWHERE);
+	desired_release(&d);
+	fleet_free(dev);
+	fleet_free(prod);
+	fleet_free(plain);
+}
+
+static void test_free_branches_conflict_among_themselves(void **state)
+{
+	/* Two free branches whose files both claim the device, no stage: a
+	 * conflict between them, as between stages. */
+	struct fleet *a = load(base_fleet, PI4, "subscribed_branch: a\n", NULL);
+	struct fleet *b = load(base_fleet, PI4, "subscribed_branch: b\n", NULL);
+	struct fleet *prod = load(base_fleet, PI4, "subscribed_branch: a\n", NULL);
+	struct branch_view views[] = { { "a", a, 0 }, { "b", b, 0 }, { "production", prod, 1 } };
+	struct device_facts facts = { PI4, "pi4-v3-arm64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 3, "a", &facts, NULL), 0);
+	assert_int_equal(d.status, DESIRED_CONFLICT);
+	assert_int_equal(d.nclaimants, 2);
+	assert_string_equal(d.claimants[0], "a");
+	assert_string_equal(d.claimants[1], "b");
+	desired_release(&d);
+	fleet_free(a);
+	fleet_free(b);
+	fleet_free(prod);
 }
 
 int main(void)
@@ -401,6 +521,10 @@ int main(void)
 		cmocka_unit_test(test_agreeing_views_no_conflict),
 		cmocka_unit_test(test_unsubscribed),
 		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_free_default_claims_nothing),
+		cmocka_unit_test(test_stage_claim_beats_free_file),
+		cmocka_unit_test(test_free_branch_by_file_or_tag),
+		cmocka_unit_test(test_free_branches_conflict_among_themselves),
 	};
 	int failed;
 

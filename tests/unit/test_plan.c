@@ -63,6 +63,7 @@ static int setup(void **state)
 	fleet = load_fleet(fleet_yaml, D4, "roles: [runner]\n", NULL);
 	views[0].branch = "production";
 	views[0].fleet = fleet;
+	views[0].stage = 1;
 	memset(&input, 0, sizeof(input));
 	input.branch = "production";
 	input.commit = COMMIT;
@@ -380,7 +381,7 @@ static void test_abort_takes_config_deployment_too(void **state)
 static void test_left_alone(void **state)
 {
 	struct fleet *main_view = load_fleet(fleet_yaml, D2, "subscribed_branch: main\n", NULL);
-	struct branch_view both[] = { { "main", main_view }, { "production", fleet } };
+	struct branch_view both[] = { { "main", main_view, 1 }, { "production", fleet, 1 } };
 	struct plan_facts d[] = { synced(D1, "pi3-v3-arm64", "pi3-img-1"),
 				  synced(D2, "pi4-v3-arm64", "pi4-img-1"),
 				  synced(D3, "pi3-v3-arm64", "pi3-img-1") };
@@ -407,7 +408,7 @@ static void test_left_alone(void **state)
 
 static void test_other_branch_and_tags(void **state)
 {
-	struct branch_view both[] = { { "main", fleet }, { "production", fleet } };
+	struct branch_view both[] = { { "main", fleet, 1 }, { "production", fleet, 1 } };
 	struct plan_facts d[] = { synced(D1, "pi3-v3-arm64", "pi3-img-1"),
 				  synced(D3, "pi3-v3-arm64", "pi3-img-1") };
 

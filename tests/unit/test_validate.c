@@ -306,6 +306,25 @@ static void test_too_many_config_keys(void **state)
 	fg_buf_release(&b);
 }
 
+/* A role over Mender's limit is an error at the role, however many keys,
+ * and fast: 50,000 keys must not cost 50,000 comparisons each. */
+static void test_too_many_role_keys(void **state)
+{
+	struct fg_buf b = FG_BUF_INIT;
+	char *got;
+	int i;
+
+	(void)state;
+	fg_buf_init(&b);
+	fg_buf_puts(&b, "fleet: 1\nroles:\n  big:\n");
+	for (i = 0; i < 50000; i++)
+		fg_buf_printf(&b, "    k%x: v\n", i);
+	got = judge_fleet_yaml(b.ptr, b.len);
+	assert_string_equal(got, "fleet.yaml:4:5: error: role 'big' has 50000 keys; Mender Configure accepts at most 100 per device [config-size]\n");
+	free(got);
+	fg_buf_release(&b);
+}
+
 static void test_value_too_long(void **state)
 {
 	struct fg_buf b = FG_BUF_INIT;
@@ -435,6 +454,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_utf8_bom_accepted),
 		cmocka_unit_test(test_too_many_config_keys),
+		cmocka_unit_test(test_too_many_role_keys),
 		cmocka_unit_test(test_value_too_long),
 		cmocka_unit_test(test_unknown_branch_warning),
 		cmocka_unit_test(test_valid_fleet_model),
