@@ -892,6 +892,7 @@ int fg_http_run(struct fg_http *h, int64_t deadline_ms, fg_http_next_fn next,
 	struct xfer *waiting = NULL;
 	size_t nactive = 0, i;
 	int more = 1, err = 0;
+	char *why;
 
 	for (;;) {
 		int64_t now = fg_http_now_ms();
@@ -988,9 +989,11 @@ int fg_http_run(struct fg_http *h, int64_t deadline_ms, fg_http_next_fn next,
 	return 0;
 
 abort:
+	/* the callbacks record their own errors: keep the run's for the caller */
+	why = fg_strdup(fg_error_message());
 	for (i = 0; i < nactive; i++) {
 		release_easy(active[i]);
-		fail(active[i], FG_ERROR, "abandoned: %s", fg_error_message());
+		fail(active[i], FG_ERROR, "abandoned: %s", why);
 		done(data, active[i]->req);
 		free(active[i]);
 	}
@@ -998,11 +1001,13 @@ abort:
 		struct xfer *x = waiting;
 
 		waiting = x->next;
-		fail(x, FG_ERROR, "abandoned: %s", fg_error_message());
+		fail(x, FG_ERROR, "abandoned: %s", why);
 		done(data, x->req);
 		free(x);
 	}
 	free(active);
+	fg_error_set(err, "%s", why);
+	free(why);
 	return err;
 }
 
