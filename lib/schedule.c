@@ -4,6 +4,7 @@
 #include "error.h"
 #include "facts.h"
 #include "fleet.h"
+#include "hmac.h"
 #include "secrets.h"
 
 #include <errno.h>
@@ -200,12 +201,14 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	struct facts facts;
 	struct secrets secrets;
 	struct plan_input in;
+	struct hmac_key key;
 	char **arts = NULL, **names = NULL, *token = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	memset(&facts, 0, sizeof(facts));
 	memset(&secrets, 0, sizeof(secrets));
+	memset(&key, 0, sizeof(key));
 	diags_init(&out->diags);
 	if (o->rev)
 		rc = repo_resolve_commit(repo, o->rev, out->commit);
@@ -213,6 +216,8 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		rc = repo_branch_tip(repo, o->branch, out->commit);
 	if (!rc)
 		rc = credentials_at_hand(s);
+	if (!rc)
+		rc = hmac_key_load(&key, repo_gitdir(repo), repo_workdir(repo) != NULL);
 	if (rc)
 		return rc;
 	progress(o, "%s@%.7s: reading the fleet of every branch", o->branch, out->commit);
@@ -283,6 +288,7 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	in.nartifacts = facts.nplan_artifacts;
 	in.secret = secrets_lookup;
 	in.secret_ctx = &secrets;
+	in.digest_key = &key;
 	rc = plan_compute(&out->plan, &in);
 	if (rc)
 		goto done;
@@ -296,6 +302,7 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		rc = apply_plan(client, &out->plan, &out->applied);
 	}
 done:
+	hmac_key_wipe(&key);
 	fg_strings_free(arts, nart);
 	fg_strings_free(names, nart);
 	facts_release(&facts);

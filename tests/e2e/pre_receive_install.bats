@@ -17,6 +17,7 @@ teardown() { teardown_workspace; }
 	assert_output_is "installed $SRV/hooks/pre-receive
 installed $SRV/hooks/update
 installed $SRV/hooks/post-receive
+created $SRV/fleetgate/digest.key (the key of the configuration digests in Mender, mode 600)
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ -x "$SRV/hooks/pre-receive" ]
@@ -30,6 +31,7 @@ check: hooks executable, repository opens, settings read"
 	assert_output_is "unchanged $SRV/hooks/pre-receive
 unchanged $SRV/hooks/update
 unchanged $SRV/hooks/post-receive
+unchanged $SRV/fleetgate/digest.key
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read (nothing changed)"
 	[ "$(cat "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/hooks/post-receive" "$SRV/config")" = "$before" ]
@@ -44,6 +46,7 @@ check: hooks executable, repository opens, settings read (nothing changed)"
 	assert_output_is "unchanged $SRV/hooks/pre-receive
 unchanged $SRV/hooks/update
 unchanged $SRV/hooks/post-receive
+unchanged $SRV/fleetgate/digest.key
 settings: stages main production (git config fleetgate.stages); fleetgate.mergeOnly is false
 check: hooks executable, repository opens, settings read (nothing changed)"
 	[ "$(git -C "$SRV" config fleetgate.stages)" = "main production" ]
@@ -89,6 +92,7 @@ foreign_hooks() {
 	assert_output_is "installed $SRV/hooks/pre-receive
 installed $SRV/hooks/update
 installed $SRV/hooks/post-receive
+created $SRV/fleetgate/digest.key (the key of the configuration digests in Mender, mode 600)
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ "$(cat "$SRV/hooks/pre-receive.chained")" = "$foreign" ]
@@ -190,6 +194,7 @@ gitea_dispatchers() {
 	assert_output_is "installed $SRV/hooks/pre-receive.d/fleetgate
 installed $SRV/hooks/update.d/fleetgate
 installed $SRV/hooks/post-receive.d/fleetgate
+created $SRV/fleetgate/digest.key (the key of the configuration digests in Mender, mode 600)
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ -x "$SRV/hooks/pre-receive.d/fleetgate" ]
@@ -261,6 +266,7 @@ gitaly_hooks() {
 	assert_output_is "installed $SRV/custom_hooks/pre-receive.d/fleetgate
 installed $SRV/custom_hooks/update.d/fleetgate
 installed $SRV/custom_hooks/post-receive.d/fleetgate
+created $SRV/fleetgate/digest.key (the key of the configuration digests in Mender, mode 600)
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ -x "$SRV/custom_hooks/pre-receive.d/fleetgate" ]
