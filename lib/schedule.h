@@ -59,8 +59,9 @@ void schedule_release(struct schedule *sc);
 
 /* Fill Mender client settings from the environment, `s` and `fleet_server`
  * (mender.server of the fleet, or NULL). Strings that need an owner (a
- * token read from a file) go to *token_buf, which the caller frees after
- * the client is made. */
+ * token read from a file: 16 KiB at most, the token alone on its first
+ * line) go to *token_buf, which the caller wipes (explicit_bzero) and frees
+ * after the client is made. */
 int schedule_mender_settings(struct mender_settings *out, const struct settings *s,
 			     const char *fleet_server, char **token_buf);
 

@@ -914,6 +914,16 @@ $(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
 	[[ "$output" != *"$csi"* && "$output" != *"$rlo"* && "$output" != *"$lri"* ]]
 }
 
+@test "refused: a subject over 200 bytes is shown shortened at a whole character, with a visible mark" {
+	bootstrap_stages
+	# 199 bytes, then a 2-byte character across the cap, then more
+	subject="$(printf 'x%.0s' $(seq 199))é and more past the cap"
+	change "$subject"
+	push origin main
+	assert_status 1
+	[ "${lines[3]}" = "remote: fleetgate:     commit $(short main) \"$(printf 'x%.0s' $(seq 199))…\"" ]
+}
+
 @test "refused: under GitLab (GL_ID set) the first line is repeated with GL-HOOK-ERR:" {
 	bootstrap_stages
 	change "Direct edit of main"

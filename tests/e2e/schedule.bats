@@ -419,3 +419,37 @@ fleetgate: the spool keeps the job; 'fleetgate reconcile' schedules it"
 	run sim_requests
 	! echo "$output" | grep -q 'deviceconfig\|inventory/devices/'
 }
+
+@test "a secrets-file line or a token file over its cap is an error naming the file and line, never cut" {
+	unset FLEETGATE_SECRET_RUNNER_ACCESS_TOKEN
+	push main >/dev/null
+	git -C "$WORK/srv.git" config fleetgate.secretsFile "$WORK/secrets"
+	# 8192 bytes of NAME=value: the cap, taken whole
+	{ echo '# the runner'; printf 'RUNNER_ACCESS_TOKEN=%s\n' "$(head -c 8172 /dev/zero | tr '\0' v)"; } > "$WORK/secrets"
+	chmod 600 "$WORK/secrets"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 0 ]
+	# one byte more, and a tail that would read as a secret of its own
+	{ echo '# the runner'; printf 'RUNNER_ACCESS_TOKEN=%sOTHER_SECRET=smuggled\n' "$(head -c 8152 /dev/zero | tr '\0' v)"; } > "$WORK/secrets"
+	[ "$(sed -n 2p "$WORK/secrets" | tr -d '\n' | wc -c)" -eq 8193 ]
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 2 ]
+	assert_output_is "fleetgate plan: main: secrets file $WORK/secrets, line 2: longer than 8192 bytes"
+	# the token file: 16 KiB at most, the token alone on its first line
+	unset MENDER_ACCESS_TOKEN
+	git -C "$WORK/srv.git" config fleetgate.menderTokenFile "$WORK/token"
+	install -m 600 /dev/null "$WORK/token"
+	{ echo test-token-not-secret; head -c 16363 /dev/zero | tr '\0' '\n'; } > "$WORK/token"
+	[ "$(wc -c < "$WORK/token")" -eq 16385 ]
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 2 ]
+	assert_output_is "fleetgate plan: main: token file $WORK/token is larger than 16384 bytes"
+	printf 'test-token-not-secret\n\nsecond-token\n' > "$WORK/token"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 2 ]
+	assert_output_is "fleetgate plan: main: token file $WORK/token, line 3: a token file holds the token alone, on its first line"
+	printf 'test-token-not-secret\n\n' > "$WORK/token"
+	printf 'RUNNER_ACCESS_TOKEN=ok\n' > "$WORK/secrets"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 0 ]
+}
