@@ -15,7 +15,7 @@ VERSION := 0.1.0
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 
-LIB_PKGS := libgit2 yaml-0.1 libcjson libcurl
+LIB_PKGS := libgit2 yaml-0.1 libcjson libcurl libcrypto
 SIM_PKGS := libmicrohttpd libcjson
 TEST_PKGS := cmocka
 SIMTEST_PKGS := yaml-0.1 libcurl cmocka

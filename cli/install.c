@@ -11,6 +11,7 @@
 #include "error.h"
 #include "fleet.h"
 #include "fsutil.h"
+#include "hmac.h"
 #include "repo.h"
 #include "settings.h"
 
@@ -335,6 +336,20 @@ static int self_check(const char *repo_path, char *const *paths, size_t n)
 	return rc;
 }
 
+/* The key of the configuration digests, made once: a new key would make
+ * every device's recorded digest differ (and set its configuration again). */
+static int install_digest_key(const char *gitdir, int *changed)
+{
+	char *path = hmac_key_path(gitdir);
+	int rc = hmac_key_create(gitdir, changed);
+
+	if (!rc)
+		printf("%s %s%s\n", *changed ? "created" : "unchanged", path,
+		       *changed ? " (the key of the configuration digests in Mender, mode 600)" : "");
+	free(path);
+	return rc;
+}
+
 static int install_server(const char *repo_path, const char *stages, enum forge forge, int chain)
 {
 	static const char *const hooks[] = { "pre-receive", "update", "post-receive",
@@ -375,6 +390,11 @@ static int install_server(const char *repo_path, const char *stages, enum forge 
 		printf("%s %s\n", changed ? "installed" : "unchanged", paths[i]);
 		any |= changed;
 	}
+	if (install_digest_key(repo_gitdir(repo), &changed)) {
+		status = cli_fail("install", EXIT_USAGE, "making the configuration digest key");
+		goto done;
+	}
+	any |= changed;
 	if (default_settings(repo, stages, &changed)) {
 		status = cli_fail("install", EXIT_USAGE, "writing default settings");
 		goto done;

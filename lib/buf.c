@@ -71,9 +71,21 @@ void fg_buf_printf(struct fg_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* The code point of the valid UTF-8 sequence of `len` bytes at p. */
+static unsigned long utf8_code_point(const unsigned char *p, size_t len)
+{
+	unsigned long cp = p[0] & (0x7f >> len);
+	size_t i;
+
+	for (i = 1; i < len; i++)
+		cp = (cp << 6) | (p[i] & 0x3f);
+	return cp;
+}
+
 void fg_buf_put_json_string(struct fg_buf *b, const char *s)
 {
 	const unsigned char *p;
+	size_t len;
 
 	fg_buf_putc(b, '"');
 	for (p = (const unsigned char *)s; *p; p++) {
@@ -84,21 +96,60 @@ void fg_buf_put_json_string(struct fg_buf *b, const char *s)
 		case '\r': fg_buf_puts(b, "\\r"); break;
 		case '\t': fg_buf_puts(b, "\\t"); break;
 		default:
-			if (*p < 0x20 || *p == 0x7f)
+			if (*p < 0x20 || *p == 0x7f) {
 				fg_buf_printf(b, "\\u%04x", *p);
-			else
+			} else if (*p >= 0x80 && !fg_char_shown((const char *)p, &len) && len > 1) {
+				/* C1 and bidi controls: the same string, safe on a terminal */
+				fg_buf_printf(b, "\\u%04lx", utf8_code_point(p, len));
+				p += len - 1;
+			} else {
 				fg_buf_putc(b, (char)*p);
+			}
 		}
 	}
 	fg_buf_putc(b, '"');
 }
 
+int fg_char_shown(const char *s, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp;
+	size_t n, i;
+
+	*len = 1;
+	if (p[0] < 0x80)
+		return p[0] >= 0x20 && p[0] != 0x7f;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0; /* also stops at the NUL */
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	*len = n;
+	return !(cp <= 0x9f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069));
+}
+
 void fg_buf_put_printable(struct fg_buf *b, const char *s)
 {
-	const unsigned char *p;
+	size_t len;
 
-	for (p = (const unsigned char *)s; *p; p++)
-		fg_buf_putc(b, (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p);
+	while (*s) {
+		if (fg_char_shown(s, &len))
+			fg_buf_put(b, s, len);
+		else
+			fg_buf_putc(b, '?');
+		s += len;
+	}
 }
 
 char *fg_buf_detach(struct fg_buf *b)

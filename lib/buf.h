@@ -25,7 +25,18 @@ void fg_buf_putc(struct fg_buf *b, char c);
 void fg_buf_printf(struct fg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append `s` as a JSON string literal, quotes included. */
 void fg_buf_put_json_string(struct fg_buf *b, const char *s);
-/* Append `s` with control characters (terminal escapes, \r) replaced by '?',
+/*
+ * Whether the character at `s` (NUL-terminated, not at its end) may reach a
+ * terminal as it is; *len is set to its length in bytes. Not shown: C0
+ * controls and DEL, C1 controls (U+0080-U+009F), the bidirectional
+ * embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which
+ * reorder what follows them on screen, and any byte that does not start a
+ * valid UTF-8 character (*len 1), which an 8-bit terminal may take for a
+ * C1 control. Every output that shows text from a push, from Mender or
+ * from a file goes through this one test.
+ */
+int fg_char_shown(const char *s, size_t *len);
+/* Append `s` with each character fg_char_shown() refuses replaced by '?',
  * for text that came from a push (subjects, paths) before it is shown. */
 void fg_buf_put_printable(struct fg_buf *b, const char *s);
 char *fg_buf_detach(struct fg_buf *b);

@@ -115,13 +115,15 @@ void gate_report_json(struct fg_buf *out, const struct gate_result *r)
 /* ---- JUnit XML ---- */
 
 /* Escape for XML 1.0 text or a "-quoted attribute. Control characters
- * XML cannot hold become '?'; in an attribute, tab and newline are kept as
+ * (and what fg_char_shown() refuses) become '?'; in an attribute, tab and newline are kept as
  * character references so that parsers do not fold them into spaces. */
 static void xml_put(struct fg_buf *out, const char *s, int attribute)
 {
 	const unsigned char *p;
+	size_t len;
 
-	for (p = (const unsigned char *)s; *p; p++) {
+	for (p = (const unsigned char *)s; *p; p += len) {
+		len = 1;
 		switch (*p) {
 		case '&': fg_buf_puts(out, "&amp;"); break;
 		case '<': fg_buf_puts(out, "&lt;"); break;
@@ -131,7 +133,10 @@ static void xml_put(struct fg_buf *out, const char *s, int attribute)
 		case '\t': fg_buf_puts(out, attribute ? "&#9;" : "\t"); break;
 		case '\r': fg_buf_puts(out, "&#13;"); break;
 		default:
-			fg_buf_putc(out, (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p);
+			if (fg_char_shown((const char *)p, &len))
+				fg_buf_put(out, p, len);
+			else
+				fg_buf_putc(out, '?');
 		}
 	}
 }
@@ -297,12 +302,15 @@ void gate_report_codequality(struct fg_buf *out, const struct gate_result *r)
 /* ---- markdown ---- */
 
 /* Text in a table cell: markdown and HTML characters escaped, '|' kept
- * inside its cell, control characters (newlines too) made spaces. */
+ * inside its cell, control characters (newlines too) and what
+ * fg_char_shown() refuses made spaces. */
 static void md_put(struct fg_buf *out, const char *s)
 {
 	const unsigned char *p;
+	size_t len;
 
-	for (p = (const unsigned char *)s; *p; p++) {
+	for (p = (const unsigned char *)s; *p; p += len) {
+		len = 1;
 		switch (*p) {
 		case '&': fg_buf_puts(out, "&amp;"); break;
 		case '<': fg_buf_puts(out, "&lt;"); break;
@@ -312,7 +320,10 @@ static void md_put(struct fg_buf *out, const char *s)
 			fg_buf_putc(out, (char)*p);
 			break;
 		default:
-			fg_buf_putc(out, (*p < 0x20 || *p == 0x7f) ? ' ' : (char)*p);
+			if (fg_char_shown((const char *)p, &len))
+				fg_buf_put(out, p, len);
+			else
+				fg_buf_putc(out, ' ');
 		}
 	}
 }
@@ -415,8 +426,10 @@ void gate_report_markdown(struct fg_buf *out, const struct gate_result *r)
 static void gh_put(struct fg_buf *out, const char *s, int property)
 {
 	const char *p;
+	size_t len;
 
-	for (p = s; *p; p++) {
+	for (p = s; *p; p += len) {
+		len = 1;
 		if (*p == '%')
 			fg_buf_puts(out, "%25");
 		else if (*p == '\r')
@@ -427,8 +440,10 @@ static void gh_put(struct fg_buf *out, const char *s, int property)
 			fg_buf_puts(out, "%3A");
 		else if (property && *p == ',')
 			fg_buf_puts(out, "%2C");
+		else if (fg_char_shown(p, &len))
+			fg_buf_put(out, p, len);
 		else
-			fg_buf_putc(out, *p);
+			fg_buf_putc(out, '?');
 	}
 }
 

@@ -24,6 +24,7 @@
 #define DEFAULT_MAX_BODY (64u << 20)
 #define MIN_ATTEMPT_MS 100
 #define MAX_HEADER_VALUE 8192
+#define MAX_LINK_VALUE (4 * MAX_HEADER_VALUE) /* every Link line of a reply, joined */
 #define MAX_CONCURRENCY 256
 
 /* One request while the batch runs it. */
@@ -37,6 +38,8 @@ struct xfer {
 	int64_t due_ms;        /* when waiting for a retry */
 	int64_t timeout_ms;    /* of the current attempt */
 	int over_limit;
+	const char *header_over; /* a response header over its cap: its name */
+	size_t header_max;       /* and that cap */
 	struct xfer *next;     /* in the wait list, ordered by due_ms */
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -112,8 +115,13 @@ static void clear_outputs(struct fg_http_request *r)
 void fg_http_request_release(struct fg_http_request *r)
 {
 	clear_outputs(r);
+	/* bodies carry configurations with their secrets, replies tokens */
+	if (r->response.ptr)
+		explicit_bzero(r->response.ptr, r->response.alloc);
 	fg_buf_release(&r->response);
 	free(r->url);
+	if (r->body)
+		explicit_bzero(r->body, r->body_len);
 	free(r->body);
 	r->url = r->body = NULL;
 }
@@ -539,7 +547,8 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
-static char *header_value(const char *v, size_t n)
+/* The value of a header line, trimmed; NULL when it is over `max` bytes. */
+static char *header_value(const char *v, size_t n, size_t max)
 {
 	while (n && (*v == ' ' || *v == '\t')) {
 		v++;
@@ -547,15 +556,23 @@ static char *header_value(const char *v, size_t n)
 	}
 	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
 		n--;
-	if (n > MAX_HEADER_VALUE)
-		n = MAX_HEADER_VALUE;
-	return fg_strndup(v, n);
+	return n > max ? NULL : fg_strndup(v, n);
 }
 
-static void set_header(char **slot, const char *v, size_t n)
+/* Over a cap, the transfer stops (returning 0 to libcurl) and the request
+ * fails naming the header: a cut value would be a different value. */
+static int set_header(struct xfer *x, const char *name, char **slot, const char *v, size_t n)
 {
+	char *value = header_value(v, n, MAX_HEADER_VALUE);
+
+	if (!value) {
+		x->header_over = name;
+		x->header_max = MAX_HEADER_VALUE;
+		return 0;
+	}
 	free(*slot);
-	*slot = header_value(v, n);
+	*slot = value;
+	return 1;
 }
 
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
@@ -582,28 +599,41 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
 	colon++;
 #define IS(name) (name_len == sizeof(name) - 1 && !strncasecmp(data, name, name_len))
 	if (IS("Location")) {
-		set_header(&r->location, colon, n - name_len - 1);
+		if (!set_header(x, "Location", &r->location, colon, n - name_len - 1))
+			return 0;
 	} else if (IS("Link")) {
 		/* several Link lines (Mender sends one per relation) are one list */
-		char *v = header_value(colon, n - name_len - 1);
+		char *v = header_value(colon, n - name_len - 1, MAX_HEADER_VALUE);
 
-		if (r->link && strlen(r->link) + strlen(v) < 4 * MAX_HEADER_VALUE) {
+		if (!v || (r->link && strlen(r->link) + 2 + strlen(v) > MAX_LINK_VALUE)) {
+			x->header_over = v ? "Link (its lines joined)" : "Link";
+			x->header_max = v ? MAX_LINK_VALUE : MAX_HEADER_VALUE;
+			free(v);
+			return 0;
+		}
+		if (r->link) {
 			char *joined = fg_asprintf("%s, %s", r->link, v);
 
 			free(r->link);
+			free(v);
 			r->link = joined;
-		} else if (!r->link) {
+		} else {
 			r->link = v;
-			v = NULL;
 		}
-		free(v);
 	} else if (IS("X-MEN-RequestID")) {
-		set_header(&r->request_id, colon, n - name_len - 1);
+		if (!set_header(x, "X-MEN-RequestID", &r->request_id, colon, n - name_len - 1))
+			return 0;
 	} else if (IS("X-Total-Count")) {
-		char *v = header_value(colon, n - name_len - 1);
+		char *v = header_value(colon, n - name_len - 1, MAX_HEADER_VALUE);
 		char *end;
-		long long t = strtoll(v, &end, 10);
+		long long t;
 
+		if (!v) {
+			x->header_over = "X-Total-Count";
+			x->header_max = MAX_HEADER_VALUE;
+			return 0;
+		}
+		t = strtoll(v, &end, 10);
 		r->total_count = (*v && !*end && t >= 0) ? t : -1;
 		free(v);
 	}
@@ -690,6 +720,8 @@ static int start(struct xfer *x, int64_t deadline_ms)
 	curl_easy_reset(e);
 	x->easy = e;
 	x->over_limit = 0;
+	x->header_over = NULL;
+	x->header_max = 0;
 	x->errbuf[0] = '\0';
 	clear_outputs(r);
 
@@ -842,6 +874,12 @@ static enum outcome finish(struct xfer *x, CURLcode rc, int64_t deadline_ms)
 		fail(x, FG_ELIMIT, "response body over the %zu-byte limit", h->opt.max_body);
 		logf_(h, "%s %s -> body over limit (attempt %u)", method, r->url, r->attempts);
 		return DONE;
+	} else if (x->header_over) {
+		fail(x, FG_ELIMIT, "response header %s over the %zu-byte limit", x->header_over,
+		     x->header_max);
+		logf_(h, "%s %s -> header %s over limit (attempt %u)", method, r->url,
+		      x->header_over, r->attempts);
+		return DONE;
 	} else {
 		int code = rc == CURLE_OPERATION_TIMEDOUT ? FG_ETIMEOUT : FG_ENET;
 
@@ -892,6 +930,7 @@ int fg_http_run(struct fg_http *h, int64_t deadline_ms, fg_http_next_fn next,
 	struct xfer *waiting = NULL;
 	size_t nactive = 0, i;
 	int more = 1, err = 0;
+	char *why;
 
 	for (;;) {
 		int64_t now = fg_http_now_ms();
@@ -988,9 +1027,11 @@ int fg_http_run(struct fg_http *h, int64_t deadline_ms, fg_http_next_fn next,
 	return 0;
 
 abort:
+	/* the callbacks record their own errors: keep the run's for the caller */
+	why = fg_strdup(fg_error_message());
 	for (i = 0; i < nactive; i++) {
 		release_easy(active[i]);
-		fail(active[i], FG_ERROR, "abandoned: %s", fg_error_message());
+		fail(active[i], FG_ERROR, "abandoned: %s", why);
 		done(data, active[i]->req);
 		free(active[i]);
 	}
@@ -998,11 +1039,13 @@ abort:
 		struct xfer *x = waiting;
 
 		waiting = x->next;
-		fail(x, FG_ERROR, "abandoned: %s", fg_error_message());
+		fail(x, FG_ERROR, "abandoned: %s", why);
 		done(data, x->req);
 		free(x);
 	}
 	free(active);
+	fg_error_set(err, "%s", why);
+	free(why);
 	return err;
 }
 

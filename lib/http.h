@@ -101,7 +101,9 @@ struct fg_http_request {
 	char *error;
 	long status;
 	struct fg_buf response;
-	char *location;              /* response headers of the last attempt, or NULL */
+	char *location;              /* response headers of the last attempt, or NULL;
+				      * one over 8192 bytes (Link: 32768, all its lines)
+				      * fails the request (FG_ELIMIT), never cut */
 	char *link;
 	char *request_id;            /* X-MEN-RequestID */
 	long long total_count;       /* X-Total-Count; -1 when absent or malformed */

@@ -524,11 +524,17 @@ static int many_outcome(const struct mender_result *first, size_t failed, size_t
 
 /* Run the batch `rn` (generate/finish/ctx set) over `n` items whose
  * results lie `stride` bytes apart from `results`; every item is reported
- * in its result, and the sum as "K of N failed; first: ...". */
+ * in its result, and the sum as "K of N failed; first: ...".
+ *
+ * An item counts as done only when its own last request said so: each
+ * result starts as "not done" (a code without a message, which
+ * result_set() never leaves), and an item the batch never reached (the
+ * transport stopped the run, a follow-up was still queued) keeps a
+ * failure that says so, never a success it did not have. */
 static int run_many(struct mender_client *c, struct runner *rn, void *results, size_t stride,
 		    size_t n, const char *what)
 {
-	char *base = results;
+	char *base = results, *why = NULL;
 	size_t i, failed = 0, first = 0;
 	int err;
 
@@ -537,17 +543,28 @@ static int run_many(struct mender_client *c, struct runner *rn, void *results, s
 	for (i = 0; i < n; i++) {
 		struct mender_result *r = (struct mender_result *)(base + i * stride);
 
-		r->code = 0;
+		r->code = FG_ERROR;
 		r->message = NULL;
 	}
 	rn->c = c;
 	err = runner_run(rn, call_deadline(c));
-	if (err)
-		return err;
-	for (i = 0; i < n; i++)
-		if (((struct mender_result *)(base + i * stride))->code && !failed++)
+	why = fg_strdup(err ? fg_error_message() : "the batch ended before it was sent");
+	for (i = 0; i < n; i++) {
+		struct mender_result *r = (struct mender_result *)(base + i * stride);
+
+		if (r->code && !r->message) {
+			r->code = err ? err : FG_ERROR;
+			r->message = fg_asprintf("%s: item %zu of %zu not done: %s", what, i + 1, n, why);
+		}
+		if (r->code && !failed++)
 			first = i;
-	return failed ? many_outcome((struct mender_result *)(base + first * stride), failed, n, what) : 0;
+	}
+	if (err)
+		err = fg_error_set(err, "%s: %zu of %zu not done: %s", what, failed, n, why);
+	else if (failed)
+		err = many_outcome((struct mender_result *)(base + first * stride), failed, n, what);
+	free(why);
+	return err;
 }
 
 /* ---- client ---- */

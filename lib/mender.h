@@ -203,7 +203,8 @@ int mender_abort_deployment(struct mender_client *c, const char *id, int *was_fi
 /* ---- per device ---- */
 
 /* The outcome of one item of a *_many call; release with
- * mender_result_release(). */
+ * mender_result_release(). Each item carries its own: one that the batch
+ * never reached (the transport stopped the run) is a failure saying so. */
 struct mender_result {
 	int code;                   /* 0 or FG_E* */
 	char *message;              /* when code != 0 */

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "repo.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,16 +24,24 @@ int plan_status_active(const char *status)
 	return 0;
 }
 
-void plan_config_digest(const struct desired_kv *kv, size_t n, char *hex)
+int plan_config_digest(const struct hmac_key *key, const struct desired_kv *kv, size_t n,
+		       char *hex)
 {
-	struct fg_buf b = FG_BUF_INIT;
-	size_t i;
+	size_t i, len = 1, at = 0;
+	char *text;
+	int rc;
 
-	fg_buf_init(&b);
 	for (i = 0; i < n; i++)
-		fg_buf_printf(&b, "%s=%s\n", kv[i].key, kv[i].value);
-	repo_hash_hex(b.ptr, b.len, hex);
-	fg_buf_release(&b);
+		len += 2 * 21 + strlen(kv[i].key) + strlen(kv[i].value);
+	/* sized once: no copy of a secret is left behind by a realloc */
+	text = fg_malloc(len);
+	for (i = 0; i < n; i++)
+		at += (size_t)snprintf(text + at, len - at, "%zu:%s%zu:%s", strlen(kv[i].key),
+				       kv[i].key, strlen(kv[i].value), kv[i].value);
+	rc = hmac_sha256_hex(key, text, at, hex);
+	explicit_bzero(text, len);
+	free(text);
+	return rc;
 }
 
 char *plan_deployment_name(const char *branch, const char *commit, const char *artifact)
@@ -157,8 +166,8 @@ static int maps_equal(const struct desired_kv *want, size_t n, const struct plan
 	return d == 0;
 }
 
-static void decide_config(struct plan_device *pd, const struct plan_input *in,
-			  const struct plan_facts *f, struct desired *des)
+static int decide_config(struct plan_device *pd, const struct plan_input *in,
+			 const struct plan_facts *f, struct desired *des)
 {
 	secret_lookup_fn lookup = in->secret ? in->secret : no_secret;
 	int tag_ok, active = 0, aborting = pd->naborts > 0;
@@ -166,17 +175,18 @@ static void decide_config(struct plan_device *pd, const struct plan_input *in,
 
 	if (!des->nconfig && !f->digest_tag) {
 		pd->config = PLAN_CONFIG_NONE;
-		return;
+		return 0;
 	}
 	if (desired_resolve_secrets(des, lookup, in->secret_ctx, &pd->missing_secret)) {
 		pd->config = PLAN_CONFIG_SECRET_MISSING;
-		return;
+		return 0;
 	}
 	pd->values = des->config;
 	pd->nvalues = des->nconfig;
 	des->config = NULL;
 	des->nconfig = 0;
-	plan_config_digest(pd->values, pd->nvalues, pd->digest);
+	if (plan_config_digest(in->digest_key, pd->values, pd->nvalues, pd->digest))
+		return fg_error_wrap(FG_ERROR, "device %s", pd->id);
 	tag_ok = f->digest_tag && !strcmp(f->digest_tag, pd->digest);
 	for (i = 0; i < f->ndeployments; i++)
 		active |= f->deployments[i].configuration && still_to_run(&f->deployments[i]);
@@ -184,7 +194,7 @@ static void decide_config(struct plan_device *pd, const struct plan_input *in,
 	 * which fleetgate does not track per device: deploy it again. */
 	if (aborting) {
 		pd->config = PLAN_CONFIG_UPDATE;
-		return;
+		return 0;
 	}
 	if (f->config_known) {
 		pd->config_verified = 1;
@@ -195,12 +205,13 @@ static void decide_config(struct plan_device *pd, const struct plan_input *in,
 			pd->config = PLAN_CONFIG_PENDING; /* deployed; the device has not applied it */
 		else
 			pd->config = PLAN_CONFIG_UPDATE;
-		return;
+		return 0;
 	}
 	if (tag_ok)
 		pd->config = active ? PLAN_CONFIG_PENDING : PLAN_CONFIG_IN_SYNC;
 	else
 		pd->config = PLAN_CONFIG_UPDATE;
+	return 0;
 }
 
 static struct plan_device *add_device(struct plan *p, size_t *alloc, const char *id,
@@ -288,19 +299,20 @@ static void count(struct plan *p, const struct plan_device *pd)
 	p->aborts += pd->naborts;
 }
 
-static void plan_one(struct plan *p, size_t *alloc, size_t *balloc, const struct plan_input *in,
-		     const struct fleet *view, const struct plan_facts *f)
+static int plan_one(struct plan *p, size_t *alloc, size_t *balloc, const struct plan_input *in,
+		    const struct fleet *view, const struct plan_facts *f)
 {
 	struct device_facts df = { f->id, f->device_type, f->tag_branch };
 	struct plan_device *pd;
 	struct desired des;
+	int rc = 0;
 
 	if (desired_compute(&des, in->views, in->nviews, in->branch, &df, in->tags))
-		return;
+		return 0;
 	if (des.status == DESIRED_ELSEWHERE || des.status == DESIRED_UNSUBSCRIBED ||
 	    des.status == DESIRED_NOT_CLAIMED) {
 		desired_release(&des);
-		return;
+		return 0;
 	}
 	pd = add_device(p, alloc, f->id, view);
 	pd->device_type = f->device_type ? fg_strdup(f->device_type) : NULL;
@@ -321,19 +333,20 @@ static void plan_one(struct plan *p, size_t *alloc, size_t *balloc, const struct
 		pd->kind = PLAN_MANAGED;
 		pd->artifact = des.artifact ? fg_strdup(des.artifact) : NULL;
 		decide_os(pd, in, f);
-		decide_config(pd, in, f, &des);
+		rc = decide_config(pd, in, f, &des);
 		if (pd->os == PLAN_OS_UPDATE)
 			batch_add(p, balloc, in, pd);
 	}
 	count(p, pd);
 	desired_release(&des);
+	return rc;
 }
 
 int plan_compute(struct plan *out, const struct plan_input *in)
 {
 	const struct fleet *view = NULL;
 	size_t i, alloc = 0, balloc = 0;
-	int stage = 0;
+	int stage = 0, rc;
 
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < in->nviews; i++)
@@ -343,10 +356,15 @@ int plan_compute(struct plan *out, const struct plan_input *in)
 		}
 	if (!view)
 		return fg_error_set(FG_EINVAL, "no view of the fleet for branch '%s'", in->branch);
+	if (!in->digest_key)
+		return fg_error_set(FG_EINVAL, "planning '%s': no configuration digest key", in->branch);
 	out->branch = fg_strdup(in->branch);
 	out->commit = fg_strdup(in->commit);
 	for (i = 0; i < in->ndevices; i++)
-		plan_one(out, &alloc, &balloc, in, view, &in->devices[i]);
+		if ((rc = plan_one(out, &alloc, &balloc, in, view, &in->devices[i]))) {
+			plan_release(out);
+			return rc;
+		}
 	/* Device files in git for devices Mender does not know. */
 	for (i = 0; i < view->ndevices; i++) {
 		const struct fleet_device *d = &view->devices[i];
@@ -392,6 +410,8 @@ void plan_release(struct plan *p)
 		free(d->aborts);
 		for (k = 0; k < d->nvalues; k++) {
 			free(d->values[k].key);
+			/* resolved: secrets among them */
+			explicit_bzero(d->values[k].value, strlen(d->values[k].value));
 			free(d->values[k].value);
 		}
 		free(d->values);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "desired.h"
+#include "hmac.h"
 
 /*
  * The planner (SPEC §5): from the desired state of every device of a branch
@@ -23,7 +24,10 @@
  *    endpoint, so reading every device's configuration costs one request a
  *    device; instead fleetgate keeps on each device a Mender tag
  *    (PLAN_DIGEST_TAG) holding the digest of the map it last set, which
- *    comes with the inventory pages. Equal digests: nothing to do. With the
+ *    comes with the inventory pages. Equal digests: nothing to do. The
+ *    digest is keyed (lib/hmac.h): the map holds resolved secrets, and
+ *    Mender's inventory is read by more people than the git server. A tag
+ *    of another form (an older fleetgate's) simply differs. With the
  *    configuration read (reconcile --full), configured/reported maps are
  *    compared too, which catches changes made in Mender's UI.
  *  - Reported, not touched: two-branch conflicts, devices Mender has not
@@ -89,6 +93,7 @@ struct plan_input {
 	size_t nartifacts;
 	secret_lookup_fn secret;     /* resolves ${secret:NAME}; NULL: none resolve */
 	void *secret_ctx;
+	const struct hmac_key *digest_key; /* of the configuration digests; required */
 };
 
 enum plan_kind {
@@ -139,7 +144,7 @@ struct plan_device {
 	size_t changed_keys;     /* keys that differ from what Mender holds, when known */
 	int config_verified;     /* compared with the device's reported map (full mode),
 				  * not only with the digest fleetgate recorded */
-	char digest[41];
+	char digest[HMAC_HEX_LEN + 1];
 	char *missing_secret;
 };
 
@@ -166,14 +171,19 @@ struct plan {
 /*
  * Compute the plan of `in->branch`. Devices that follow another branch are
  * not in the plan. Fills *out (release with plan_release()). Returns 0, or
- * FG_EINVAL when the branch has no view.
+ * FG_EINVAL when the branch has no view or there is no digest key, or
+ * FG_ERROR when a digest could not be computed (*out is then released).
  */
 int plan_compute(struct plan *out, const struct plan_input *in);
 void plan_release(struct plan *p);
 
-/* Digest of a configuration map (sorted by key): hex SHA-1 of the
- * canonical "key=value\n" lines, written into `hex` (41 bytes). */
-void plan_config_digest(const struct desired_kv *kv, size_t n, char *hex);
+/* Digest of a configuration map (sorted by key), secrets resolved: the hex
+ * HMAC-SHA256 under `key` of each key and value in turn, each written as
+ * its length in decimal, ':', then its bytes (so no two maps share an
+ * encoding), into `hex` (HMAC_HEX_LEN + 1 bytes). FG_ERROR when libcrypto
+ * fails. */
+int plan_config_digest(const struct hmac_key *key, const struct desired_kv *kv, size_t n,
+		       char *hex);
 
 /* The deployment name for an artifact of a branch at a commit. malloc'd. */
 char *plan_deployment_name(const char *branch, const char *commit, const char *artifact);

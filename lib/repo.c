@@ -672,9 +672,8 @@ int repo_commit_read(struct fg_repo *repo, const char *hex, struct policy_commit
 	while (*msg == '\n')
 		msg++;
 	eol = strchr(msg, '\n');
+	/* whole: a refusal shortens it for display, visibly (lib/report.c) */
 	out->subject = fg_strndup(msg, eol ? (size_t)(eol - msg) : strlen(msg));
-	if (strlen(out->subject) > 200)
-		out->subject[200] = '\0';
 	git_commit_free(commit);
 	return 0;
 }

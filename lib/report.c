@@ -1,6 +1,31 @@
 #include "report.h"
 
+#include "alloc.h"
+
+#include <stdlib.h>
 #include <string.h>
+
+/* The subject, neutralised, shortened with a visible "…" past the cap. */
+static void put_subject(struct fg_buf *out, const char *s)
+{
+	size_t at = 0, len;
+	char *cut;
+
+	if (strlen(s) <= REPORT_MAX_SUBJECT) {
+		fg_buf_put_printable(out, s);
+		return;
+	}
+	while (s[at]) {
+		fg_char_shown(s + at, &len);
+		if (at + len > REPORT_MAX_SUBJECT)
+			break;
+		at += len;
+	}
+	cut = fg_strndup(s, at);
+	fg_buf_put_printable(out, cut);
+	fg_buf_puts(out, "\xe2\x80\xa6");
+	free(cut);
+}
 
 static void first_line(struct fg_buf *out, const struct policy_verdict *v, const char *prefix)
 {
@@ -23,7 +48,7 @@ static void reason_lines(struct fg_buf *out, const struct policy_reason *r, cons
 	fg_buf_putc(out, '\n');
 	if (r->commit[0] && r->subject) {
 		fg_buf_printf(out, "%s  commit %.7s \"", indent, r->commit);
-		fg_buf_put_printable(out, r->subject);
+		put_subject(out, r->subject);
 		fg_buf_puts(out, "\"\n");
 	}
 	for (i = 0; i < r->diags.count && i < max_diags; i++) {

@@ -13,6 +13,9 @@
  */
 
 #define REPORT_MAX_DIAGS 20 /* diagnostics shown per refused ref */
+/* Bytes of a commit subject a refusal shows; a longer one is shown up to
+ * there (whole characters) and ends in "…" (JSON reports keep it whole). */
+#define REPORT_MAX_SUBJECT 200
 
 /* Explain every refused verdict; with `gitlab`, the first line of each
  * refusal is repeated with the GL-HOOK-ERR: prefix GitLab shows in its UI. */

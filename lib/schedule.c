@@ -4,40 +4,71 @@
 #include "error.h"
 #include "facts.h"
 #include "fleet.h"
+#include "hmac.h"
 #include "secrets.h"
 #include "spool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#define MAX_TOKEN_FILE 16384
+
+/* The token: the file's first line; blank lines may follow, nothing else.
+ * Read with read(2), not stdio, so that no buffer but ours (wiped) holds it. */
 static int read_token_file(const char *path, char **out)
 {
-	char buf[16384];
+	char buf[MAX_TOKEN_FILE + 1];
 	struct stat st;
-	size_t n;
-	FILE *f = fopen(path, "r");
+	size_t n = 0, len, i;
+	ssize_t got = 1;
+	unsigned line = 1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
 
 	*out = NULL;
-	if (!f)
+	if (fd < 0)
 		return fg_error_set(FG_EAUTH, "token file %s: %s", path, strerror(errno));
-	if (fstat(fileno(f), &st) || (st.st_mode & 077)) {
-		fclose(f);
-		return fg_error_set(FG_EAUTH, "token file %s is readable by others (mode %03o): chmod 600 it",
-				    path, (unsigned)(st.st_mode & 0777));
+	if (fstat(fd, &st) || (st.st_mode & 077)) {
+		rc = fg_error_set(FG_EAUTH, "token file %s is readable by others (mode %03o): chmod 600 it",
+				  path, (unsigned)(st.st_mode & 0777));
+		goto done;
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	while (n < sizeof(buf) && (got = read(fd, buf + n, sizeof(buf) - n)) > 0)
+		n += (size_t)got;
+	if (got < 0) {
+		rc = fg_error_set(FG_EAUTH, "token file %s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (n > MAX_TOKEN_FILE) {
+		rc = fg_error_set(FG_ELIMIT, "token file %s is larger than %d bytes", path, MAX_TOKEN_FILE);
+		goto done;
+	}
 	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (!buf[0])
-		return fg_error_set(FG_EAUTH, "token file %s is empty", path);
+	len = strcspn(buf, "\r\n");
+	for (i = 0; i < n; i++) {
+		line += buf[i] == '\n';
+		if (!buf[i] || (i > len && !strchr("\r\n \t", buf[i]))) {
+			rc = fg_error_set(FG_EAUTH, "token file %s, line %u: %s", path, line,
+					  buf[i] ? "a token file holds the token alone, on its first line"
+						 : "a NUL byte");
+			goto done;
+		}
+	}
+	buf[len] = '\0';
+	if (!buf[0]) {
+		rc = fg_error_set(FG_EAUTH, "token file %s is empty", path);
+		goto done;
+	}
 	*out = fg_strdup(buf);
-	memset(buf, 0, sizeof(buf));
-	return 0;
+done:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
 }
 
 /* Credentials do not depend on the fleet: check them before loading it. */
@@ -291,16 +322,20 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	struct facts facts;
 	struct secrets secrets;
 	struct plan_input in;
+	struct hmac_key key;
 	char **arts = NULL, **names = NULL, *token = NULL;
 	int rc, lock = -1;
 
 	memset(out, 0, sizeof(*out));
 	memset(&facts, 0, sizeof(facts));
 	memset(&secrets, 0, sizeof(secrets));
+	memset(&key, 0, sizeof(key));
 	diags_init(&out->diags);
 	rc = credentials_at_hand(s);
 	if (!rc)
 		rc = server_at_hand(s);
+	if (!rc)
+		rc = hmac_key_load(&key, repo_gitdir(repo), repo_workdir(repo) != NULL);
 	/* Applying holds the branch's lock from reading the facts to the last
 	 * action, so that a second run plans on what the first one did; the
 	 * tip is read once the lock is held. */
@@ -356,7 +391,7 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	ms.http.log_data = o->log_data;
 	rc = mender_client_new(&client, &ms);
 	if (token) {
-		memset(token, 0, strlen(token));
+		explicit_bzero(token, strlen(token));
 		free(token);
 	}
 	if (rc)
@@ -389,6 +424,7 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	in.nartifacts = facts.nplan_artifacts;
 	in.secret = secrets_lookup;
 	in.secret_ctx = &secrets;
+	in.digest_key = &key;
 	rc = plan_compute(&out->plan, &in);
 	if (rc)
 		goto done;
@@ -402,6 +438,7 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		rc = apply_plan(client, &out->plan, &out->applied);
 	}
 done:
+	hmac_key_wipe(&key);
 	fg_strings_free(arts, nart);
 	fg_strings_free(names, nart);
 	facts_release(&facts);

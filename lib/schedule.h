@@ -67,10 +67,12 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		 const struct schedule_options *o);
 void schedule_release(struct schedule *sc);
 
-/* Fill Mender client settings from the environment and `s` only. Strings
- * that need an owner (a token read from a file) go to *token_buf, which the
- * caller frees after the client is made. FG_EINVAL without a server,
- * FG_EAUTH without credentials. */
+/* Fill Mender client settings from the environment and `s` only (never
+ * from a fleet's content). Strings that need an owner (a token read from a
+ * file: 16 KiB at most, the token alone on its first line) go to
+ * *token_buf, which the caller wipes (explicit_bzero) and frees after the
+ * client is made. FG_EINVAL without a server, FG_EAUTH without
+ * credentials. */
 int schedule_mender_settings(struct mender_settings *out, const struct settings *s,
 			     char **token_buf);
 

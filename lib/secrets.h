@@ -17,7 +17,9 @@ struct secrets {
 };
 
 /* Load the secrets file `path` (NULL: none). FG_EINVAL when it is readable
- * by others or malformed (the message names the line, never a value). */
+ * by others or malformed, FG_ELIMIT when it is over 1 MiB or a line is over
+ * 8192 bytes (the message names the file and line, never a value; a value
+ * is never cut or split). */
 int secrets_load(struct secrets *out, const char *path);
 void secrets_release(struct secrets *s);
 

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #define MAX_JOB_FILE 8192
+#define MAX_JOB_LINE 4096   /* key=value, the line end not counted */
+#define MAX_JOB_ERROR 2048  /* of the last error's text kept */
 
 /* Take the spool's lock; returns the descriptor to release with unlock(). */
 static int lock(const char *dir, int *fd)
@@ -61,18 +63,28 @@ static void put_line(struct fg_buf *b, const char *key, const char *value)
 static int write_job(const char *path, const struct spool_job *job)
 {
 	struct fg_buf b = FG_BUF_INIT;
+	char *error = NULL;
 	int rc;
 
+	if (strlen(job->branch) > MAX_JOB_LINE - sizeof("branch="))
+		return fg_error_set(FG_ELIMIT, "spool job %s: the branch name is %zu bytes, over the %zu-byte cap",
+				    path, strlen(job->branch), MAX_JOB_LINE - sizeof("branch="));
+	/* the last error is shown to people, not acted on: a long one is kept
+	 * shortened, and says so */
+	if (job->last_error && strlen(job->last_error) > MAX_JOB_ERROR)
+		error = fg_asprintf("%.*s... (%zu bytes in all)", MAX_JOB_ERROR - 40, job->last_error,
+				    strlen(job->last_error));
 	fg_buf_init(&b);
 	put_line(&b, "branch", job->branch);
 	put_line(&b, "commit", job->commit);
 	fg_buf_printf(&b, "queued=%lld\nattempts=%u\n", job->queued, job->attempts);
 	if (job->last_error)
-		put_line(&b, "error", job->last_error);
+		put_line(&b, "error", error ? error : job->last_error);
 	if (job->parked)
 		fg_buf_puts(&b, "parked=1\n");
 	rc = fs_write_atomic(path, b.ptr, b.len, 0600);
 	fg_buf_release(&b);
+	free(error);
 	return rc;
 }
 
@@ -83,10 +95,12 @@ static void job_release(struct spool_job *job)
 	memset(job, 0, sizeof(*job));
 }
 
-/* Parse a job file; FG_EINVAL when it is not one. */
+/* Parse a job file; FG_EINVAL when it is not one, FG_ELIMIT when the file
+ * or a line of it is over its cap. */
 static int read_job(const char *path, struct spool_job *job)
 {
-	char buf[MAX_JOB_FILE + 1], *line, *save = NULL;
+	char buf[MAX_JOB_FILE + 2], *line, *next;
+	unsigned lineno = 0;
 	ssize_t n;
 	int fd, rc = 0;
 
@@ -95,21 +109,33 @@ static int read_job(const char *path, struct spool_job *job)
 	if (fd < 0)
 		return fg_error_set(errno == ENOENT ? FG_ENOTFOUND : FG_EIO, "%s: %s", path,
 				    strerror(errno));
-	n = read(fd, buf, MAX_JOB_FILE);
+	n = read(fd, buf, MAX_JOB_FILE + 1);
 	close(fd);
 	if (n < 0)
 		return fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+	if (n > MAX_JOB_FILE)
+		return fg_error_set(FG_ELIMIT, "spool job %s is larger than %d bytes", path, MAX_JOB_FILE);
 	buf[n] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '=');
+	for (line = buf; !rc && *line; line = next) {
+		char *eq, *nl = strchr(line, '\n');
 
+		lineno++;
+		next = nl ? nl + 1 : line + strlen(line);
+		if (nl)
+			*nl = '\0';
+		if (strlen(line) > MAX_JOB_LINE) {
+			rc = fg_error_set(FG_ELIMIT, "spool job %s, line %u: longer than %d bytes", path,
+					  lineno, MAX_JOB_LINE);
+			break;
+		}
+		eq = strchr(line, '=');
 		if (!eq)
 			continue;
 		*eq++ = '\0';
 		if (!strcmp(line, "branch") && !job->branch)
 			job->branch = fg_strdup(eq);
-		else if (!strcmp(line, "commit"))
-			snprintf(job->commit, sizeof(job->commit), "%s", eq);
+		else if (!strcmp(line, "commit") && strlen(eq) < sizeof(job->commit))
+			memcpy(job->commit, eq, strlen(eq) + 1);
 		else if (!strcmp(line, "queued"))
 			job->queued = strtoll(eq, NULL, 10);
 		else if (!strcmp(line, "attempts"))
@@ -119,10 +145,10 @@ static int read_job(const char *path, struct spool_job *job)
 		else if (!strcmp(line, "parked"))
 			job->parked = !strcmp(eq, "1");
 	}
-	if (!job->branch || strlen(job->commit) != 40) {
-		job_release(job);
+	if (!rc && (!job->branch || strlen(job->commit) != 40))
 		rc = fg_error_set(FG_EINVAL, "%s: not a spool job", path);
-	}
+	if (rc)
+		job_release(job);
 	return rc;
 }
 

@@ -882,6 +882,38 @@ $(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
 	[[ "$output" != *$'\e'* && "$output" != *$'\a'* && "$output" != *$'\r'* ]]
 }
 
+@test "refused: C1 controls and bidirectional overrides in a subject and a file name are neutralised" {
+	bootstrap_stages
+	# U+009B (CSI, C1), U+202E (right-to-left override), U+2066 (isolate)
+	csi=$'\xc2\x9b' rlo=$'\xe2\x80\xae' lri=$'\xe2\x81\xa6'
+	printf 'name: x\n' > "devices/${rlo}x${lri}.yaml"
+	git add -A
+	git commit -q -m "Fix ${csi}2J${rlo}txt.exe${lri} device"
+	push origin main
+	assert_status 1
+	assert_output_is "remote: fleetgate: refusing refs/heads/main
+remote: fleetgate:   stage 'main' is the first stage
+remote: fleetgate:   [merge-only] commit $(short main) is not a merge: 'main' takes only merge commits
+remote: fleetgate:     commit $(short main) \"Fix ?2J?txt.exe? device\"
+$MERGE_ONLY_ADVICE
+remote: fleetgate:   [invalid-config] the fleet configuration at $(short main) has 1 error
+remote: fleetgate:     devices/?x?.yaml: error: '?x?' is not a Mender device id (a lowercase UUID like 0b6c5f9e-2d1f-4c3a-9f7e-5a4b3c2d1e0f, or 24 lowercase hex digits) [device-id]
+$CONFIG_ADVICE
+$ONE_REFUSED
+$(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
+	[[ "$output" != *"$csi"* && "$output" != *"$rlo"* && "$output" != *"$lri"* ]]
+}
+
+@test "refused: a subject over 200 bytes is shown shortened at a whole character, with a visible mark" {
+	bootstrap_stages
+	# 199 bytes, then a 2-byte character across the cap, then more
+	subject="$(printf 'x%.0s' $(seq 199))é and more past the cap"
+	change "$subject"
+	push origin main
+	assert_status 1
+	[ "${lines[3]}" = "remote: fleetgate:     commit $(short main) \"$(printf 'x%.0s' $(seq 199))…\"" ]
+}
+
 @test "refused: under GitLab (GL_ID set) the first line is repeated with GL-HOOK-ERR:" {
 	bootstrap_stages
 	change "Direct edit of main"

@@ -18,6 +18,7 @@ teardown() { teardown_workspace; }
 installed $SRV/hooks/update
 installed $SRV/hooks/post-receive
 installed $SRV/hooks/reference-transaction
+created $SRV/fleetgate/digest.key (the key of the configuration digests in Mender, mode 600)
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ -x "$SRV/hooks/pre-receive" ]
@@ -32,6 +33,7 @@ check: hooks executable, repository opens, settings read"
 unchanged $SRV/hooks/update
 unchanged $SRV/hooks/post-receive
 unchanged $SRV/hooks/reference-transaction
+unchanged $SRV/fleetgate/digest.key
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read (nothing changed)"
 	[ "$(cat "$SRV/hooks/pre-receive" "$SRV/hooks/update" "$SRV/hooks/post-receive" "$SRV/config")" = "$before" ]
@@ -47,6 +49,7 @@ check: hooks executable, repository opens, settings read (nothing changed)"
 unchanged $SRV/hooks/update
 unchanged $SRV/hooks/post-receive
 unchanged $SRV/hooks/reference-transaction
+unchanged $SRV/fleetgate/digest.key
 settings: stages main production (git config fleetgate.stages); fleetgate.mergeOnly is false
 check: hooks executable, repository opens, settings read (nothing changed)"
 	[ "$(git -C "$SRV" config fleetgate.stages)" = "main production" ]
@@ -93,6 +96,7 @@ foreign_hooks() {
 installed $SRV/hooks/update
 installed $SRV/hooks/post-receive
 installed $SRV/hooks/reference-transaction
+created $SRV/fleetgate/digest.key (the key of the configuration digests in Mender, mode 600)
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ "$(cat "$SRV/hooks/pre-receive.chained")" = "$foreign" ]
@@ -195,6 +199,7 @@ gitea_dispatchers() {
 installed $SRV/hooks/update.d/fleetgate
 installed $SRV/hooks/post-receive.d/fleetgate
 installed $SRV/hooks/reference-transaction
+created $SRV/fleetgate/digest.key (the key of the configuration digests in Mender, mode 600)
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ -x "$SRV/hooks/pre-receive.d/fleetgate" ]
@@ -266,6 +271,7 @@ gitaly_hooks() {
 	assert_output_is "installed $SRV/custom_hooks/pre-receive.d/fleetgate
 installed $SRV/custom_hooks/update.d/fleetgate
 installed $SRV/custom_hooks/post-receive.d/fleetgate
+created $SRV/fleetgate/digest.key (the key of the configuration digests in Mender, mode 600)
 settings: stages main canary production (git config fleetgate.stages); only merges on the first stage
 check: hooks executable, repository opens, settings read"
 	[ -x "$SRV/custom_hooks/pre-receive.d/fleetgate" ]

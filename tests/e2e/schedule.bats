@@ -59,7 +59,17 @@ fleetgate:production@$head:$PI4 $PI4 pending 7d2e5b8a:pending"
 	[ "$(echo "$output" | jq -r ".devices[] | select(.id == \"$STATION\") | .configured.kiosk_url")" = "https://example.com/station" ]
 	[ "$(echo "$output" | jq -r ".devices[] | select(.id == \"$STATION\") | .configured.ssh_enabled")" = "false" ]
 	[ "$(echo "$output" | jq -r ".devices[] | select(.id == \"$RUNNER\") | .configured.gharunner_access_token")" = "ghr-s3cr3t-runner-token" ]
-	[ "$(echo "$output" | jq -r ".devices[] | select(.id == \"$RUNNER\") | .tags.fleetgate_config | length")" = 40 ]
+	# the digest tag: HMAC-SHA256 under the server's key of the resolved map
+	# (each key and value as "<bytes>:<text>", keys in order)
+	canonical=$(echo "$output" | jq -j ".devices[] | select(.id == \"$RUNNER\") | .configured | to_entries | sort_by(.key)[] |
+		\"\\(.key | utf8bytelength):\\(.key)\\(.value | utf8bytelength):\\(.value)\"")
+	[[ "$canonical" == *"ghr-s3cr3t-runner-token"* ]]
+	key=$(od -An -v -tx1 "$WORK/srv.git/fleetgate/digest.key" | tr -d ' \n')
+	want=$(printf %s "$canonical" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" | sed 's/^.*= //')
+	[ "${#want}" -eq 64 ]
+	[ "$(echo "$output" | jq -r ".devices[] | select(.id == \"$RUNNER\") | .tags.fleetgate_config")" = "$want" ]
+	# and not the unkeyed hash of the same text
+	[ "$want" != "$(printf %s "$canonical" | sha256sum | cut -d' ' -f1)" ]
 	[ -z "$(ls "$WORK/srv.git/fleetgate/spool/" | grep -v '^\.lock$')" ]
 }
 
@@ -313,6 +323,13 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	git -C "$WORK/dev" fetch -q origin
 	# a CI clone has no server settings: the CI's variables name Mender
 	export MENDER_SERVER="$SIM"
+	# nor the server's digest key: no preview, and the gate says why
+	run "$FLEETGATE" gate --repo "$WORK/dev" --source canary --target production
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -qx "preview not available: the configuration digest key $WORK/dev/.git/fleetgate/digest.key does not exist: copy the git server's (<repo>.git/fleetgate/digest.key) there, mode 600"
+	# the CI job writes it from a protected variable
+	mkdir -p "$WORK/dev/.git/fleetgate"
+	install -m 600 "$WORK/srv.git/fleetgate/digest.key" "$WORK/dev/.git/fleetgate/digest.key"
 	run "$FLEETGATE" gate --repo "$WORK/dev" --source canary --target production
 	[ "$status" -eq 0 ]
 	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
@@ -350,4 +367,89 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	! echo "$output" | grep -q '^PUT /api/management/v1/deviceconfig'
 	! echo "$output" | grep -q '^POST /api/management/v1/deviceconfig'
 	! echo "$output" | grep -q '^POST /api/management/v1/deployments/deployments '
+}
+
+@test "without the digest key the push lands and scheduling waits, saying how to make the key; install makes it once" {
+	rm "$WORK/srv.git/fleetgate/digest.key"
+	run push main
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	assert_output_is "fleetgate: main@$head: deferred: the configuration digest key $WORK/srv.git/fleetgate/digest.key does not exist: run 'fleetgate install --repo $WORK/srv.git' to make it
+fleetgate: the spool keeps the job; 'fleetgate reconcile' schedules it"
+	[ "$(git -C "$WORK/srv.git" rev-parse --short=7 main)" = "$head" ]
+	[ -z "$(sim_requests)" ]
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 2 ]
+	assert_output_is "fleetgate plan: main: the configuration digest key $WORK/srv.git/fleetgate/digest.key does not exist: run 'fleetgate install --repo $WORK/srv.git' to make it"
+	# install makes it: 32 bytes, the owner's only
+	run "$FLEETGATE" install --repo "$WORK/srv.git"
+	echo "$output" | grep -qx "created $WORK/srv.git/fleetgate/digest.key (the key of the configuration digests in Mender, mode 600)"
+	[ "$(stat -c '%a %s' "$WORK/srv.git/fleetgate/digest.key")" = "600 32" ]
+	before=$(od -An -v -tx1 "$WORK/srv.git/fleetgate/digest.key")
+	# and never replaces it
+	run "$FLEETGATE" install --repo "$WORK/srv.git"
+	echo "$output" | grep -qx "unchanged $WORK/srv.git/fleetgate/digest.key"
+	[ "$(od -An -v -tx1 "$WORK/srv.git/fleetgate/digest.key")" = "$before" ]
+	# the job waited in the spool: reconcile schedules it
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git"
+	[ "$status" -eq 0 ]
+	[ "$(sim_deployments | grep -c "^fleetgate:main@$head:")" -eq 2 ]
+	# a key others may read is refused
+	chmod 640 "$WORK/srv.git/fleetgate/digest.key"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 2 ]
+	assert_output_is "fleetgate plan: main: the configuration digest key $WORK/srv.git/fleetgate/digest.key is not a file readable by its owner only (mode 640): chmod 600 it"
+}
+
+@test "a digest tag of the older, unkeyed form differs once: set again, then nothing to do" {
+	push main >/dev/null
+	# what an older fleetgate recorded: the SHA-1 of "key=value" lines
+	curl -sS -X PATCH -H "Authorization: Bearer $MENDER_ACCESS_TOKEN" -H 'Content-Type: application/json' \
+		--data '[{"name": "fleetgate_config", "value": "0f3c1e7a5b2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f"}]' \
+		"$SIM/api/management/v1/inventory/devices/$QUALI/tags"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main --format json
+	[ "$(echo "$output" | jq -r ".devices[] | select(.id == \"$QUALI\") | .config.state")" = update ]
+	[ "$(echo "$output" | jq -r "[.devices[] | select(.config.state == \"update\")] | length")" = 1 ]
+	run "$FLEETGATE" apply --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 0 ]
+	sim DELETE /_sim/requests
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main --format json
+	[ "$(echo "$output" | jq -r "[.devices[] | select(.config.state == \"update\")] | length")" = 0 ]
+	[ "$(sim GET /_sim/state | jq -r ".devices[] | select(.id == \"$QUALI\") | .tags.fleetgate_config | length")" = 64 ]
+	# nothing to do costs the inventory pages and lookups, no request per device
+	run sim_requests
+	! echo "$output" | grep -q 'deviceconfig\|inventory/devices/'
+}
+
+@test "a secrets-file line or a token file over its cap is an error naming the file and line, never cut" {
+	unset FLEETGATE_SECRET_RUNNER_ACCESS_TOKEN
+	push main >/dev/null
+	git -C "$WORK/srv.git" config fleetgate.secretsFile "$WORK/secrets"
+	# 8192 bytes of NAME=value: the cap, taken whole
+	{ echo '# the runner'; printf 'RUNNER_ACCESS_TOKEN=%s\n' "$(head -c 8172 /dev/zero | tr '\0' v)"; } > "$WORK/secrets"
+	chmod 600 "$WORK/secrets"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 0 ]
+	# one byte more, and a tail that would read as a secret of its own
+	{ echo '# the runner'; printf 'RUNNER_ACCESS_TOKEN=%sOTHER_SECRET=smuggled\n' "$(head -c 8152 /dev/zero | tr '\0' v)"; } > "$WORK/secrets"
+	[ "$(sed -n 2p "$WORK/secrets" | tr -d '\n' | wc -c)" -eq 8193 ]
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 2 ]
+	assert_output_is "fleetgate plan: main: secrets file $WORK/secrets, line 2: longer than 8192 bytes"
+	# the token file: 16 KiB at most, the token alone on its first line
+	unset MENDER_ACCESS_TOKEN
+	git -C "$WORK/srv.git" config fleetgate.menderTokenFile "$WORK/token"
+	install -m 600 /dev/null "$WORK/token"
+	{ echo test-token-not-secret; head -c 16363 /dev/zero | tr '\0' '\n'; } > "$WORK/token"
+	[ "$(wc -c < "$WORK/token")" -eq 16385 ]
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 2 ]
+	assert_output_is "fleetgate plan: main: token file $WORK/token is larger than 16384 bytes"
+	printf 'test-token-not-secret\n\nsecond-token\n' > "$WORK/token"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 2 ]
+	assert_output_is "fleetgate plan: main: token file $WORK/token, line 3: a token file holds the token alone, on its first line"
+	printf 'test-token-not-secret\n\n' > "$WORK/token"
+	printf 'RUNNER_ACCESS_TOKEN=ok\n' > "$WORK/secrets"
+	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
+	[ "$status" -eq 0 ]
 }

@@ -462,6 +462,44 @@ static void test_headers_captured(void **state)
 	fg_http_request_release(&r);
 }
 
+/* A response header over its cap fails the request, naming the header: the
+ * stand-in's Link lines repeat the query, so a long filter value makes
+ * them long. Just under the cap, the value is kept whole. */
+static void test_header_over_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_http_request r;
+	char *path, *value = fg_malloc(8201);
+
+	memset(value, 'a', 8200);
+	value[8200] = '\0';
+	path = fg_asprintf("/api/management/v1/inventory/devices?per_page=1&page=2&name=%s", value);
+	request(f, &r, FG_HTTP_GET, path, fg_http_now_ms() + 20000);
+	assert_int_equal(r.result, FG_ELIMIT);
+	{
+		static const char want[] = ": response header Link over the 8192-byte limit";
+		size_t n = strlen(r.error);
+
+		assert_true(n > sizeof(want) - 1);
+		assert_string_equal(r.error + n - (sizeof(want) - 1), want);
+	}
+	assert_null(r.link);
+	fg_http_request_release(&r);
+	free(path);
+
+	value[8000] = '\0';
+	path = fg_asprintf("/api/management/v1/inventory/devices?per_page=1&page=2&name=%s", value);
+	request(f, &r, FG_HTTP_GET, path, fg_http_now_ms() + 20000);
+	assert_int_equal(r.result, 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(r.link);
+	assert_non_null(strstr(r.link, value)); /* both lines, whole */
+	assert_non_null(strstr(strstr(r.link, value) + 8000, value));
+	fg_http_request_release(&r);
+	free(path);
+	free(value);
+}
+
 /* TLS: verified by default, a private CA with ca_file. The server is
  * `openssl s_server -www` with a throwaway self-signed certificate. */
 static void test_tls_verification(void **state)
@@ -568,6 +606,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bounded_concurrency, setup_sim, teardown_sim),
 		cmocka_unit_test_setup_teardown(test_deadline_passed_before_start, setup_sim, teardown_sim),
 		cmocka_unit_test_setup_teardown(test_headers_captured, setup_sim, teardown_sim),
+		cmocka_unit_test_setup_teardown(test_header_over_cap, setup_sim, teardown_sim),
 	};
 	int failed;
 

@@ -1,10 +1,13 @@
 /* The Mender client against the stand-in, plus its pure helpers. */
+#define _GNU_SOURCE /* dlsym(RTLD_NEXT) */
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "apply.h"
 #include "mender.h"
 #include "simctl.h"
 
@@ -29,6 +32,61 @@ static void capture(void *data, const char *line)
 }
 
 static int teardown(void **state);
+
+/*
+ * A transport that stops mid-batch: while `stop_after` is set, once that
+ * many transfers have finished, libcurl's multi interface fails once
+ * (CURLM_OUT_OF_MEMORY) and the run is abandoned with work still queued.
+ * These wrap libcurl's own functions (found with RTLD_NEXT), declared
+ * here without curl.h: the client's adapter is the only includer.
+ */
+static unsigned stop_after, transfers_done;
+
+int curl_multi_perform(void *multi, int *running);
+void *curl_multi_info_read(void *multi, int *left);
+
+int curl_multi_perform(void *multi, int *running)
+{
+	static int (*real)(void *, int *);
+
+	if (stop_after && transfers_done >= stop_after) {
+		stop_after = 0;
+		return 3; /* CURLM_OUT_OF_MEMORY */
+	}
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "curl_multi_perform");
+	return real(multi, running);
+}
+
+void *curl_multi_info_read(void *multi, int *left)
+{
+	static void *(*real)(void *, int *);
+	void *msg;
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "curl_multi_info_read");
+	msg = real(multi, left);
+	transfers_done += msg != NULL; /* CURLMSG_DONE is its only message */
+	return msg;
+}
+
+/* The bearer token the client actually sends, as it goes into the
+ * request's header list (a login's token is new at every login). */
+static char bearer_sent[20000];
+
+void *curl_slist_append(void *list, const char *line);
+
+void *curl_slist_append(void *list, const char *line)
+{
+	static void *(*real)(void *, const char *);
+	static const char auth[] = "Authorization: Bearer ";
+
+	if (!strncmp(line, auth, sizeof(auth) - 1) && strcmp(line + sizeof(auth) - 1, "sim-control"))
+		snprintf(bearer_sent, sizeof(bearer_sent), "%s", line + sizeof(auth) - 1);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "curl_slist_append");
+	return real(list, line);
+}
 
 static void settings_for(struct fixture *f, struct mender_settings *s)
 {
@@ -328,7 +386,7 @@ static void test_secrets_never_logged(void **state)
 	struct mender_client *pat = NULL, *login = NULL, *wrong = NULL;
 	struct mender_device_list l;
 	struct fg_buf errors;
-	char *id = NULL;
+	char *id = NULL, *jwt;
 	int exists;
 	const struct mender_new_deployment missing = { "fleetgate:x@1:nope", "nope", (const char *const[]){ dev_id(0) }, 1 };
 
@@ -340,7 +398,9 @@ static void test_secrets_never_logged(void **state)
 	s.user = USER;
 	s.password = PASSWORD;
 	assert_int_equal(mender_client_new(&login, &s), 0);
+	bearer_sent[0] = '\0';
 	assert_int_equal(mender_list_devices(login, NULL, 0, NULL, 0, &l), 0);
+	jwt = fg_strdup(bearer_sent); /* the token this client logged in with */
 	assert_int_equal(mender_create_deployment(login, &missing, &id, &exists), FG_ENOTFOUND);
 	fg_buf_puts(&errors, fg_error_message());
 
@@ -358,7 +418,10 @@ static void test_secrets_never_logged(void **state)
 	assert_non_null(strstr(f->log.ptr, "> POST /api/management/v1/useradm/auth/login"));
 	assert_non_null(strstr(f->log.ptr, "Authorization: [redacted]"));
 	assert_non_null(strstr(f->log.ptr, "/api/management/v2/inventory/filters/search -> 200"));
-	/* and no secret did */
+	/* and no secret did: first the token the login got, as sent */
+	assert_int_equal(strncmp(jwt, "eyJ", 3), 0); /* a JWT the stand-in issued */
+	assert_null(strstr(f->log.ptr, jwt));
+	assert_null(strstr(errors.ptr, jwt));
 	assert_null(strstr(f->log.ptr, PASSWORD));
 	assert_null(strstr(f->log.ptr, BASIC));
 	assert_null(strstr(f->log.ptr, TOKEN));
@@ -369,28 +432,7 @@ static void test_secrets_never_logged(void **state)
 	assert_null(strstr(errors.ptr, PASSWORD));
 	assert_null(strstr(errors.ptr, BASIC));
 	assert_null(strstr(errors.ptr, TOKEN));
-	/* the JWT the login got: log in by hand and look for it */
-	{
-		struct fg_http_request r, *rp = &r;
-		struct fg_http *h;
-		char *jwt;
-
-		assert_int_equal(fg_http_new(&h, NULL), 0);
-		fg_http_request_init(&r);
-		r.method = FG_HTTP_POST;
-		r.url = fg_asprintf("%s/api/management/v1/useradm/auth/login", f->sim.url);
-		r.user = USER;
-		r.password = PASSWORD;
-		assert_int_equal(fg_http_run_all(h, fg_http_now_ms() + 10000, &rp, 1), 0);
-		assert_int_equal(r.status, 200);
-		jwt = fg_strndup(r.response.ptr, strcspn(r.response.ptr, "\r\n"));
-		assert_true(strlen(jwt) > 8);
-		assert_null(strstr(f->log.ptr, jwt));
-		assert_null(strstr(errors.ptr, jwt));
-		free(jwt);
-		fg_http_request_release(&r);
-		fg_http_free(h);
-	}
+	free(jwt);
 	free(id);
 	mender_device_list_release(&l);
 	mender_client_free(login);
@@ -964,6 +1006,162 @@ static void test_tags(void **state)
 	mender_result_release(&jobs[1].result);
 }
 
+
+/* ---- every job's own outcome ---- */
+
+enum { NOUT = 6 };
+
+struct outcome_plan {
+	struct plan p;
+	struct plan_device d[NOUT];
+	struct desired_kv kv[NOUT];
+	char ids[NOUT][25];
+};
+
+/* A plan that sets, deploys and tags the configuration of NOUT devices. */
+static void outcome_plan(struct outcome_plan *op)
+{
+	size_t i;
+
+	memset(op, 0, sizeof(*op));
+	for (i = 0; i < NOUT; i++) {
+		sim_device_id(op->ids[i], (unsigned)i);
+		op->kv[i].key = "kiosk_url";
+		op->kv[i].value = "https://example.com/station";
+		op->d[i].id = op->ids[i];
+		op->d[i].kind = PLAN_MANAGED;
+		op->d[i].config = PLAN_CONFIG_UPDATE;
+		op->d[i].values = &op->kv[i];
+		op->d[i].nvalues = 1;
+		snprintf(op->d[i].digest, sizeof(op->d[i].digest), "digest-%zu", i);
+	}
+	op->p.branch = "production";
+	op->p.devices = op->d;
+	op->p.ndevices = NOUT;
+}
+
+/* What the stand-in holds for device i: "tag" (the digest tag is its
+ * digest), "configured" (the map, no tag) or "none". */
+static const char *held(cJSON *st, const struct outcome_plan *op, size_t i)
+{
+	cJSON *dev = sim_find(st, "devices", op->ids[i]);
+	cJSON *tag = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dev, "tags"),
+						      PLAN_DIGEST_TAG);
+	cJSON *url = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dev, "configured"),
+						      "kiosk_url");
+
+	if (cJSON_IsString(tag))
+		return strcmp(tag->valuestring, op->d[i].digest) ? "wrong tag" : "tag";
+	return cJSON_IsString(url) ? "configured" : "none";
+}
+
+/* A client that sends one request at a time, so that which jobs a fault
+ * reaches does not depend on timing. */
+static struct mender_client *serial_client(struct fixture *f)
+{
+	struct mender_settings s;
+	struct mender_client *c = NULL;
+
+	settings_for(f, &s);
+	s.token = TOKEN;
+	s.http.max_concurrency = 1;
+	assert_int_equal(mender_client_new(&c, &s), 0);
+	return c;
+}
+
+/* The transport stops after three transfers (device 0's PUT and deploy,
+ * device 1's PUT): device 1's deploy is abandoned, devices 2-5 are never
+ * sent. Only device 0 counts as configured and gets its digest tag. */
+static void test_apply_transport_stops(void **state)
+{
+	struct fixture *f = *state;
+	struct mender_client *c = serial_client(f);
+	struct outcome_plan op;
+	struct apply_result r;
+	cJSON *st;
+	size_t i;
+
+	outcome_plan(&op);
+	transfers_done = 0;
+	stop_after = 3;
+	assert_int_not_equal(apply_plan(c, &op.p, &r), 0);
+	assert_int_equal(stop_after, 0); /* the fault did fire */
+	assert_int_equal(r.configured, 1);
+	assert_int_equal(r.tagged, 1);
+	assert_int_equal(r.failed, NOUT - 1);
+	assert_non_null(strstr(r.first_error, "abandoned: libcurl: "));
+	st = sim_state(&f->sim);
+	assert_string_equal(held(st, &op, 0), "tag");
+	assert_string_equal(held(st, &op, 1), "configured");
+	for (i = 2; i < NOUT; i++)
+		assert_string_equal(held(st, &op, i), "none");
+	cJSON_Delete(st);
+	assert_int_equal(sim_count(&f->sim, "PUT", "/api/management/v1/deviceconfig/", 204), 2);
+	assert_int_equal(sim_count(&f->sim, "POST", "/api/management/v1/deviceconfig/", 200), 1);
+	assert_int_equal(sim_count(&f->sim, "PATCH", "/api/management/v1/inventory/devices/", 200), 1);
+	apply_result_release(&r);
+
+	/* the batch calls themselves: the jobs never sent say so */
+	{
+		struct mender_config_job jobs[NOUT];
+		const char *const keys[] = { "k" }, *const values[] = { "v" };
+
+		memset(jobs, 0, sizeof(jobs));
+		for (i = 0; i < NOUT; i++) {
+			jobs[i].device_id = op.ids[i];
+			jobs[i].keys = keys;
+			jobs[i].values = values;
+			jobs[i].n = 1;
+		}
+		transfers_done = 0;
+		stop_after = 2;
+		assert_int_equal(mender_config_apply_many(c, jobs, NOUT), FG_ERROR);
+		assert_non_null(strstr(fg_error_message(), "applying configurations: 4 of 6 not done: libcurl: "));
+		assert_int_equal(jobs[0].result.code, 0);
+		assert_int_equal(jobs[1].result.code, 0);
+		assert_int_equal(jobs[2].result.code, FG_ERROR);
+		assert_non_null(strstr(jobs[2].result.message, "abandoned: libcurl: "));
+		for (i = 3; i < NOUT; i++) {
+			assert_int_equal(jobs[i].result.code, FG_ERROR);
+			assert_non_null(strstr(jobs[i].result.message, "not done: libcurl: "));
+		}
+		for (i = 0; i < NOUT; i++)
+			mender_config_job_release(&jobs[i]);
+	}
+	mender_client_free(c);
+}
+
+/* The stand-in drops every connection that deploys device 2's
+ * configuration: device 2 is neither counted configured nor tagged. */
+static void test_apply_connection_dropped(void **state)
+{
+	struct fixture *f = *state;
+	struct mender_client *c = serial_client(f);
+	struct outcome_plan op;
+	struct apply_result r;
+	struct fg_buf fault;
+	cJSON *st;
+	size_t i;
+
+	outcome_plan(&op);
+	fg_buf_init(&fault);
+	fg_buf_printf(&fault, "{\"path_prefix\":\"/api/management/v1/deviceconfig/configurations/device/%s/deploy\","
+		      "\"drop\":true,\"count\":-1}", op.ids[2]);
+	assert_int_equal(sim_fault(&f->sim, fault.ptr), 0);
+	assert_int_not_equal(apply_plan(c, &op.p, &r), 0);
+	assert_int_equal(r.configured, NOUT - 1);
+	assert_int_equal(r.tagged, NOUT - 1);
+	assert_int_equal(r.failed, 1);
+	assert_non_null(strstr(r.first_error, op.ids[2]));
+	st = sim_state(&f->sim);
+	for (i = 0; i < NOUT; i++)
+		assert_string_equal(held(st, &op, i), i == 2 ? "configured" : "tag");
+	cJSON_Delete(st);
+	apply_result_release(&r);
+	fg_buf_release(&fault);
+	mender_client_free(c);
+}
+
 /* ---- errors ---- */
 
 static void test_error_context(void **state)
@@ -1031,6 +1229,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_single_calls, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_config_many_concurrent, setup_1234, teardown),
 		cmocka_unit_test_setup_teardown(test_tags, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_transport_stops, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_connection_dropped, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_error_context, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline, setup_small, teardown),
 	};

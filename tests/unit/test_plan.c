@@ -14,6 +14,7 @@
 
 #include "fleetfixture.h"
 #include "plan.h"
+#include "repo.h"
 #include "plan_report.h"
 #include "repo.h"
 
@@ -47,7 +48,8 @@ static struct fleet *fleet;
 static struct branch_view views[1];
 static struct plan_input input;
 static struct plan plan;
-static char config_digest[41];
+static char config_digest[HMAC_HEX_LEN + 1];
+static const struct hmac_key key = { "0123456789abcdef0123456789abcde" };
 
 static const char *secrets(void *ctx, const char *name)
 {
@@ -72,8 +74,9 @@ static int setup(void **state)
 	input.artifacts = artifacts;
 	input.nartifacts = 2;
 	input.secret = secrets;
+	input.digest_key = &key;
 	memset(&plan, 0, sizeof(plan));
-	plan_config_digest(kv, 1, config_digest);
+	assert_int_equal(plan_config_digest(&key, kv, 1, config_digest), 0);
 	return 0;
 }
 
@@ -290,7 +293,37 @@ static void test_config_update_with_resolved_secret(void **state)
 	assert_string_equal(pd->values[1].value, "t0k3n");
 	assert_true(pd->values[1].secret);
 	assert_string_not_equal(pd->digest, config_digest);
-	assert_int_equal(strlen(pd->digest), 40);
+	assert_int_equal(strlen(pd->digest), 64);
+}
+
+/* A tag an older fleetgate recorded (unkeyed SHA-1 of "key=value" lines)
+ * differs once: the configuration is set again, then tagged anew. */
+static void test_old_digest_tag_differs(void **state)
+{
+	static const char old_text[] = "playbook_version=1.5.0\n";
+	char old[41];
+	struct plan_facts d[] = { synced(D1, "pi3-v3-arm64", "pi3-img-2") };
+
+	(void)state;
+	repo_hash_hex(old_text, strlen(old_text), old);
+	d[0].digest_tag = old;
+	run(d, 1);
+	assert_int_equal(device(D1)->config, PLAN_CONFIG_UPDATE);
+	assert_string_equal(device(D1)->digest, config_digest);
+}
+
+/* No key, no plan: digests under no key would all differ. */
+static void test_no_digest_key(void **state)
+{
+	struct plan_facts d[] = { synced(D1, "pi3-v3-arm64", "pi3-img-2") };
+
+	(void)state;
+	input.devices = d;
+	input.ndevices = 1;
+	input.digest_key = NULL;
+	assert_int_equal(plan_compute(&plan, &input), FG_EINVAL);
+	assert_string_equal(fg_error_message(), "planning 'production': no configuration digest key");
+	input.digest_key = &key;
 }
 
 static void test_secret_missing(void **state)
@@ -473,15 +506,28 @@ static void test_digest_and_name(void **state)
 {
 	struct desired_kv a[] = { { "a", "1", 0 }, { "b", "true", 0 } };
 	struct desired_kv b[] = { { "a", "1", 0 }, { "b", "True", 0 } };
-	char x[41], y[41], z[41];
+	/* the same "key=value" lines, told apart by the lengths */
+	struct desired_kv c[] = { { "a", "1\nb=true", 0 } };
+	static const struct hmac_key other = { "another key, 32 bytes long....." };
+	char x[HMAC_HEX_LEN + 1], y[HMAC_HEX_LEN + 1], z[HMAC_HEX_LEN + 1];
 	char *name;
 
 	(void)state;
-	plan_config_digest(a, 2, x);
-	plan_config_digest(a, 2, y);
-	plan_config_digest(b, 2, z);
+	assert_int_equal(plan_config_digest(&key, a, 2, x), 0);
+	assert_int_equal(plan_config_digest(&key, a, 2, y), 0);
 	assert_string_equal(x, y);
+	assert_int_equal(strlen(x), 64);
+	assert_int_equal(plan_config_digest(&key, b, 2, z), 0);
 	assert_string_not_equal(x, z);
+	assert_int_equal(plan_config_digest(&key, c, 1, z), 0);
+	assert_string_not_equal(x, z);
+	/* keyed: another key, another digest */
+	assert_int_equal(plan_config_digest(&other, a, 2, z), 0);
+	assert_string_not_equal(x, z);
+	/* HMAC-SHA256 of "1:a1:11:b4:true" under `key`, as openssl computes it:
+	 * printf 1:a1:11:b4:true | openssl dgst -sha256 -mac HMAC -macopt hexkey:30...6500
+	 * (the key's bytes in hex; its 32nd byte is the string's NUL) */
+	assert_string_equal(x, "edcbec5f830addd08360e64922e91ae3bde9788119062f9b317dffb96bd22f01");
 	name = plan_deployment_name("canary", COMMIT, "img");
 	assert_string_equal(name, "fleetgate:canary@1a2b3c4:img");
 	free(name);
@@ -504,6 +550,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_artifact_in_mender, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_image_for_type_configures_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_update_with_resolved_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_digest_tag_differs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_digest_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_pending_and_full_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_mode_deployed_but_not_applied, setup, teardown),

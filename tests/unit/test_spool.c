@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
+#include "error.h"
 #include "repo.h"
 #include "spool.h"
 
@@ -105,12 +107,59 @@ static void test_empty_and_broken(void **state)
 	spool_jobs_free(jobs, n);
 }
 
+/* Over a cap is an error naming the file and line, never a silent cut; a
+ * long last error (shown, not acted on) is kept shortened, saying so. */
+static void test_line_caps(void **state)
+{
+	struct spool_job *jobs;
+	size_t n, broken;
+	char *branch = malloc(5001), *error = malloc(10001), hex[41], *path;
+	FILE *f;
+	int removed;
+
+	(void)state;
+	memset(branch, 'b', 5000);
+	branch[5000] = '\0';
+	assert_int_equal(spool_put(dir, branch, C1), FG_ELIMIT);
+	assert_non_null(strstr(fg_error_message(), ": the branch name is 5000 bytes, over the 4088-byte cap"));
+
+	memset(error, 'e', 10000);
+	error[10000] = '\0';
+	assert_int_equal(spool_put(dir, "canary", C1), 0);
+	assert_int_equal(spool_failed(dir, "canary", C1, error), 0);
+	assert_int_equal(spool_list(dir, &jobs, &n, &broken), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(broken, 0);
+	assert_int_equal(strlen(jobs[0].last_error), 2008 + strlen("... (10000 bytes in all)"));
+	assert_string_equal(jobs[0].last_error + 2008, "... (10000 bytes in all)");
+	spool_jobs_free(jobs, n);
+
+	/* a job file with a line over the cap, written by someone else */
+	repo_hash_hex("canary", 6, hex);
+	path = fg_asprintf("%s/fleetgate/spool/%s.job", dir, hex);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "branch=canary\ncommit=%s\nerror=%.4200s\n", C1, error);
+	fclose(f);
+	assert_int_equal(spool_done(dir, "canary", C1, &removed), FG_ELIMIT);
+	assert_false(removed);
+	assert_non_null(strstr(fg_error_message(), ".job, line 3: longer than 4096 bytes"));
+	assert_int_equal(spool_list(dir, &jobs, &n, &broken), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(broken, 1);
+	spool_jobs_free(jobs, n);
+	free(path);
+	free(branch);
+	free(error);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_replace_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_attempts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_and_broken, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_line_caps, setup, teardown),
 	};
 	int failed;
 
