@@ -1,5 +1,5 @@
 /*
- * Desired state (SPEC §3): subscription, artifact, configuration merge order,
+ * Desired state (docs/design.md): subscription, artifact, configuration merge order,
  * string conversion, secrets, the tag policy, and the two-branch conflict.
  */
 #include <setjmp.h>
