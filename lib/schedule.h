@@ -16,7 +16,7 @@
  * branch, for conflicts), the facts from Mender, the plan, and with
  * `apply` the deployments made.
  *
- * Mender settings (SPEC §5): server from MENDER_SERVER, else git config
+ * Mender settings (docs/design.md, "Settings"): server from MENDER_SERVER, else git config
  * fleetgate.menderServer, else mender.server in fleet.yaml; credentials from
  * MENDER_ACCESS_TOKEN, else MENDER_USER + MENDER_PASSWORD, else the token
  * file named by fleetgate.menderTokenFile; fleetgate.menderCaFile for a
