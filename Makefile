@@ -18,7 +18,8 @@ PKG_CONFIG ?= pkg-config
 LIB_PKGS := libgit2 yaml-0.1 libcjson libcurl libcrypto
 SIM_PKGS := libmicrohttpd libcjson
 TEST_PKGS := cmocka
-SIMTEST_PKGS := yaml-0.1 libcurl cmocka
+# The stand-in's tests talk to it over HTTP: no libmicrohttpd of their own.
+SIMTEST_PKGS := libcjson yaml-0.1 libcurl cmocka
 
 ifeq ($(V),1)
 Q :=
@@ -74,20 +75,27 @@ deps:
 # Targets that need the libraries resolve their flags lazily, so that
 # "make check" on a fresh machine can install them first.
 LIB_CFLAGS = $(call pkgflags,--cflags,$(LIB_PKGS))
-LIB_LIBS = $(call pkgflags,--libs,$(LIB_PKGS))
+# -lm: floor() and fabs() are real calls at -O0, not builtins.
+LIB_LIBS = $(call pkgflags,--libs,$(LIB_PKGS)) -lm
 SIM_CFLAGS = $(call pkgflags,--cflags,$(SIM_PKGS))
-SIM_LIBS = $(call pkgflags,--libs,$(SIM_PKGS))
+SIM_LIBS = $(call pkgflags,--libs,$(SIM_PKGS)) -lm
+SIMTEST_CFLAGS = $(call pkgflags,--cflags,$(SIMTEST_PKGS))
+SIMTEST_LIBS = $(call pkgflags,--libs,$(SIMTEST_PKGS)) -lm
 TEST_LIBS = $(call pkgflags,--libs,$(TEST_PKGS))
 
 $(BUILD)/obj/lib/%.o $(BUILD)/obj/cli/%.o $(BUILD)/obj/hooks/%.o \
 $(BUILD)/obj/gate/%.o $(BUILD)/obj/validate/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)
-$(BUILD)/obj/sim/%.o $(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS)
+$(BUILD)/obj/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS)
 $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/bench/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)
+# The packages each kind of object needs: only the stand-in needs libmicrohttpd.
+OBJ_PKGS = $(LIB_PKGS)
+$(BUILD)/obj/sim/%.o: OBJ_PKGS = $(SIM_PKGS)
+$(BUILD)/obj/tests/sim/%.o: OBJ_PKGS = $(SIMTEST_PKGS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(call check_pkgs,$(LIB_PKGS) $(SIM_PKGS))$(CC) $(ALL_CFLAGS) $(CFLAGS_EXTRA) -c -o $@ $<
+	$(Q)$(call check_pkgs,$(OBJ_PKGS))$(CC) $(ALL_CFLAGS) $(CFLAGS_EXTRA) -c -o $@ $<
 
 $(LIBA): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -99,7 +107,7 @@ $(FLEETGATE): $(FG_OBJ) $(LIBA)
 
 $(SIM_BIN): $(SIM_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(SIM_OBJ) $(SIM_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(SIM_OBJ) $(SIM_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
 	@mkdir -p $(dir $@)
@@ -109,12 +117,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
 # The sim tests also use libyaml, libcurl and cmocka, and share tests/sim/support/.
 SIMTEST_SUPPORT_SRC := $(sort $(wildcard tests/sim/support/*.c))
 SIMTEST_SUPPORT_OBJ := $(SIMTEST_SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
-$(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS) $(call pkgflags,--cflags,$(SIMTEST_PKGS))
+$(BUILD)/obj/tests/sim/%.o: CFLAGS_EXTRA = $(SIMTEST_CFLAGS)
 $(BUILD)/tests/sim-%: $(BUILD)/obj/tests/sim/%.o $(SIMTEST_SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(SIMTEST_SUPPORT_OBJ) $(SIM_LIBS) \
-		$(call pkgflags,--libs,$(SIMTEST_PKGS)) -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(SIMTEST_SUPPORT_OBJ) $(SIMTEST_LIBS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBA)
 	@mkdir -p $(dir $@)

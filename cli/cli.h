@@ -5,7 +5,7 @@
 
 /*
  * The front ends: each subcommand parses its arguments, calls the library,
- * prints, and maps the outcome to an exit status (SPEC §7).
+ * prints, and maps the outcome to an exit status (CONTRIBUTING.md).
  */
 
 enum {

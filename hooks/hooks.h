@@ -18,7 +18,7 @@ struct ref_update;
  * malloc'd; release each with ref_update_release() and free it. */
 int hook_read_updates(struct ref_update **out, size_t *count);
 
-/* Who is pushing, from the forge's environment (SPEC §4.5), or NULL. */
+/* Who is pushing, from the forge's environment (docs/design.md), or NULL. */
 const char *hook_pusher(void);
 
 #endif

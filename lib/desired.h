@@ -6,7 +6,7 @@
 #include "fleet.h"
 
 /*
- * Desired state of a device, computed from data with no I/O.
+ * Desired state of a device (docs/design.md), computed from data with no I/O.
  *
  * A device's subscription comes from its Mender tag `subscribed_branch`
  * (how a device joins a "dynamic group"), else its file as of the branch,

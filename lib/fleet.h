@@ -7,14 +7,14 @@
 #include "source.h"
 
 /*
- * The fleet repository model (SPEC §2): fleet.yaml and devices/<id>.yaml,
+ * The fleet repository model (docs/design.md): fleet.yaml and devices/<id>.yaml,
  * loaded from any source and validated in the same pass.
  */
 
 #define FLEET_MAX_FILE (1024 * 1024)
 #define FLEET_FILE "fleet.yaml"
 #define FLEET_DEVICES_DIR "devices"
-/* Mender Configure limits (REFERENCE §6). */
+/* Mender Configure limits (4096-byte values, 100 keys a device). */
 #define FLEET_MAX_CONFIG_KEYS 100
 #define FLEET_MAX_CONFIG_VALUE 4096
 #define FLEET_MAX_ARTIFACT_NAME 256

@@ -6,8 +6,11 @@
 #include "policy_repo.h"
 #include "settings.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /*
  * The hook's reader sees local branches only; a CI clone holds the branches
@@ -126,6 +129,14 @@ static void gate_reader_policy(struct gate_reader *g, struct policy_reader *out)
 	out->branches = g_branches;
 }
 
+static double monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void gate_result_init(struct gate_result *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -198,10 +209,17 @@ int gate_judge(struct gate_result *out, struct fg_repo *repo, const char *source
 	struct policy_reader reader;
 	struct gate_reader g;
 	int found, rc, have_settings = 0;
+	double start;
 
 	gate_result_init(out);
 	out->source = fg_strdup(source);
 	out->target = fg_strdup(target);
+	out->judged_at = (long long)time(NULL);
+	/* Linux host names have at most 64 bytes; when it cannot be read (or
+	 * came without its end), the reports say "unknown", not a cut name. */
+	if (gethostname(out->host, sizeof(out->host)) ||
+	    !memchr(out->host, '\0', sizeof(out->host)))
+		snprintf(out->host, sizeof(out->host), "unknown");
 	if (!repo_branch_name_valid(source)) {
 		rc = fg_error_set(FG_EINVAL, "source '%s' is not a valid branch name", source);
 		goto done;
@@ -236,9 +254,12 @@ int gate_judge(struct gate_result *out, struct fg_repo *repo, const char *source
 	if (rc)
 		goto done;
 	have_settings = 1;
+	start = monotonic_seconds();
 	rc = validate_source(out, repo, &settings);
+	out->config_seconds = monotonic_seconds() - start;
 	if (rc)
 		goto done;
+	start = monotonic_seconds();
 	settings_policy(&settings, &ps);
 	gate_reader_init(&g, repo, out->source_commit, &out->diags);
 	gate_reader_policy(&g, &reader);
@@ -247,6 +268,7 @@ int gate_judge(struct gate_result *out, struct fg_repo *repo, const char *source
 	if (rc)
 		goto done;
 	add_subjects(out->verdict, repo);
+	out->promotion_seconds = monotonic_seconds() - start;
 done:
 	if (have_settings)
 		settings_release(&settings);

@@ -6,7 +6,7 @@
 #include "repo.h"
 
 /*
- * The merge-request gate (SPEC §4, last paragraph): would merging branch
+ * The merge-request gate (docs/design.md, "Promotion rules"): would merging branch
  * `source` into branch `target` keep the promotion rules, and does the
  * source's fleet configuration validate? The same engine as the
  * pre-receive hook (policy_judge_merge_request), read from a CI job's clone.
@@ -21,6 +21,12 @@ struct gate_result {
 	struct policy_verdict *verdict;    /* one verdict (ref = target); NULL until judged */
 	struct diags diags;                /* every diagnostic of the source's configuration,
 					      errors and warnings, sorted */
+	/* When and where it was judged, and how long each check took (for the
+	 * reports; 0 and "" until gate_judge() fills them). */
+	long long judged_at;               /* seconds since the epoch, UTC */
+	char host[256];                    /* this machine's name */
+	double promotion_seconds;          /* the promotion rules */
+	double config_seconds;             /* validating the source's configuration */
 };
 
 /* Prepare `r` empty, so that gate_result_release() may always be called. */

@@ -4,6 +4,7 @@
 #include "report.h"
 
 #include <string.h>
+#include <time.h>
 
 static int is_config_reason(const struct policy_reason *r)
 {
@@ -155,57 +156,85 @@ static void reason_text(struct fg_buf *out, const struct policy_reason *p)
 		fg_buf_printf(out, "what to do: %s\n", p->advice);
 }
 
+/* Append `code` to the space-separated list `codes` unless it is there:
+ * a failure's type names every problem of its test case, each once. */
+static void codes_add(struct fg_buf *codes, const char *code)
+{
+	size_t len = strlen(code);
+	const char *p = codes->ptr;
+
+	while (p && *p) {
+		size_t n = strcspn(p, " ");
+
+		if (n == len && !strncmp(p, code, len))
+			return;
+		p += n + (p[n] == ' ');
+	}
+	if (codes->len)
+		fg_buf_putc(codes, ' ');
+	xml_put(codes, code, 1);
+}
+
 static void junit_promotion(struct fg_buf *out, const struct gate_result *r)
 {
 	const struct policy_verdict *v = r->verdict;
 	const struct policy_reason *first = NULL;
 	struct fg_buf body = FG_BUF_INIT;
+	struct fg_buf codes = FG_BUF_INIT;
 	size_t i;
 
+	fg_buf_init(&codes);
 	fg_buf_puts(out, "    <testcase classname=\"fleetgate.promotion\" name=\"promotion: ");
 	xml_put(out, r->source, 1);
 	fg_buf_puts(out, " -&gt; ");
 	xml_put(out, r->target, 1);
-	fg_buf_putc(out, '"');
+	fg_buf_printf(out, "\" time=\"%.3f\"", r->promotion_seconds);
 	fg_buf_init(&body);
 	for (i = 0; i < v->nreasons; i++) {
 		if (is_config_reason(&v->reasons[i]))
 			continue;
 		first = first ? first : &v->reasons[i];
+		codes_add(&codes, v->reasons[i].rule);
 		reason_text(&body, &v->reasons[i]);
 	}
 	if (!first) {
 		fg_buf_puts(out, "/>\n");
 		goto done;
 	}
-	fg_buf_printf(out, ">\n      <failure type=\"%s\" message=\"", first->rule);
+	fg_buf_printf(out, ">\n      <failure type=\"%s\" message=\"", codes.ptr);
 	xml_put(out, first->message, 1);
 	fg_buf_puts(out, "\">");
 	xml_put(out, body.ptr, 0);
 	fg_buf_puts(out, "</failure>\n    </testcase>\n");
 done:
 	fg_buf_release(&body);
+	fg_buf_release(&codes);
 }
 
-static void junit_file(struct fg_buf *out, const struct diags *d, size_t start, size_t n,
+/* A file's test case: one validation judged every file at once, so each
+ * carries that validation's time. */
+static void junit_file(struct fg_buf *out, const struct gate_result *r, size_t start, size_t n,
 		       size_t errors)
 {
+	const struct diags *d = &r->diags;
 	struct diags run = { d->items + start, n, n, errors, n - errors };
 	struct fg_buf lines = FG_BUF_INIT;
+	struct fg_buf codes = FG_BUF_INIT;
 	size_t i;
 
+	fg_buf_init(&codes);
 	fg_buf_init(&lines);
 	diags_format_text(&run, &lines);
 	fg_buf_puts(out, "    <testcase classname=\"fleetgate.config\" name=\"");
 	xml_put(out, d->items[start].file, 1);
 	fg_buf_puts(out, "\" file=\"");
 	xml_put(out, d->items[start].file, 1);
-	fg_buf_puts(out, "\">\n");
+	fg_buf_printf(out, "\" time=\"%.3f\">\n", r->config_seconds);
 	if (errors) {
-		for (i = start; d->items[i].severity != DIAG_ERROR; i++)
-			;
+		for (i = start; i < start + n; i++)
+			codes_add(&codes, d->items[i].code);
 		fg_buf_printf(out, "      <failure type=\"%s\" message=\"%zu error%s, %zu warning%s\">",
-			      d->items[i].code, errors, plural(errors), n - errors, plural(n - errors));
+			      codes.ptr, errors, plural(errors), n - errors, plural(n - errors));
 		xml_put(out, lines.ptr, 0);
 		fg_buf_puts(out, "</failure>\n");
 	} else {
@@ -215,12 +244,17 @@ static void junit_file(struct fg_buf *out, const struct diags *d, size_t start, 
 	}
 	fg_buf_puts(out, "    </testcase>\n");
 	fg_buf_release(&lines);
+	fg_buf_release(&codes);
 }
 
 void gate_report_junit(struct fg_buf *out, const struct gate_result *r)
 {
 	const struct diags *d = &r->diags;
 	size_t tests = 1, failures = promotion_reasons(r->verdict) ? 1 : 0, i, n, errors;
+	double seconds = r->promotion_seconds + r->config_seconds;
+	time_t when = (time_t)r->judged_at;
+	char stamp[32] = "1970-01-01T00:00:00";
+	struct tm tm;
 
 	for (i = 0; i < d->count; i += n) {
 		n = file_run(d, i, &errors);
@@ -229,17 +263,23 @@ void gate_report_junit(struct fg_buf *out, const struct gate_result *r)
 	}
 	tests += !d->errors;
 	fg_buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fg_buf_printf(out, "<testsuites name=\"fleetgate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
-		      tests, failures);
-	fg_buf_printf(out, "  <testsuite name=\"fleetgate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\">\n",
-		      tests, failures);
+	/* JUnit's timestamp is a local date-time without a zone: write UTC. */
+	if (gmtime_r(&when, &tm))
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	fg_buf_printf(out, "<testsuites name=\"fleetgate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n",
+		      tests, failures, seconds);
+	fg_buf_printf(out, "  <testsuite name=\"fleetgate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\" time=\"%.3f\" timestamp=\"%s\" hostname=\"",
+		      tests, failures, seconds, stamp);
+	xml_put(out, r->host, 1);
+	fg_buf_puts(out, "\">\n");
 	junit_promotion(out, r);
 	for (i = 0; i < d->count; i += n) {
 		n = file_run(d, i, &errors);
-		junit_file(out, d, i, n, errors);
+		junit_file(out, r, i, n, errors);
 	}
 	if (!d->errors)
-		fg_buf_puts(out, "    <testcase classname=\"fleetgate.config\" name=\"fleet configuration\"/>\n");
+		fg_buf_printf(out, "    <testcase classname=\"fleetgate.config\" name=\"fleet configuration\" time=\"%.3f\"/>\n",
+			      r->config_seconds);
 	fg_buf_puts(out, "  </testsuite>\n</testsuites>\n");
 }
 

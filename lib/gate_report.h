@@ -42,7 +42,11 @@ void gate_report_json(struct fg_buf *out, const struct gate_result *r);
  * with a testcase for the promotion rules (failing with every reason other
  * than invalid-config), one per file that has diagnostics (failing when it
  * has an error; warnings in system-out), and a passing testcase
- * "configuration" when the configuration has no error.
+ * "configuration" when the configuration has no error. A failure's type
+ * lists each rule or code of its testcase once, space-separated. The
+ * testsuite carries r->judged_at (UTC) and r->host, each testcase a time:
+ * r->promotion_seconds, or r->config_seconds for the configuration's
+ * testcases (one validation judged them all).
  */
 void gate_report_junit(struct fg_buf *out, const struct gate_result *r);
 

@@ -9,7 +9,8 @@
 /*
  * The client of Mender's management API that the scheduler needs:
  * inventory, deployments, artifacts, Mender Configure and tags.
- * (Paths and shapes: shared/mender-api/REFERENCE.md and the OpenAPI files.)
+ * (Paths and shapes: Mender server v4.1.3, as tests/sim/contract/mender-api.yaml
+ * records them.)
  *
  * Every call is bounded by the client's deadline, runs its requests through
  * one connection pool (fg_http), retries what may be retried and returns 0

@@ -7,7 +7,7 @@
 #include "hmac.h"
 
 /*
- * The planner (SPEC §5): from the desired state of every device of a branch
+ * The planner (docs/design.md, "Scheduling"): from the desired state of every device of a branch
  * and the facts Mender holds, the actions that bring the devices there.
  * A pure function: no I/O, so every rule is tested on data.
  *

@@ -6,7 +6,7 @@
 #include "diag.h"
 
 /*
- * The promotion rules (SPEC §4), one engine for the pre-receive hook and the
+ * The promotion rules (docs/design.md), one engine for the pre-receive hook and the
  * merge-request gate. policy_judge() is computed from data: the settings,
  * the ref updates and a reader of the repository, so every rule is tested
  * on an in-memory history without a git server.

@@ -16,7 +16,7 @@
  * branch, for conflicts), the facts from Mender, the plan, and with
  * `apply` the deployments made.
  *
- * Mender settings: server from MENDER_SERVER, else git config
+ * Mender settings (docs/design.md, "Settings"): server from MENDER_SERVER, else git config
  * fleetgate.menderServer, never from pushed content: anyone who can push a
  * branch writes its fleet.yaml, so its mender.server is only compared (a
  * warning when it differs) and never receives a request. Credentials from

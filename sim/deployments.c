@@ -1,5 +1,5 @@
 /*
- * Deployments management API (REFERENCE §4): create, list, read, abort,
+ * Deployments management API (mender-server v4.1.3): create, list, read, abort,
  * per-device history and abort, artifacts.
  */
 #include <stdlib.h>
@@ -62,7 +62,7 @@ static void add_artifact_fields(cJSON *o, const struct sim_artifact *a)
 	cJSON_AddArrayToObject(upd, "files");
 	arr = cJSON_AddArrayToObject(o, "updates");
 	cJSON_AddItemToArray(arr, upd);
-	/* What mender-artifact writes by default (REFERENCE §8). */
+	/* What mender-artifact writes by default. */
 	prov = cJSON_AddObjectToObject(o, "artifact_provides");
 	cJSON_AddStringToObject(prov, "artifact_name", a->name);
 	if (!strcmp(a->update_type, "rootfs-image")) {
@@ -409,7 +409,7 @@ static void list(struct sim *sim, const struct sim_request *req, struct sim_resp
 		else if (!strcmp(status, "inprogress"))
 			sq = Q_INPROGRESS;
 		else if (!strcmp(status, "finished") || !strcmp(status, "aborted"))
-			sq = Q_FINISHED; /* "aborted" = finished (REFERENCE §4) */
+			sq = Q_FINISHED; /* "aborted" = finished, as the server filters */
 		else {
 			sim_res_error(res, req, 400, "unknown status %s", status);
 			return;
@@ -633,7 +633,7 @@ void sim_deployments_abort(struct sim *sim, const struct sim_request *req,
 	status = sim_json_get_string(body, "status");
 	unexpected = !status || strcmp(status, "aborted");
 	/* v4.1.3 answers 400 for another status but goes on and aborts
-	 * (REFERENCE §4): the first answer written is the one sent. */
+	 * (its deployments service): the first answer written is the one sent. */
 	if (unexpected)
 		sim_res_error(res, req, 400, "Unexpected deployment status");
 	d = sim_store_deployment(sim->store, req->params[0]);

@@ -1,5 +1,5 @@
 /*
- * Mender Configure management API (REFERENCE §6).
+ * Mender Configure management API (mender-server v4.1.3).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +56,7 @@ void sim_deviceconfig_put(struct sim *sim, const struct sim_request *req,
 			      "json: cannot unmarshal into a configuration object");
 		goto done;
 	}
-	/* v4.1.3 lets more than 100 keys through to a 500 (REFERENCE §6); a
+	/* v4.1.3 lets more than 100 keys through to a 500 (it does not count them); a
 	 * 400 names the problem, see docs/mender-sim.md. */
 	if (cJSON_GetArraySize(body) > CONFIG_KEYS_MAX) {
 		sim_res_error(res, req, 400, "invalid request body: %s",

@@ -13,7 +13,7 @@
 
 #include "api.h"
 
-/* Bodies of Mender API requests (REFERENCE §0 request_size_limit). */
+/* Bodies of Mender API requests (the server's request_size_limit, 1 MiB). */
 #define SIM_API_BODY_MAX ((size_t)1 << 20)
 /* Bodies of /_sim/ requests (device batches can be large). */
 #define SIM_CONTROL_BODY_MAX ((size_t)256 << 20)

@@ -1,5 +1,5 @@
 /*
- * Inventory management API (REFERENCE §2–§3): device listing with equality
+ * Inventory management API (mender-server v4.1.3): device listing with equality
  * filters (v1), filter search (v2), one device, and tags.
  */
 #include <ctype.h>
@@ -582,7 +582,7 @@ void sim_inventory_search(struct sim *sim, const struct sim_request *req,
 	sim_paging_slice(&pg, n, &start, &end);
 	for (i = start; i < end; i++)
 		cJSON_AddItemToArray(arr, device_json(found[i], sel, nsel));
-	/* v4.1.3 sets X-Total-Count but no Link here (REFERENCE §2). */
+	/* v4.1.3 sets X-Total-Count but no Link here (FiltersSearchHandler). */
 	sim_res_total(res, (int64_t)n);
 	sim_res_json(res, 200, arr);
 done:

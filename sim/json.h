@@ -4,8 +4,8 @@
 /*
  * The stand-in's adapter to cJSON. The handlers build their answers as cJSON
  * trees, so this header exposes cJSON's types; parsing and printing go
- * through the functions below only, which apply the rules of
- * ENGINEERING-NOTES §5: one value and nothing but whitespace after it,
+ * through the functions below only, which apply the project's JSON rules
+ * (CONTRIBUTING.md): one value and nothing but whitespace after it,
  * duplicate keys refused, case-sensitive lookups, allocation failure aborts.
  */
 

@@ -1,6 +1,6 @@
 /*
  * mender-sim: a stand-in for the Mender server's management API, for tests
- * and demos (SPEC §8, docs/mender-sim.md).
+ * and demos (docs/mender-sim.md).
  */
 #include <arpa/inet.h>
 #include <errno.h>

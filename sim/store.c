@@ -33,7 +33,7 @@ static const char *const dd_status_names[SIM_DD_NSTATUS] = {
 	[SIM_DD_DECOMMISSIONED] = "decommissioned",
 };
 
-/* identity/status values deviceauth writes (REFERENCE §3). */
+/* identity/status values deviceauth writes. */
 static const char *const device_statuses[] = {
 	"accepted", "pending", "rejected", "preauthorized", "noauth",
 };
@@ -974,7 +974,7 @@ void sim_store_abort_device(struct sim_store *s, const char *device_id, int64_t 
 		last = r->created_us;
 	}
 	/* At most one later deployment gets an aborted record per call (v4.1.3
-	 * app.go updateDeviceDeploymentsStatus, as REFERENCE §4 describes). */
+	 * app.go updateDeviceDeploymentsStatus). */
 	d = next_deployment(s, device_id, last);
 	if (d)
 		new_record(s, d, device_id, NULL, SIM_DD_ABORTED, NULL, now);

@@ -4,7 +4,8 @@
 /*
  * The stand-in's model of a Mender server: devices (inventory), artifacts,
  * deployments with their lazily created device-deployment records, and
- * Mender Configure records. Semantics follow REFERENCE.md §4–§6.
+ * Mender Configure records. Semantics follow mender-server v4.1.3
+ * (docs/mender-sim.md, "Semantics").
  *
  * The store has no lock of its own: the HTTP layer holds the server lock
  * around every call. The store owns everything reachable from it; pointers
@@ -180,7 +181,7 @@ struct sim_store *sim_store_new(void);
 void sim_store_free(struct sim_store *s);
 
 /*
- * Add the devices and artifacts of a seed document (SPEC §8 format).
+ * Add the devices and artifacts of a seed document (docs/mender-sim.md).
  * Everything is checked before anything changes. A device whose id exists
  * is refused unless `replace`, in which case it is replaced (its deployment
  * history stays). Returns 0, or -1 with a message in `err`.
@@ -221,10 +222,11 @@ enum sim_create_result sim_store_create_deployment(struct sim_store *s,
 						   int64_t now, struct sim_deployment **out);
 
 /*
- * What the device gets when it polls now (REFERENCE §5): its oldest active
- * device deployment, else a new record for the oldest active deployment
- * created after its last finished one that lists it. A new record may be
- * final at once (noartifact, already-installed). NULL: nothing to do.
+ * What the device gets when it polls now, as the server's device API
+ * answers: its oldest active device deployment, else a new record for the
+ * oldest active deployment created after its last finished one that lists
+ * it. A new record may be final at once (noartifact, already-installed).
+ * NULL: nothing to do.
  */
 struct sim_devdep *sim_store_poll(struct sim_store *s, const struct sim_device *d, int64_t now);
 
@@ -235,7 +237,7 @@ void sim_store_set_status(struct sim_store *s, struct sim_devdep *r, enum sim_dd
 /* PUT .../deployments/{id}/status aborted; false when already finished. */
 bool sim_store_abort_deployment(struct sim_store *s, struct sim_deployment *d, int64_t now);
 
-/* DELETE .../deployments/devices/{id} (REFERENCE §4 "Per device"). */
+/* DELETE .../deployments/devices/{id}: abort every active deployment of a device. */
 void sim_store_abort_device(struct sim_store *s, const char *device_id, int64_t now);
 
 /* DELETE .../deployments/devices/{id}/history. */

@@ -75,6 +75,34 @@ assert_file_is() { # file expected
 	fi
 }
 
+# A JUnit report whose clock and host values are real: every time is seconds
+# with three decimals, the suite's timestamp (UTC) lies within this test's
+# run of the gate (JUNIT_BEFORE, taken before it), its hostname is this
+# machine's. Then the rest compares exactly, those values written T, TS, H.
+assert_junit_is() { # file expected
+	local after ts host norm
+	after=$(date -u +%Y-%m-%dT%H:%M:%S)
+	ts=$(sed -n 's/.* timestamp="\([^"]*\)".*/\1/p' "$1")
+	host=$(sed -n 's/.* hostname="\([^"]*\)".*/\1/p' "$1")
+	if [[ -z "$ts" || "$ts" < "$JUNIT_BEFORE" || "$ts" > "$after" ]]; then
+		printf 'timestamp "%s" is not within %s..%s\n' "$ts" "$JUNIT_BEFORE" "$after" >&2
+		return 1
+	fi
+	if [ "$host" != "$(uname -n)" ]; then
+		printf 'hostname "%s", expected "%s"\n' "$host" "$(uname -n)" >&2
+		return 1
+	fi
+	if grep -o ' time="[^"]*"' "$1" | grep -vqE '^ time="[0-9]+\.[0-9]{3}"$'; then
+		printf 'a time that is not seconds:\n%s\n' "$(grep -o ' time="[^"]*"' "$1")" >&2
+		return 1
+	fi
+	norm=$(sed -E 's/ time="[0-9]+\.[0-9]{3}"/ time="T"/g; s/ timestamp="[^"]*"/ timestamp="TS"/; s/ hostname="[^"]*"/ hostname="H"/' "$1")
+	if [ "$norm" != "$2" ]; then
+		printf 'expected %s:\n%s\n--- got:\n%s\n' "$1" "$2" "$norm" >&2
+		return 1
+	fi
+}
+
 @test "a CI clone holds the stages only as origin/*" {
 	make_server
 	make_ci_clone feature/timezone
@@ -254,18 +282,18 @@ devices/notes.txt: warning: ignored: only devices/<device id>.yaml files are rea
 
 typo_junit() {
 	echo "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
-<testsuites name=\"fleetgate\" tests=\"4\" failures=\"1\" errors=\"0\">
-  <testsuite name=\"fleetgate\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"0\">
-    <testcase classname=\"fleetgate.promotion\" name=\"promotion: feature/typo -&gt; main\"/>
-    <testcase classname=\"fleetgate.config\" name=\"$KIOSK\" file=\"$KIOSK\">
+<testsuites name=\"fleetgate\" tests=\"4\" failures=\"1\" errors=\"0\" time=\"T\">
+  <testsuite name=\"fleetgate\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"0\" time=\"T\" timestamp=\"TS\" hostname=\"H\">
+    <testcase classname=\"fleetgate.promotion\" name=\"promotion: feature/typo -&gt; main\" time=\"T\"/>
+    <testcase classname=\"fleetgate.config\" name=\"$KIOSK\" file=\"$KIOSK\" time=\"T\">
       <failure type=\"unknown-key\" message=\"1 error, 0 warnings\">$KIOSK:6:1: error: unknown key 'bogus' in a device file [unknown-key]
 </failure>
     </testcase>
-    <testcase classname=\"fleetgate.config\" name=\"$LAB\" file=\"$LAB\">
+    <testcase classname=\"fleetgate.config\" name=\"$LAB\" file=\"$LAB\" time=\"T\">
       <system-out>$LAB: warning: subscribed_branch 'develop' is neither a stage nor a branch of this repository [unknown-branch]
 </system-out>
     </testcase>
-    <testcase classname=\"fleetgate.config\" name=\"devices/notes.txt\" file=\"devices/notes.txt\">
+    <testcase classname=\"fleetgate.config\" name=\"devices/notes.txt\" file=\"devices/notes.txt\" time=\"T\">
       <system-out>devices/notes.txt: warning: ignored: only devices/&lt;device id&gt;.yaml files are read here [ignored-file]
 </system-out>
     </testcase>
@@ -291,6 +319,7 @@ typo_codequality() {
 	local s S t
 	s=$(short origin/feature/typo) S=$(sha origin/feature/typo) t=$(sha origin/main)
 	export GITHUB_ACTIONS=true
+	JUNIT_BEFORE=$(date -u +%Y-%m-%dT%H:%M:%S)
 	run "$FLEETGATE" gate --source feature/typo --target main \
 		--junit "$WORK/gate.xml" --codequality "$WORK/gate-cq.json" --markdown "$WORK/gate.md"
 	assert_status 1
@@ -299,7 +328,7 @@ typo_codequality() {
 ::warning file=$LAB,title=fleetgate [unknown-branch]::subscribed_branch 'develop' is neither a stage nor a branch of this repository
 ::warning file=devices/notes.txt,title=fleetgate [ignored-file]::ignored: only devices/<device id>.yaml files are read here
 $(typo_text)"
-	assert_file_is "$WORK/gate.xml" "$(typo_junit)"
+	assert_junit_is "$WORK/gate.xml" "$(typo_junit)"
 	assert_file_is "$WORK/gate-cq.json" "$(typo_codequality)"
 	assert_file_is "$WORK/gate.md" "### fleetgate gate: feature/typo → main: refused
 
@@ -345,15 +374,16 @@ $(typo_text)"
 @test "the reports of an accepted merge request" {
 	make_server
 	make_ci_clone main
+	JUNIT_BEFORE=$(date -u +%Y-%m-%dT%H:%M:%S)
 	run "$FLEETGATE" gate --source main --target canary \
 		--junit gate.xml --codequality gate-cq.json --markdown gate.md
 	assert_status 0
 	assert_output_is "gate: main -> canary: accepted"
-	assert_file_is gate.xml "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
-<testsuites name=\"fleetgate\" tests=\"2\" failures=\"0\" errors=\"0\">
-  <testsuite name=\"fleetgate\" tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"0\">
-    <testcase classname=\"fleetgate.promotion\" name=\"promotion: main -&gt; canary\"/>
-    <testcase classname=\"fleetgate.config\" name=\"fleet configuration\"/>
+	assert_junit_is gate.xml "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
+<testsuites name=\"fleetgate\" tests=\"2\" failures=\"0\" errors=\"0\" time=\"T\">
+  <testsuite name=\"fleetgate\" tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"0\" time=\"T\" timestamp=\"TS\" hostname=\"H\">
+    <testcase classname=\"fleetgate.promotion\" name=\"promotion: main -&gt; canary\" time=\"T\"/>
+    <testcase classname=\"fleetgate.config\" name=\"fleet configuration\" time=\"T\"/>
   </testsuite>
 </testsuites>"
 	assert_file_is gate-cq.json "[]"
@@ -502,12 +532,13 @@ use_fleetgate_on_path() {
 	cq=$(snippet_value gitlab codequality)
 	[ "$junit" = gate.xml ]
 	[ "$cq" = gate-cq.json ]
+	JUNIT_BEFORE=$(date -u +%Y-%m-%dT%H:%M:%S)
 	CI_MERGE_REQUEST_SOURCE_BRANCH_NAME=feature/typo CI_MERGE_REQUEST_TARGET_BRANCH_NAME=main \
 		run bash -c "$cmd"
 	assert_status 1
 	assert_output_is "$(typo_text)"
 	# The artifacts the job uploads are the files the command wrote.
-	assert_file_is "$junit" "$(typo_junit)"
+	assert_junit_is "$junit" "$(typo_junit)"
 	assert_file_is "$cq" "$(typo_codequality)"
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The promotion rules (SPEC §4) through real `git push` over file://: a bare
+# The promotion rules (docs/design.md) through real `git push` over file://: a bare
 # server repository with the hooks `fleetgate install --repo` wrote, a
 # developer's clone, and the exact lines the person pushing sees (for a
 # branch that lands, those include post-receive's: see `deferred`).

@@ -1,8 +1,9 @@
 /*
  * Behaviour of mender-sim: the Mender semantics fleetgate relies on
- * (REFERENCE §4–§6), the devices' side (/_sim/step), faults, the request
- * log and the command line. Every Mender API exchange is still judged
- * against the OpenAPI document by t_api.
+ * (deployments, devices' deployments, configuration; docs/mender-sim.md),
+ * the devices' side (/_sim/step), faults, the request log and the command
+ * line. Every Mender API exchange is still judged by t_api, against the
+ * contract and, where at hand, Mender's own documents.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -382,7 +383,7 @@ static void test_offline_unknown_and_duplicate_devices(void **state)
 	assert_int_equal((int)j_num(r, "success"), 1);
 	assert_int_equal((int)j_num(r, "aborted"), 0);
 	cJSON_Delete(r);
-	/* The list filter "aborted" means finished (REFERENCE §4). */
+	/* The list filter "aborted" means finished, as in Mender's deployments service. */
 	r = t_api(t, "GET", NULL, NULL, 0, 200, DEP "/deployments?status=aborted");
 	assert_int_equal(cJSON_GetArraySize(r), 2);
 	cJSON_Delete(r);

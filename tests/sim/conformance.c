@@ -1,10 +1,17 @@
 /*
- * Conformance of mender-sim to Mender's OpenAPI document: every path, method
- * and status the stand-in serves is driven here, and every exchange is
- * judged against shared/mender-api/combined_openapi.yaml by t_api (status
- * documented, body schema, documented headers, X-MEN-RequestID). Each test
- * also asserts the exact outcome. The last test checks that every
- * (method, path, status) the stand-in serves was exercised.
+ * Conformance of mender-sim to Mender's management API: every path, method
+ * and status the stand-in serves is driven here, and t_api judges every
+ * exchange (status documented, body schema, documented headers,
+ * X-MEN-RequestID) against the project's contract,
+ * tests/sim/contract/mender-api.yaml, on every run. Each test also asserts
+ * the exact outcome; test_coverage checks that every (method, path, status)
+ * the stand-in serves was exercised.
+ *
+ * Where Mender's official OpenAPI documents are at hand (FLEETGATE_MENDER_API,
+ * which tests/run-all sets), every exchange is also judged against them, and
+ * the two test_official_* tests check that the contract agrees with them and
+ * that they judged every exchange; without them those two are skipped, with
+ * the reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -400,7 +407,7 @@ static void test_inventory_device_and_tags(void **state)
 	b = t_api(t, "PATCH", body, NULL, 0, 400, INV "/devices/%s/tags", D1);
 	assert_error(b, t, "name: the length must be no more than 1024.");
 	cJSON_Delete(b);
-	/* An unknown device: a silent no-op (REFERENCE §2). */
+	/* An unknown device: a silent no-op, as the server's tags handler does. */
 	cJSON_Delete(t_api(t, "PATCH", "[{\"name\": \"env\", \"value\": \"test\"}]", NULL, 0, 200,
 			   INV "/devices/%s/tags", UNKNOWN_UUID));
 	cJSON_Delete(t_api(t, "GET", NULL, NULL, 0, 404, INV "/devices/%s", UNKNOWN_UUID));
@@ -972,6 +979,35 @@ static const struct expected expected[] = {
 	{ "POST", CONF "/{deviceId}/deploy", { 200, 400, 404 } },
 };
 
+/* The contract says nothing Mender's documents contradict. */
+static void test_official_agrees_with_contract(void **state)
+{
+	struct tstr errs = TSTR_INIT;
+	size_t checked = 0;
+	int n;
+
+	(void)state;
+	T_NEED_OFFICIAL();
+	n = openapi_agrees(t_contract, t_official, &checked, &errs);
+	if (n)
+		fail_msg("the contract %s disagrees with Mender's document %s in %d places:\n%s",
+			 simtest_contract_path(), simtest_official_path(), n, errs.p);
+	printf("the contract's %zu (method, path, status) agree with Mender's document\n", checked);
+	assert_true(checked >= sizeof(expected) / sizeof(expected[0]));
+	tstr_release(&errs);
+}
+
+/* Every exchange of this suite was judged against Mender's documents too. */
+static void test_official_judged_every_exchange(void **state)
+{
+	(void)state;
+	T_NEED_OFFICIAL();
+	printf("%zu exchanges judged against the contract, %zu against Mender's document\n",
+	       t_judged_contract(), t_judged_official());
+	assert_true(t_judged_contract() > 0);
+	assert_int_equal(t_judged_official(), t_judged_contract());
+}
+
 static void test_coverage(void **state)
 {
 	size_t i, k, missing = 0;
@@ -1010,6 +1046,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deviceconfig, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
 		cmocka_unit_test(test_coverage),
+		cmocka_unit_test(test_official_agrees_with_contract),
+		cmocka_unit_test(test_official_judged_every_exchange),
 	};
 
 	return cmocka_run_group_tests_name("mender-sim conformance", tests, t_load_doc, t_free_doc);

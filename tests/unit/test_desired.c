@@ -1,5 +1,5 @@
 /*
- * Desired state: subscription, artifact, configuration merge order,
+ * Desired state (docs/design.md): subscription, artifact, configuration merge order,
  * string conversion, secrets, the tag policy, the two-branch conflict, and
  * free branches' claims against the stages'.
  */

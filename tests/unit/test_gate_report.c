@@ -25,6 +25,7 @@
 #define SRC "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 #define TGT "0f1e2d3c4b5a69788796a5b4c3d2e1f001234567"
 #define ZERO "0000000000000000000000000000000000000000"
+#define HOST "ci-runner-7"
 #define DEV_A "devices/0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40.yaml"
 #define DEV_B "devices/c8b1f4e2-6d3a-4c7b-9a2e-5b8d1f3c6a04.yaml"
 
@@ -47,6 +48,11 @@ static void result_new(struct gate_result *r, const char *source, const char *ta
 	r->verdict->stage = stage ? fg_strdup(stage) : NULL;
 	r->verdict->upstream = upstream ? fg_strdup(upstream) : NULL;
 	r->verdict->accepted = 1;
+	/* As gate_judge() records them: 2026-11-18T11:06:40 UTC. */
+	r->judged_at = 1795000000;
+	snprintf(r->host, sizeof(r->host), "%s", HOST);
+	r->promotion_seconds = 0.125;
+	r->config_seconds = 0.25;
 }
 
 static void add_reason(struct gate_result *r, const char *rule, const char *message,
@@ -102,10 +108,10 @@ static void test_accepted(void **state)
 		      "}\n");
 	assert_report(gate_report_junit, &r,
 		      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		      "<testsuites name=\"fleetgate\" tests=\"2\" failures=\"0\" errors=\"0\">\n"
-		      "  <testsuite name=\"fleetgate\" tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"0\">\n"
-		      "    <testcase classname=\"fleetgate.promotion\" name=\"promotion: main -&gt; canary\"/>\n"
-		      "    <testcase classname=\"fleetgate.config\" name=\"fleet configuration\"/>\n"
+		      "<testsuites name=\"fleetgate\" tests=\"2\" failures=\"0\" errors=\"0\" time=\"0.375\">\n"
+		      "  <testsuite name=\"fleetgate\" tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"0\" time=\"0.375\" timestamp=\"2026-11-18T11:06:40\" hostname=\"" HOST "\">\n"
+		      "    <testcase classname=\"fleetgate.promotion\" name=\"promotion: main -&gt; canary\" time=\"0.125\"/>\n"
+		      "    <testcase classname=\"fleetgate.config\" name=\"fleet configuration\" time=\"0.250\"/>\n"
 		      "  </testsuite>\n"
 		      "</testsuites>\n");
 	assert_report(gate_report_codequality, &r, "[]\n");
@@ -147,14 +153,14 @@ static void test_accepted_new_target_with_warnings(void **state)
 		      "}\n");
 	assert_report(gate_report_junit, &r,
 		      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		      "<testsuites name=\"fleetgate\" tests=\"3\" failures=\"0\" errors=\"0\">\n"
-		      "  <testsuite name=\"fleetgate\" tests=\"3\" failures=\"0\" errors=\"0\" skipped=\"0\">\n"
-		      "    <testcase classname=\"fleetgate.promotion\" name=\"promotion: feature/x -&gt; develop\"/>\n"
-		      "    <testcase classname=\"fleetgate.config\" name=\"devices/notes.txt\" file=\"devices/notes.txt\">\n"
+		      "<testsuites name=\"fleetgate\" tests=\"3\" failures=\"0\" errors=\"0\" time=\"0.375\">\n"
+		      "  <testsuite name=\"fleetgate\" tests=\"3\" failures=\"0\" errors=\"0\" skipped=\"0\" time=\"0.375\" timestamp=\"2026-11-18T11:06:40\" hostname=\"" HOST "\">\n"
+		      "    <testcase classname=\"fleetgate.promotion\" name=\"promotion: feature/x -&gt; develop\" time=\"0.125\"/>\n"
+		      "    <testcase classname=\"fleetgate.config\" name=\"devices/notes.txt\" file=\"devices/notes.txt\" time=\"0.250\">\n"
 		      "      <system-out>devices/notes.txt: warning: ignored: only devices/&lt;device id&gt;.yaml files are read here [ignored-file]\n"
 		      "</system-out>\n"
 		      "    </testcase>\n"
-		      "    <testcase classname=\"fleetgate.config\" name=\"fleet configuration\"/>\n"
+		      "    <testcase classname=\"fleetgate.config\" name=\"fleet configuration\" time=\"0.250\"/>\n"
 		      "  </testsuite>\n"
 		      "</testsuites>\n");
 	assert_report(gate_report_codequality, &r,
@@ -210,17 +216,17 @@ static void test_refused_promotion(void **state)
 		      "}\n");
 	assert_report(gate_report_junit, &r,
 		      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		      "<testsuites name=\"fleetgate\" tests=\"2\" failures=\"1\" errors=\"0\">\n"
-		      "  <testsuite name=\"fleetgate\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"0\">\n"
-		      "    <testcase classname=\"fleetgate.promotion\" name=\"promotion: feature/tune -&gt; canary\">\n"
-		      "      <failure type=\"not-from-upstream\" message=\"" NFU_MSG "\">[not-from-upstream] " NFU_MSG "\n"
+		      "<testsuites name=\"fleetgate\" tests=\"2\" failures=\"1\" errors=\"0\" time=\"0.375\">\n"
+		      "  <testsuite name=\"fleetgate\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"0\" time=\"0.375\" timestamp=\"2026-11-18T11:06:40\" hostname=\"" HOST "\">\n"
+		      "    <testcase classname=\"fleetgate.promotion\" name=\"promotion: feature/tune -&gt; canary\" time=\"0.125\">\n"
+		      "      <failure type=\"not-from-upstream diverged\" message=\"" NFU_MSG "\">[not-from-upstream] " NFU_MSG "\n"
 		      "what to do: " NFU_ADVICE "\n"
 		      "[diverged] " DIV_MSG "\n"
 		      "commit 0f1e2d3 &quot;Hotfix on canary&quot;\n"
 		      "what to do: " DIV_ADVICE "\n"
 		      "</failure>\n"
 		      "    </testcase>\n"
-		      "    <testcase classname=\"fleetgate.config\" name=\"fleet configuration\"/>\n"
+		      "    <testcase classname=\"fleetgate.config\" name=\"fleet configuration\" time=\"0.250\"/>\n"
 		      "  </testsuite>\n"
 		      "</testsuites>\n");
 	assert_report(gate_report_codequality, &r,
@@ -302,20 +308,20 @@ static void test_invalid_config(void **state)
 		      "}\n");
 	assert_report(gate_report_junit, &r,
 		      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		      "<testsuites name=\"fleetgate\" tests=\"4\" failures=\"2\" errors=\"0\">\n"
-		      "  <testsuite name=\"fleetgate\" tests=\"4\" failures=\"2\" errors=\"0\" skipped=\"0\">\n"
-		      "    <testcase classname=\"fleetgate.promotion\" name=\"promotion: feature/typo -&gt; main\"/>\n"
-		      "    <testcase classname=\"fleetgate.config\" name=\"" DEV_A "\" file=\"" DEV_A "\">\n"
-		      "      <failure type=\"unknown-key\" message=\"2 errors, 0 warnings\">" DEV_A ":6:1: error: unknown key 'bogus' in a device file [unknown-key]\n"
+		      "<testsuites name=\"fleetgate\" tests=\"4\" failures=\"2\" errors=\"0\" time=\"0.375\">\n"
+		      "  <testsuite name=\"fleetgate\" tests=\"4\" failures=\"2\" errors=\"0\" skipped=\"0\" time=\"0.375\" timestamp=\"2026-11-18T11:06:40\" hostname=\"" HOST "\">\n"
+		      "    <testcase classname=\"fleetgate.promotion\" name=\"promotion: feature/typo -&gt; main\" time=\"0.125\"/>\n"
+		      "    <testcase classname=\"fleetgate.config\" name=\"" DEV_A "\" file=\"" DEV_A "\" time=\"0.250\">\n"
+		      "      <failure type=\"unknown-key type\" message=\"2 errors, 0 warnings\">" DEV_A ":6:1: error: unknown key 'bogus' in a device file [unknown-key]\n"
 		      DEV_A ":8:15: error: value of 'kiosk_zoom' in config must be a string, number or boolean, not nothing (null) [type]\n"
 		      "</failure>\n"
 		      "    </testcase>\n"
-		      "    <testcase classname=\"fleetgate.config\" name=\"" DEV_B "\" file=\"" DEV_B "\">\n"
+		      "    <testcase classname=\"fleetgate.config\" name=\"" DEV_B "\" file=\"" DEV_B "\" time=\"0.250\">\n"
 		      "      <system-out>" DEV_B ": warning: subscribed_branch 'develop' is neither a stage nor a branch of this repository [unknown-branch]\n"
 		      "</system-out>\n"
 		      "    </testcase>\n"
-		      "    <testcase classname=\"fleetgate.config\" name=\"fleet.yaml\" file=\"fleet.yaml\">\n"
-		      "      <failure type=\"type\" message=\"1 error, 1 warning\">fleet.yaml: warning: default_branch 'staging' is neither a stage nor a branch of this repository [unknown-branch]\n"
+		      "    <testcase classname=\"fleetgate.config\" name=\"fleet.yaml\" file=\"fleet.yaml\" time=\"0.250\">\n"
+		      "      <failure type=\"unknown-branch type\" message=\"1 error, 1 warning\">fleet.yaml: warning: default_branch 'staging' is neither a stage nor a branch of this repository [unknown-branch]\n"
 		      "fleet.yaml:12:3: error: value of 'timezone' in config must be a string, number or boolean, not a list [type]\n"
 		      "</failure>\n"
 		      "    </testcase>\n"
@@ -363,6 +369,56 @@ static void test_invalid_config(void **state)
 #define HOSTILE_MSG "a <b> & \"c\" 100% | *d* _e_ `f` [g] ~h~ \\ one\ntwo\r, x:y"
 #define HOSTILE_FILE "devices/a,b:c%.yaml"
 
+/* ---- JUnit: each code of a test case once, a real clock, any host name ---- */
+
+static void test_junit_codes_time_host(void **state)
+{
+	struct gate_result r;
+
+	(void)state;
+	result_new(&r, "feature/x", "main", TGT, "main", NULL);
+	r.judged_at = 0;
+	snprintf(r.host, sizeof(r.host), "%s", "build <&\"> 1");
+	r.promotion_seconds = 1.5;
+	r.config_seconds = 12.0625;
+	add_reason(&r, "merge-only", "commit a1b2c3d is not a merge: 'main' takes only merge commits",
+		   SRC, "One", "merge a feature branch");
+	add_reason(&r, "first-parent", "the first-parent history of 'main' does not continue from its previous tip",
+		   NULL, NULL, NULL);
+	add_reason(&r, "merge-only", "commit 0f1e2d3 is not a merge: 'main' takes only merge commits",
+		   TGT, "Two", "merge a feature branch");
+	diags_add(&r.diags, DIAG_ERROR, "fleet.yaml", 3, 1, "unknown-key", "unknown key 'a'");
+	diags_add(&r.diags, DIAG_WARNING, "fleet.yaml", 4, 1, "ignored-file", "w");
+	diags_add(&r.diags, DIAG_ERROR, "fleet.yaml", 5, 1, "unknown-key", "unknown key 'b'");
+	diags_add(&r.diags, DIAG_ERROR, "fleet.yaml", 6, 1, "type", "t");
+	assert_report(gate_report_junit, &r,
+		      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		      "<testsuites name=\"fleetgate\" tests=\"2\" failures=\"2\" errors=\"0\" time=\"13.562\">\n"
+		      "  <testsuite name=\"fleetgate\" tests=\"2\" failures=\"2\" errors=\"0\" skipped=\"0\" time=\"13.562\" timestamp=\"1970-01-01T00:00:00\" hostname=\"build &lt;&amp;&quot;&gt; 1\">\n"
+		      "    <testcase classname=\"fleetgate.promotion\" name=\"promotion: feature/x -&gt; main\" time=\"1.500\">\n"
+		      "      <failure type=\"merge-only first-parent\" message=\"commit a1b2c3d is not a merge: 'main' takes only merge commits\">"
+		      "[merge-only] commit a1b2c3d is not a merge: 'main' takes only merge commits\n"
+		      "commit a1b2c3d &quot;One&quot;\n"
+		      "what to do: merge a feature branch\n"
+		      "[first-parent] the first-parent history of 'main' does not continue from its previous tip\n"
+		      "[merge-only] commit 0f1e2d3 is not a merge: 'main' takes only merge commits\n"
+		      "commit 0f1e2d3 &quot;Two&quot;\n"
+		      "what to do: merge a feature branch\n"
+		      "</failure>\n"
+		      "    </testcase>\n"
+		      "    <testcase classname=\"fleetgate.config\" name=\"fleet.yaml\" file=\"fleet.yaml\" time=\"12.062\">\n"
+		      "      <failure type=\"unknown-key ignored-file type\" message=\"3 errors, 1 warning\">"
+		      "fleet.yaml:3:1: error: unknown key 'a' [unknown-key]\n"
+		      "fleet.yaml:4:1: warning: w [ignored-file]\n"
+		      "fleet.yaml:5:1: error: unknown key 'b' [unknown-key]\n"
+		      "fleet.yaml:6:1: error: t [type]\n"
+		      "</failure>\n"
+		      "    </testcase>\n"
+		      "  </testsuite>\n"
+		      "</testsuites>\n");
+	gate_result_release(&r);
+}
+
 static void test_escaping(void **state)
 {
 	struct gate_result r;
@@ -395,16 +451,16 @@ static void test_escaping(void **state)
 		      "}\n");
 	assert_report(gate_report_junit, &r,
 		      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		      "<testsuites name=\"fleetgate\" tests=\"2\" failures=\"2\" errors=\"0\">\n"
-		      "  <testsuite name=\"fleetgate\" tests=\"2\" failures=\"2\" errors=\"0\" skipped=\"0\">\n"
-		      "    <testcase classname=\"fleetgate.promotion\" name=\"promotion: fix/50%_off -&gt; canary\">\n"
+		      "<testsuites name=\"fleetgate\" tests=\"2\" failures=\"2\" errors=\"0\" time=\"0.375\">\n"
+		      "  <testsuite name=\"fleetgate\" tests=\"2\" failures=\"2\" errors=\"0\" skipped=\"0\" time=\"0.375\" timestamp=\"2026-11-18T11:06:40\" hostname=\"" HOST "\">\n"
+		      "    <testcase classname=\"fleetgate.promotion\" name=\"promotion: fix/50%_off -&gt; canary\" time=\"0.125\">\n"
 		      "      <failure type=\"not-from-upstream\" message=\"a &lt;b&gt; &amp; &quot;c&quot; 100% | *d* _e_ `f` [g] ~h~ \\ one&#10;two&#13;, x:y\">"
 		      "[not-from-upstream] a &lt;b&gt; &amp; &quot;c&quot; 100% | *d* _e_ `f` [g] ~h~ \\ one\ntwo&#13;, x:y\n"
 		      "commit 0f1e2d3 &quot;Fix &quot;quotes&quot; &amp; &lt;tags&gt;?[31m&quot;\n"
 		      "what to do: see &lt;https://x&gt;, then 5% more\n"
 		      "</failure>\n"
 		      "    </testcase>\n"
-		      "    <testcase classname=\"fleetgate.config\" name=\"" HOSTILE_FILE "\" file=\"" HOSTILE_FILE "\">\n"
+		      "    <testcase classname=\"fleetgate.config\" name=\"" HOSTILE_FILE "\" file=\"" HOSTILE_FILE "\" time=\"0.250\">\n"
 		      "      <failure type=\"unknown-key\" message=\"1 error, 0 warnings\">" HOSTILE_FILE ":2:3: error: a &lt;b&gt; &amp; &quot;c&quot; 100% | *d* _e_ `f` [g] ~h~ \\ one?two?, x:y [unknown-key]\n"
 		      "</failure>\n"
 		      "    </testcase>\n"
@@ -474,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_accepted_new_target_with_warnings),
 		cmocka_unit_test(test_refused_promotion),
 		cmocka_unit_test(test_invalid_config),
+		cmocka_unit_test(test_junit_codes_time_host),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_markdown_cap),
 	};

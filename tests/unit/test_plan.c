@@ -1,5 +1,5 @@
 /*
- * The planner (SPEC §5) on data: batching, idempotence, superseded and
+ * The planner (docs/design.md, "Scheduling") on data: batching, idempotence, superseded and
  * failed deployments, configuration digests, and what is left alone.
  */
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * The promotion rules (SPEC §4) on in-memory histories: every rule, with no
+ * The promotion rules (docs/design.md) on in-memory histories: every rule, with no
  * repository and no git server.
  */
 #include <setjmp.h>

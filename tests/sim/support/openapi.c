@@ -17,12 +17,14 @@
 
 struct openapi {
 	cJSON *root;
+	bool official; /* Mender's own document: the deviations below apply */
 };
 
 /*
- * Where Mender v4.1.3 answers differently from its own OpenAPI description,
- * as REFERENCE.md records it. The stand-in follows the server; the checker
- * accepts exactly these differences and nothing else.
+ * Where Mender v4.1.3 answers differently from its own OpenAPI description
+ * (read from the server's code). The stand-in follows the server; judged
+ * against Mender's documents, the checker accepts exactly these differences
+ * and nothing else. The project's contract states them as facts.
  */
 enum deviation_kind { DEV_STATUS, DEV_NO_HEADER, DEV_MEDIA, DEV_EMPTY_OBJECT };
 
@@ -37,28 +39,31 @@ struct deviation {
 
 static const struct deviation deviations[] = {
 	{ "GET", "/api/management/v1/deployments/deployments/{id}", 400, DEV_STATUS, NULL,
-	  "REFERENCE §4: a non-UUID id gets 400 \"ID is not a valid UUID\"" },
+	  "the server: a non-UUID id gets 400 \"ID is not a valid UUID\"" },
 	{ "GET", "/api/management/v1/deployments/deployments/{deployment_id}/statistics", 400,
 	  DEV_STATUS, NULL, "api_deployments.go GetDeploymentStats: non-UUID id -> 400" },
 	{ "GET", "/api/management/v1/deployments/deployments/{deployment_id}/devices/list", 400,
 	  DEV_STATUS, NULL,
 	  "api_deployments.go GetDevicesListForDeployment: non-UUID id, paging, status -> 400" },
 	{ "GET", "/api/management/v1/deployments/deployments/devices/{id}", 400, DEV_STATUS, NULL,
-	  "REFERENCE §4: per_page above 20 (or a bad status filter) -> 400" },
+	  "the server: per_page above 20 (or a bad status filter) -> 400" },
 	{ "POST", "/api/management/v2/inventory/filters/search", 200, DEV_NO_HEADER, "Link",
-	  "REFERENCE §2: v4.1.3 sets X-Total-Count and no Link header" },
+	  "api_inventory.go FiltersSearchHandler: v4.1.3 sets X-Total-Count and no Link header" },
 	{ "POST", "/api/management/v1/useradm/settings/tokens", 200, DEV_MEDIA, NULL,
-	  "REFERENCE §1: the token is returned raw as application/jwt" },
+	  "the server: the token is returned raw as application/jwt" },
 	{ "POST", "/api/management/v1/deployments/deployments/statistics/list", 200,
-	  DEV_EMPTY_OBJECT, NULL, "REFERENCE §4: an empty deployment_ids list gets {}" },
-	{ NULL, NULL, 413, DEV_STATUS, NULL, "REFERENCE §0: bodies over 1 MiB get 413" },
+	  DEV_EMPTY_OBJECT, NULL, "the server: an empty deployment_ids list gets {}" },
+	{ NULL, NULL, 413, DEV_STATUS, NULL, "pkg/requestsize: bodies over 1 MiB get 413" },
 };
 
-static const struct deviation *find_deviation(const char *method, const char *tmpl, long status,
+static const struct deviation *find_deviation(const struct openapi *o, const char *method,
+					      const char *tmpl, long status,
 					      enum deviation_kind kind, const char *header)
 {
 	size_t i;
 
+	if (!o->official)
+		return NULL;
 	for (i = 0; i < sizeof(deviations) / sizeof(deviations[0]); i++) {
 		const struct deviation *d = &deviations[i];
 
@@ -78,7 +83,7 @@ static const struct deviation *find_deviation(const char *method, const char *tm
 /*
  * The attribute schemas type `value` as a string while their own description
  * says "Supported types: number, string, array of numbers, array of strings"
- * (and REFERENCE §2, model/device.go, agree). Widen those `value`s to what
+ * (and the server's model/device.go agrees). Widen those `value`s to what
  * the description states, so that numeric and array attributes, and $in
  * filters, are judged rather than skipped.
  */
@@ -111,7 +116,7 @@ static void widen_attribute_values(cJSON *root)
 	}
 }
 
-struct openapi *openapi_load(const char *path, char **err)
+struct openapi *openapi_load(const char *path, bool official, char **err)
 {
 	FILE *f = fopen(path, "rb");
 	struct tstr buf = TSTR_INIT;
@@ -153,6 +158,7 @@ struct openapi *openapi_load(const char *path, char **err)
 	if (!o)
 		abort();
 	o->root = root;
+	o->official = official;
 	return o;
 }
 
@@ -729,7 +735,7 @@ static int check_body(const struct openapi *o, const struct conform_exchange *x,
 		return 0; /* "content: {}": no body documented, nothing to judge */
 	media_type(x->content_type, media, sizeof(media));
 	mt = get(content, media);
-	if (!mt && find_deviation(x->method, tmpl, x->status, DEV_MEDIA, NULL))
+	if (!mt && find_deviation(o, x->method, tmpl, x->status, DEV_MEDIA, NULL))
 		mt = get(content, "application/json");
 	if (!mt) {
 		tstr_printf(errs, "response: media type '%s' is not documented\n", media);
@@ -745,7 +751,7 @@ static int check_body(const struct openapi *o, const struct conform_exchange *x,
 			return 1;
 		}
 		if (cJSON_IsObject(v) && !cJSON_GetArraySize(v) &&
-		    find_deviation(x->method, tmpl, x->status, DEV_EMPTY_OBJECT, NULL)) {
+		    find_deviation(o, x->method, tmpl, x->status, DEV_EMPTY_OBJECT, NULL)) {
 			cJSON_Delete(v);
 			return 0;
 		}
@@ -774,13 +780,13 @@ static int check_headers(const struct openapi *o, const struct conform_exchange 
 		const cJSON *type = get(openapi_resolve(o, schema), "type");
 
 		if (!value) {
-			if (find_deviation(x->method, tmpl, x->status, DEV_NO_HEADER, h->string))
+			if (find_deviation(o, x->method, tmpl, x->status, DEV_NO_HEADER, h->string))
 				continue;
 			tstr_printf(errs, "response: documented header %s is missing\n", h->string);
 			n++;
 			continue;
 		}
-		if (find_deviation(x->method, tmpl, x->status, DEV_NO_HEADER, h->string)) {
+		if (find_deviation(o, x->method, tmpl, x->status, DEV_NO_HEADER, h->string)) {
 			tstr_printf(errs, "response: header %s is present where Mender sends none\n",
 				    h->string);
 			n++;
@@ -825,7 +831,7 @@ int openapi_conform(const struct openapi *o, const struct conform_exchange *x, c
 	if (!resp)
 		resp = openapi_resolve(o, get(responses, "default"));
 	if (!resp) {
-		const struct deviation *d = find_deviation(x->method, *tmpl, x->status, DEV_STATUS,
+		const struct deviation *d = find_deviation(o, x->method, *tmpl, x->status, DEV_STATUS,
 							   NULL);
 
 		if (!d && !(x->status == 401 && has_security(o, op))) {
@@ -854,5 +860,186 @@ int openapi_conform(const struct openapi *o, const struct conform_exchange *x, c
 	}
 	n += check_body(o, x, *tmpl, resp, errs);
 	n += check_headers(o, x, *tmpl, resp, errs);
+	return n;
+}
+
+/* ---- one document against another ------------------------------------------------- */
+
+/* The properties a schema names, itself or through allOf/anyOf/oneOf. */
+static const cJSON *find_property(const struct openapi *o, const cJSON *schema, const char *name,
+				  int depth)
+{
+	static const char *const combiners[] = { "allOf", "anyOf", "oneOf" };
+	const cJSON *s = openapi_resolve(o, schema), *p, *e;
+	size_t i;
+
+	if (!s || depth > SCHEMA_DEPTH_MAX)
+		return NULL;
+	p = get(get(s, "properties"), name);
+	if (p)
+		return p;
+	for (i = 0; i < sizeof(combiners) / sizeof(combiners[0]); i++) {
+		cJSON_ArrayForEach(e, get(s, combiners[i])) {
+			p = find_property(o, e, name, depth + 1);
+			if (p)
+				return p;
+		}
+	}
+	return NULL;
+}
+
+/* Whether a schema describes properties at all (else it allows any). */
+static bool has_properties(const struct openapi *o, const cJSON *schema, int depth)
+{
+	static const char *const combiners[] = { "allOf", "anyOf", "oneOf" };
+	const cJSON *s = openapi_resolve(o, schema), *e;
+	size_t i;
+
+	if (!s || depth > SCHEMA_DEPTH_MAX)
+		return false;
+	if (get(s, "properties"))
+		return true;
+	for (i = 0; i < sizeof(combiners) / sizeof(combiners[0]); i++)
+		cJSON_ArrayForEach(e, get(s, combiners[i]))
+			if (has_properties(o, e, depth + 1))
+				return true;
+	return false;
+}
+
+static int schema_agrees(const struct openapi *mine, const cJSON *ms, const struct openapi *theirs,
+			 const cJSON *ts, const char *where, struct tstr *errs, int depth)
+{
+	const cJSON *m = openapi_resolve(mine, ms), *t = openapi_resolve(theirs, ts), *p, *e;
+	const cJSON *mt, *tt;
+	int n = 0;
+
+	if (!m || !t) {
+		tstr_printf(errs, "%s: a $ref does not resolve\n", where);
+		return 1;
+	}
+	if (depth > SCHEMA_DEPTH_MAX)
+		return 0;
+	mt = get(m, "type");
+	tt = get(t, "type");
+	if (cJSON_IsString(mt) && cJSON_IsString(tt) && strcmp(mt->valuestring, tt->valuestring) &&
+	    !(!strcmp(mt->valuestring, "integer") && !strcmp(tt->valuestring, "number"))) {
+		tstr_printf(errs, "%s: type %s here, %s in Mender's document\n", where,
+			    mt->valuestring, tt->valuestring);
+		n++;
+	}
+	cJSON_ArrayForEach(p, get(m, "properties")) {
+		const cJSON *tp = find_property(theirs, t, p->string, 0);
+		struct tstr w = TSTR_INIT;
+
+		tstr_printf(&w, "%s.%s", where, p->string);
+		if (tp)
+			n += schema_agrees(mine, p, theirs, tp, w.p, errs, depth + 1);
+		else if (has_properties(theirs, t, 0)) {
+			tstr_printf(errs, "%s: not a property in Mender's document\n", w.p);
+			n++;
+		}
+		tstr_release(&w);
+	}
+	if (get(m, "items") && get(t, "items")) {
+		struct tstr w = TSTR_INIT;
+
+		tstr_printf(&w, "%s[]", where);
+		n += schema_agrees(mine, get(m, "items"), theirs, get(t, "items"), w.p, errs,
+				   depth + 1);
+		tstr_release(&w);
+	}
+	/* A combination here (e.g. "Mender's schema, or {}"): each branch that
+	 * has properties must agree with Mender's schema. */
+	cJSON_ArrayForEach(e, get(m, "anyOf")) {
+		if (has_properties(mine, e, 0) || get(openapi_resolve(mine, e), "items"))
+			n += schema_agrees(mine, e, theirs, t, where, errs, depth + 1);
+	}
+	cJSON_ArrayForEach(e, get(m, "allOf"))
+		n += schema_agrees(mine, e, theirs, t, where, errs, depth + 1);
+	return n;
+}
+
+static const cJSON *media_schema(const struct openapi *o, const cJSON *content, const char *media)
+{
+	(void)o;
+	return get(get(content, media), "schema");
+}
+
+int openapi_agrees(const struct openapi *mine, const struct openapi *theirs, size_t *checked,
+		   struct tstr *errs)
+{
+	const cJSON *path, *op, *resp, *mt, *h;
+	int n = 0;
+
+	*checked = 0;
+	cJSON_ArrayForEach(path, get(mine->root, "paths")) {
+		cJSON_ArrayForEach(op, path) {
+			const cJSON *top = openapi_operation(theirs, path->string, op->string);
+			const cJSON *mrb, *trb;
+
+			if (!top) {
+				tstr_printf(errs, "%s %s: not in Mender's document\n", op->string,
+					    path->string);
+				n++;
+				continue;
+			}
+			mrb = openapi_resolve(mine, get(op, "requestBody"));
+			trb = openapi_resolve(theirs, get(top, "requestBody"));
+			if (mrb && !trb && cJSON_GetArraySize(get(mrb, "content"))) {
+				tstr_printf(errs, "%s %s: a request body Mender's document does not have\n",
+					    op->string, path->string);
+				n++;
+			} else if (mrb && trb) {
+				const cJSON *ms = media_schema(mine, get(mrb, "content"), "application/json");
+				const cJSON *ts = media_schema(theirs, get(trb, "content"), "application/json");
+				struct tstr w = TSTR_INIT;
+
+				tstr_printf(&w, "%s %s request", op->string, path->string);
+				if (ms && ts)
+					n += schema_agrees(mine, ms, theirs, ts, w.p, errs, 0);
+				tstr_release(&w);
+			}
+			cJSON_ArrayForEach(resp, get(op, "responses")) {
+				const cJSON *mr = openapi_resolve(mine, resp);
+				const cJSON *tr = openapi_resolve(theirs, get(get(top, "responses"), resp->string));
+				long status = strtol(resp->string, NULL, 10);
+				struct tstr w = TSTR_INIT;
+
+				(*checked)++;
+				tstr_printf(&w, "%s %s -> %s", op->string, path->string, resp->string);
+				if (!tr) {
+					if (!find_deviation(theirs, op->string, path->string, status, DEV_STATUS, NULL) &&
+					    !(status == 401 && has_security(theirs, top))) {
+						tstr_printf(errs, "%s: status not in Mender's document\n", w.p);
+						n++;
+					}
+					tstr_release(&w);
+					continue;
+				}
+				cJSON_ArrayForEach(mt, get(mr, "content")) {
+					const cJSON *ts = media_schema(theirs, get(tr, "content"), mt->string);
+
+					if (!get(get(tr, "content"), mt->string)) {
+						if (!find_deviation(theirs, op->string, path->string, status, DEV_MEDIA, NULL)) {
+							tstr_printf(errs, "%s: media type %s not in Mender's document\n",
+								    w.p, mt->string);
+							n++;
+						}
+						continue;
+					}
+					if (get(mt, "schema") && ts)
+						n += schema_agrees(mine, get(mt, "schema"), theirs, ts, w.p, errs, 0);
+				}
+				cJSON_ArrayForEach(h, get(mr, "headers")) {
+					if (!get(get(tr, "headers"), h->string)) {
+						tstr_printf(errs, "%s: header %s not in Mender's document\n", w.p,
+							    h->string);
+						n++;
+					}
+				}
+				tstr_release(&w);
+			}
+		}
+	}
 	return n;
 }

@@ -2,11 +2,12 @@
 #define SIMTEST_OPENAPI_H
 
 /*
- * Mender's OpenAPI 3 description (combined_openapi.yaml), read at test time,
- * and a checker for what those documents use of JSON Schema: $ref, type,
- * format (date-time, uuid), enum, properties, required,
- * additionalProperties, items, allOf/oneOf/anyOf, nullable, pattern and
- * the min/max keywords.
+ * An OpenAPI 3 description of Mender's management API, read at test time:
+ * the project's own contract (tests/sim/contract/mender-api.yaml) or Mender's
+ * official combined_openapi.yaml. A checker for what those documents use of
+ * JSON Schema: $ref, type, format (date-time, uuid), enum, properties,
+ * required, additionalProperties, items, allOf/oneOf/anyOf, nullable,
+ * pattern and the min/max keywords.
  */
 
 #include <cjson/cJSON.h>
@@ -18,8 +19,10 @@
 struct openapi;
 
 /* Load and parse `path`; NULL with a malloc'd message in `*err`. Free the
- * result with openapi_free. */
-struct openapi *openapi_load(const char *path, char **err);
+ * result with openapi_free. `official`: the document is Mender's own, so
+ * the few places where the server answers differently from it (the table in
+ * openapi.c) are accepted; the project's contract states those itself. */
+struct openapi *openapi_load(const char *path, bool official, char **err);
 void openapi_free(struct openapi *o);
 
 /* Follow `$ref`s from `node`; NULL when a reference does not resolve. */
@@ -61,12 +64,26 @@ struct conform_exchange {
  * Judge one exchange: the status must be documented for the operation (a
  * 401 is accepted for operations with a security requirement), the body
  * must match the documented media type and schema, documented headers must
- * be present, X-MEN-RequestID always. The few places where Mender v4.1.3
- * itself differs from its description (REFERENCE.md) are allowed and
- * named in the table in openapi.c. `*tmpl` gets the matched path template.
+ * be present, X-MEN-RequestID always. Judging against Mender's own
+ * document, the few places where Mender v4.1.3 itself differs from its
+ * description are allowed and named in the table in openapi.c. `*tmpl`
+ * gets the matched path template.
  * Returns the number of problems appended to `errs`.
  */
 int openapi_conform(const struct openapi *o, const struct conform_exchange *x, const char **tmpl,
 		    struct tstr *errs);
+
+/*
+ * Check that the document `mine` says nothing that `theirs` contradicts:
+ * each of its paths and methods is in `theirs`, each status documented there
+ * (or one of the accepted differences of an official `theirs`), each media
+ * type and header too, and each property of its request and response
+ * schemas exists in the schema of `theirs` at the same place, with the same
+ * type. `mine` may require more (what fleetgate reads) and describe less.
+ * Each problem is a line in `errs`; returns their number, and in `*checked`
+ * the number of (path, method, status) judged.
+ */
+int openapi_agrees(const struct openapi *mine, const struct openapi *theirs, size_t *checked,
+		   struct tstr *errs);
 
 #endif

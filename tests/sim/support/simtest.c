@@ -64,18 +64,26 @@ const char *simtest_sim_binary(void)
 	return path;
 }
 
-const char *simtest_openapi_path(void)
+const char *simtest_contract_path(void)
 {
 	static char path[PATH_MAX];
-	const char *shared = getenv("FG_SHARED"), *top = getenv("FG_TOP");
+	const char *top = getenv("FG_TOP");
 
-	if (shared && *shared)
-		snprintf(path, sizeof(path), "%s/mender-api/combined_openapi.yaml", shared);
-	else if (top && *top)
-		snprintf(path, sizeof(path), "%s/../shared/mender-api/combined_openapi.yaml", top);
+	if (top && *top)
+		snprintf(path, sizeof(path), "%s/tests/sim/contract/mender-api.yaml", top);
 	else
-		snprintf(path, sizeof(path), "%s/../../../shared/mender-api/combined_openapi.yaml",
-			 exe_dir());
+		snprintf(path, sizeof(path), "%s/../../tests/sim/contract/mender-api.yaml", exe_dir());
+	return path;
+}
+
+const char *simtest_official_path(void)
+{
+	static char path[PATH_MAX];
+	const char *dir = getenv("FLEETGATE_MENDER_API");
+
+	if (!dir || !*dir)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/combined_openapi.yaml", dir);
 	return path;
 }
 
@@ -512,24 +520,58 @@ void http_resp_release(struct http_resp *r)
 
 /* ---- tests -------------------------------------------------------------------------- */
 
-struct openapi *t_doc;
+struct openapi *t_contract;
+struct openapi *t_official;
+char t_official_absent[8192];
+static size_t judged_contract, judged_official;
 
-int t_load_doc(void **state)
+size_t t_judged_contract(void)
+{
+	return judged_contract;
+}
+
+size_t t_judged_official(void)
+{
+	return judged_official;
+}
+
+static struct openapi *load_doc(const char *path, bool official)
 {
 	char *err = NULL;
 	double start = t_now();
+	struct openapi *o = openapi_load(path, official, &err);
+
+	if (!o) {
+		fprintf(stderr, "cannot load the OpenAPI document %s: %s\n", path, err ? err : "?");
+		free(err);
+		return NULL;
+	}
+	printf("loaded %s in %.2f s\n", path, t_now() - start);
+	return o;
+}
+
+int t_load_doc(void **state)
+{
+	const char *official = simtest_official_path();
 
 	(void)state;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	t_doc = openapi_load(simtest_openapi_path(), &err);
-	if (!t_doc) {
-		fprintf(stderr, "cannot load the OpenAPI document %s: %s\n", simtest_openapi_path(),
-			err ? err : "?");
-		free(err);
+	t_contract = load_doc(simtest_contract_path(), false);
+	if (!t_contract)
 		return -1;
+	if (!official) {
+		snprintf(t_official_absent, sizeof(t_official_absent),
+			 "FLEETGATE_MENDER_API is not set: no official Mender documents to cross-check against");
+		return 0;
 	}
-	printf("loaded %s in %.2f s\n", simtest_openapi_path(), t_now() - start);
-	return 0;
+	if (access(official, F_OK)) {
+		snprintf(t_official_absent, sizeof(t_official_absent),
+			 "no official Mender documents to cross-check against: %s: %s", official,
+			 strerror(errno));
+		return 0;
+	}
+	t_official = load_doc(official, true);
+	return t_official ? 0 : -1;
 }
 
 static void free_hits(void);
@@ -538,8 +580,9 @@ int t_free_doc(void **state)
 {
 	(void)state;
 	free_hits();
-	openapi_free(t_doc);
-	t_doc = NULL;
+	openapi_free(t_contract);
+	openapi_free(t_official);
+	t_contract = t_official = NULL;
 	curl_global_cleanup();
 	return 0;
 }
@@ -726,11 +769,23 @@ cJSON *t_api(struct tctx *t, const char *method, const char *body, const char *c
 	x.header = last_header;
 	x.ctx = &t->last;
 	if (!(flags & T_NOCONFORM)) {
-		if (openapi_conform(t_doc, &x, &tmpl, &errs))
-			fail_msg("%s %s -> %ld does not conform to the Mender document:\n%s"
+		if (openapi_conform(t_contract, &x, &tmpl, &errs))
+			fail_msg("%s %s -> %ld does not conform to the contract (%s):\n%s"
 				 "body: %.2000s",
-				 method, target.p, t->last.status, errs.p, t->last.body.p);
+				 method, target.p, t->last.status, simtest_contract_path(), errs.p,
+				 t->last.body.p);
+		judged_contract++;
 		record_hit(method, tmpl, t->last.status);
+		if (t_official) {
+			const char *otmpl = NULL;
+
+			if (openapi_conform(t_official, &x, &otmpl, &errs))
+				fail_msg("%s %s -> %ld does not conform to Mender's document (%s):\n%s"
+					 "body: %.2000s",
+					 method, target.p, t->last.status, simtest_official_path(),
+					 errs.p, t->last.body.p);
+			judged_official++;
+		}
 	}
 	if (t->last.status != expect)
 		fail_msg("%s %s: expected %ld, got %ld: %.2000s", method, target.p, expect,

@@ -4,8 +4,9 @@
 /*
  * Harness of the mender-sim tests: start the real build/mender-sim on a free
  * loopback port with a seed written to a temporary directory, talk to it with
- * libcurl, and judge every Mender API exchange against the OpenAPI document
- * read from shared/mender-api/combined_openapi.yaml.
+ * libcurl, and judge every Mender API exchange against the project's
+ * contract (tests/sim/contract/mender-api.yaml) and, where they are at hand,
+ * against Mender's own OpenAPI documents.
  *
  * Include <stdarg.h>, <stddef.h>, <stdint.h>, <setjmp.h> and <cmocka.h>
  * before this header: the t_* helpers fail the running cmocka test.
@@ -32,9 +33,12 @@ struct simproc {
 
 /* build/mender-sim: $MENDER_SIM, else next to the test's build directory. */
 const char *simtest_sim_binary(void);
-/* combined_openapi.yaml: $FG_SHARED, else $FG_TOP/../shared, else derived
- * from the test binary's path. The result is a static buffer. */
-const char *simtest_openapi_path(void);
+/* tests/sim/contract/mender-api.yaml under $FG_TOP, else under the checkout
+ * the test binary was built in (build/tests/../..). A static buffer. */
+const char *simtest_contract_path(void);
+/* Mender's combined_openapi.yaml in the folder $FLEETGATE_MENDER_API, or
+ * NULL when that is unset or empty (tests/run-all sets it). */
+const char *simtest_official_path(void);
 
 /*
  * Make a temporary directory into `buf` (its path), removed with its files at
@@ -95,10 +99,34 @@ void http_resp_release(struct http_resp *r);
 
 /* ---- tests -------------------------------------------------------------------------- */
 
-/* The OpenAPI document, loaded once by t_load_doc (a cmocka group setup). */
-extern struct openapi *t_doc;
+/*
+ * The documents, loaded once by t_load_doc (a cmocka group setup): the
+ * project's contract always (a failure to load it fails the suite), and
+ * Mender's official document when FLEETGATE_MENDER_API holds it; else
+ * t_official is NULL and t_official_absent says why. A document that is
+ * there but does not load is a failure, never a skip.
+ */
+extern struct openapi *t_contract;
+extern struct openapi *t_official;
+extern char t_official_absent[8192];
 int t_load_doc(void **state);
 int t_free_doc(void **state);
+
+/* Exchanges t_api judged so far against the contract and the official
+ * document (the same number when the official one is loaded). */
+size_t t_judged_contract(void);
+size_t t_judged_official(void);
+
+/* In a test that needs Mender's documents: without them, print
+ * "<test>: skipped: <why>" (tests/run-all shows it) and skip the test. */
+#define T_NEED_OFFICIAL()                                                         \
+	do {                                                                      \
+		if (!t_official) {                                                \
+			printf("%s: skipped: %s\n", __func__, t_official_absent); \
+			fflush(stdout);                                           \
+			skip();                                                   \
+		}                                                                 \
+	} while (0)
 
 struct tctx {
 	struct simproc sim;
@@ -120,8 +148,9 @@ enum {
 };
 
 /*
- * Call the Mender API: send, judge the exchange against the document (any
- * problem fails the test), assert the status is `expect`, and return the
+ * Call the Mender API: send, judge the exchange against the contract and,
+ * when loaded, the official document (any problem fails the test), assert
+ * the status is `expect`, and return the
  * JSON body (cJSON_Delete it; NULL when there is no JSON body). Extra
  * headers go in `headers` (NULL-terminated, may be NULL).
  */
