@@ -3,6 +3,7 @@
 #   make                build build/fleetgate and build/mender-sim
 #   make check          run every test; ends with "N passed, N failed"
 #   make asan           the same suite built with AddressSanitizer + UBSan
+#   make fuzz           libFuzzer on fuzz/fuzz_*.c for FUZZ_TIME seconds (clang)
 #   make demo           the whole flow on this machine (see README)
 #   make install        PREFIX=/usr/local DESTDIR=
 #   make V=1            show full commands
@@ -44,6 +45,13 @@ ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
+# make fuzz: coverage for libFuzzer in every object, its main linked only
+# into the fuzz targets.
+ifeq ($(SANITIZE),fuzzer)
+ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 FG_SRC := $(sort $(wildcard cli/*.c hooks/*.c gate/*.c validate/*.c))
@@ -64,7 +72,7 @@ FLEETGATE := $(BUILD)/fleetgate
 # not MENDER_SIM: that name is the environment variable the tests read
 SIM_BIN := $(BUILD)/mender-sim
 
-.PHONY: all deps check-deps check asan demo install clean bench
+.PHONY: all deps check-deps check asan demo install clean bench fuzz
 # Keep objects of chained pattern rules: no rebuild on the next make.
 .SECONDARY:
 all: $(if $(FG_SRC),$(FLEETGATE)) $(if $(SIM_SRC),$(SIM_BIN))
@@ -153,7 +161,41 @@ install: $(FLEETGATE)
 	install -d $(DESTDIR)$(PREFIX)/share/fleetgate/contrib
 	cp -R contrib/. $(DESTDIR)$(PREFIX)/share/fleetgate/contrib/
 
+# ---- fuzzing ----
+# fuzz/fuzz_fleet.c defines LLVMFuzzerTestOneInput. `make fuzz` builds it with
+# clang's libFuzzer (build-fuzz/fuzz/fuzz_fleet) and runs it for FUZZ_TIME
+# seconds from the saved corpus fuzz/corpus/, writing what it finds to
+# build-fuzz/corpus/ and crashes to build-fuzz/crash-*. To keep a run's
+# finds, merge them into the saved corpus (only inputs that add coverage):
+#   build-fuzz/fuzz/fuzz_fleet -merge=1 fuzz/corpus build-fuzz/corpus
+# `make check` replays fuzz/corpus/ through a plain build of the same code
+# (build/fuzz/replay-fuzz_fleet, with fuzz/replay.c as its main).
+FUZZ_TIME ?= 60
+FUZZ_REPLAY := $(BUILD)/fuzz/replay-fuzz_fleet
+FUZZ_OPTS := -max_total_time=$(FUZZ_TIME) -timeout=10 -max_len=16384 -dict=fuzz/fleet.dict \
+	-artifact_prefix=build-fuzz/ $(FUZZ_ARGS)
+$(BUILD)/obj/fuzz/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS) -Itests/unit
+
+$(FUZZ_REPLAY): $(BUILD)/obj/fuzz/fuzz_fleet.o $(BUILD)/obj/fuzz/replay.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+$(BUILD)/fuzz/fuzz_fleet: $(BUILD)/obj/fuzz/fuzz_fleet.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIB_LIBS)
+
+tests: $(FUZZ_REPLAY)
+
+fuzz:
+	$(Q)scripts/ensure-deps fuzz
+	$(Q)$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SANITIZE=fuzzer OPT=-O1 \
+		build-fuzz/fuzz/fuzz_fleet
+	$(Q)mkdir -p build-fuzz/corpus
+	$(Q)build-fuzz/fuzz/fuzz_fleet $(FUZZ_OPTS) build-fuzz/corpus fuzz/corpus
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -146,24 +146,53 @@ static enum source_type filemode_type(git_filemode_t mode)
 	}
 }
 
-/* Copy a blob's bytes (not NUL-terminated in libgit2) into a string. */
+/*
+ * Copy a blob's bytes (not NUL-terminated in libgit2) into a string.
+ *
+ * The object's header is read first, so that nothing is inflated before it
+ * is known to be a blob of at most `max` bytes: a 1 MiB pack can carry a
+ * 1 GiB file of one repeated line, and libgit2 inflates an object whole. A
+ * tree entry or an index entry with a file's mode may name a tree or a
+ * commit (git never writes one, an attacker's tool can): libgit2 would fail
+ * with a message that names no file, so it is refused here by name.
+ */
 static int blob_copy(git_repository *git, const git_oid *id, const char *path, size_t max,
 		     char **data, size_t *len)
 {
+	git_odb *odb = NULL;
 	git_blob *blob = NULL;
-	git_object_size_t size;
+	git_object_t type;
+	size_t size;
+	char short_id[8];
+	int rc = 0;
 
-	if (git_blob_lookup(&blob, git, id) < 0)
-		return git_fail(path);
-	size = git_blob_rawsize(blob);
-	if (size > max) {
-		git_blob_free(blob);
-		return fg_error_set(FG_ELIMIT, "%s: larger than %zu bytes", path, max);
+	if (git_repository_odb(&odb, git) < 0 || git_odb_read_header(&size, &type, odb, id) < 0) {
+		rc = git_fail(path);
+		goto done;
 	}
-	*data = fg_strndup(git_blob_rawcontent(blob), (size_t)size);
-	*len = (size_t)size;
+	if (type != GIT_OBJECT_BLOB) {
+		git_oid_tostr(short_id, sizeof(short_id), id);
+		rc = fg_error_set(FG_EINVAL,
+				  "%s: object %s is a %s where a file's content should be (a malformed tree)",
+				  path, short_id, git_object_type2string(type));
+		goto done;
+	}
+	if (size > max) {
+		rc = fg_error_set(FG_ELIMIT, "%s: %zu bytes, larger than %zu bytes", path, size, max);
+		goto done;
+	}
+	if (git_blob_lookup(&blob, git, id) < 0) {
+		rc = git_fail(path);
+		goto done;
+	}
+	/* libgit2 inflates the object into a buffer of the header's size and
+	 * checks the content against the id: the two sizes agree. */
+	*len = (size_t)git_blob_rawsize(blob);
+	*data = fg_strndup(git_blob_rawcontent(blob), *len);
+done:
 	git_blob_free(blob);
-	return 0;
+	git_odb_free(odb);
+	return rc;
 }
 
 /* ---- the index (staged content) ---- */
