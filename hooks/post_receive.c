@@ -88,20 +88,25 @@ static void say(struct fg_buf *out, const char *fmt, ...) __attribute__((format(
 
 static void say(struct fg_buf *out, const char *fmt, ...)
 {
-	char line[1024];
+	char *line;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	line = fg_vasprintf(fmt, ap);
 	va_end(ap);
+	/* The pusher's output is capped as a whole (a client that went away
+	 * must not block the hook); a line that does not fit is not cut but
+	 * left to 'fleetgate status', and that is said. */
 	if (out->len + strlen(line) + 16 > MAX_OUTPUT) {
 		if (!strstr(out->ptr, "(more in"))
 			fg_buf_puts(out, "fleetgate: (more in 'fleetgate status')\n");
+		free(line);
 		return;
 	}
 	fg_buf_puts(out, "fleetgate: ");
 	fg_buf_put_printable(out, line);
 	fg_buf_putc(out, '\n');
+	free(line);
 }
 
 static void report(struct fg_buf *out, const char *branch, const struct schedule *sc)
@@ -183,7 +188,7 @@ int hook_post_receive(int argc, char **argv)
 		} else if (schedule_unschedulable(rc, &sc)) {
 			/* Said once, here; later runs skip the parked job. */
 			spool_park(repo_gitdir(repo), branch, updates[i].new_id, fg_error_message());
-			say(&out, "%s@%.7s: not scheduled: %s; a commit that fixes it will be", branch,
+			say(&out, "%s@%.7s: not scheduled: %s; the next commit of the branch is scheduled as usual", branch,
 			    updates[i].new_id, fg_error_message());
 		} else {
 			spool_failed(repo_gitdir(repo), branch, updates[i].new_id, fg_error_message());

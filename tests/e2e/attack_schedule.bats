@@ -332,7 +332,7 @@ config_deployments() { # device
 	git -C "$WORK/dev" checkout -q -b evil main
 	sed -i 's/^default_branch: production$/default_brnach: production/' "$WORK/dev/fleet.yaml"
 	push_evil "A typo"
-	assert_output_is "fleetgate: evil@$evil: not scheduled: the fleet configuration of 'evil' at $evil has 1 error: run 'fleetgate validate --rev $evil'; a commit that fixes it will be"
+	assert_output_is "fleetgate: evil@$evil: not scheduled: the fleet configuration of 'evil' at $evil has 1 error: run 'fleetgate validate --rev $evil'; the next commit of the branch is scheduled as usual"
 	job=$(grep -l '^branch=evil$' "$WORK"/srv.git/fleetgate/spool/*.job)
 	grep -qx 'parked=1' "$job"
 	grep -qx 'attempts=0' "$job"
