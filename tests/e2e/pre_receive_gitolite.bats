@@ -81,8 +81,10 @@ gitolite_stages() {
 	# may not rest on main's move in the same push: main goes first.
 	push origin main main:canary
 	assert_status 1
-	assert_line_present "remote: fleetgate:   [upstream-in-push] 'canary' is pushed together with its upstream 'main', and this server cannot make sure 'canary' is written only if 'main' is (fleetgate's reference-transaction hook is not installed)"
+	assert_line_present "remote: fleetgate:   [upstream-in-push] 'canary' rests on the new tip of 'main' from this push, and this server cannot make sure 'canary' is written only if 'main' is (fleetgate's reference-transaction hook is not installed)"
 	assert_server_tip canary ""
+	push origin main
+	assert_status 0
 	push origin main:canary
 	assert_status 0
 	assert_output_is "$(deferred canary main)
