@@ -7,8 +7,9 @@
 # gitolite-shell as sshd's forced command would run it (a stand-in for ssh
 # that runs it directly), so GL_USER names the pusher.
 #
-# gitolite3 pulls in openssh-server, so scripts/ensure-deps does not install
-# it: without it these tests are skipped.
+# scripts/ensure-deps installs gitolite3 for `make check` (its
+# openssh-server is installed, never started); without it these tests are
+# skipped.
 
 load helpers
 load push_helpers
@@ -78,11 +79,24 @@ gitolite_stages() {
 	make_dev_clone
 	cd dev
 	# gitolite runs no reference-transaction hook of fleetgate's, so canary
-	# may not rest on main's move in the same push: main goes first.
+	# may not rest on main's move in the same push: main goes first. The
+	# VREF is not seen as fleetgate's update hook, so the whole push is
+	# refused, main included.
 	push origin main main:canary
 	assert_status 1
-	assert_line_present "remote: fleetgate:   [upstream-in-push] 'canary' is pushed together with its upstream 'main', and this server cannot make sure 'canary' is written only if 'main' is (fleetgate's reference-transaction hook is not installed)"
+	assert_output_is "remote: fleetgate: refusing refs/heads/canary
+remote: fleetgate:   stage 'canary' takes only unmodified merges from 'main'
+remote: fleetgate:   [upstream-in-push] 'canary' rests on the new tip of 'main' from this push, and this server cannot make sure 'canary' is written only if 'main' is (fleetgate's reference-transaction hook is not installed)
+remote: fleetgate:     what to do: push the upstream stage first, then this one
+remote: fleetgate: 2 refs judged (2 stages): 1 accepted, 1 refused
+remote: fleetgate: the whole push is refused: fleetgate's update hook is not installed, so one ref cannot be refused alone
+$(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)" " ! [remote rejected] main -> canary (pre-receive hook declined)")"
+	assert_server_tip main ""
 	assert_server_tip canary ""
+	push origin main
+	assert_status 0
+	assert_output_is "$(deferred main main)
+$(git_pushed " * [new branch]      main -> main")"
 	push origin main:canary
 	assert_status 0
 	assert_output_is "$(deferred canary main)
