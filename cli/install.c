@@ -29,6 +29,7 @@
 static const char usage_text[] =
 	"usage: fleetgate install --repo PATH.git [--stages \"main canary production\"]\n"
 	"                         [--gitlab | --gitea] [--chain]\n"
+	"       fleetgate install --repo PATH.git --key-only\n"
 	"       fleetgate install --pre-commit [--repo PATH]\n"
 	"\n"
 	"  --repo PATH.git  on the git server: install the pre-receive, update and\n"
@@ -40,6 +41,8 @@ static const char usage_text[] =
 	"  --gitea          place the hooks in Gitea's / Forgejo's hooks/<hook>.d/\n"
 	"  --chain          keep an existing hook that fleetgate did not write: it is\n"
 	"                   renamed <hook>.chained and runs after fleetgate's\n"
+	"  --key-only       make only the configuration digest key (where the hooks\n"
+	"                   are installed another way, e.g. under gitolite)\n"
 	"\n"
 	"  --pre-commit     write .git/hooks/pre-commit in a clone: every commit runs\n"
 	"                   'fleetgate validate --staged' and is refused when invalid\n"
@@ -414,6 +417,24 @@ done:
 	return status;
 }
 
+/* Only the digest key, for servers whose hooks another tool installs
+ * (gitolite owns the update hook): no hook, no setting is touched. */
+static int install_key_only(const char *repo_path)
+{
+	struct fg_repo *repo = NULL;
+	int status = EXIT_OK, changed;
+
+	if (repo_open(&repo, repo_path)) {
+		status = cli_fail("install", EXIT_USAGE, NULL);
+		goto done;
+	}
+	if (install_digest_key(repo_gitdir(repo), &changed))
+		status = cli_fail("install", EXIT_USAGE, "making the configuration digest key");
+done:
+	repo_free(repo);
+	return status;
+}
+
 int cmd_install(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -423,12 +444,13 @@ int cmd_install(int argc, char **argv)
 		{ "gitlab", no_argument, NULL, 'L' },
 		{ "gitea", no_argument, NULL, 'G' },
 		{ "chain", no_argument, NULL, 'c' },
+		{ "key-only", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *repo = NULL, *stages = "main canary production";
 	enum forge forge = FORGE_PLAIN;
-	int pre_commit = 0, chain = 0, c;
+	int pre_commit = 0, chain = 0, key_only = 0, stages_given = 0, c;
 
 	optind = 1;
 	opterr = 0;
@@ -442,6 +464,7 @@ int cmd_install(int argc, char **argv)
 			break;
 		case 's':
 			stages = optarg;
+			stages_given = 1;
 			break;
 		case 'L':
 			forge = FORGE_GITLAB;
@@ -451,6 +474,9 @@ int cmd_install(int argc, char **argv)
 			break;
 		case 'c':
 			chain = 1;
+			break;
+		case 'k':
+			key_only = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -462,9 +488,13 @@ int cmd_install(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("install", "unexpected argument '%s'", argv[optind]);
+	if (key_only && (pre_commit || chain || stages_given || forge != FORGE_PLAIN))
+		return cli_usage_error("install", "--key-only takes only --repo PATH.git");
 	if (pre_commit)
 		return install_pre_commit(repo);
 	if (!repo)
 		return cli_usage_error("install", "say what to install: --repo PATH.git on a server, or --pre-commit in a clone (see --help)");
+	if (key_only)
+		return install_key_only(repo);
 	return install_server(repo, stages, forge, chain);
 }

@@ -7,11 +7,13 @@
 # gitolite-shell as sshd's forced command would run it (a stand-in for ssh
 # that runs it directly), so GL_USER names the pusher.
 #
-# gitolite3 pulls in openssh-server, so scripts/ensure-deps does not install
-# it: without it these tests are skipped.
+# scripts/ensure-deps installs gitolite3 for `make check` (its
+# openssh-server is installed, never started); without it these tests are
+# skipped.
 
 load helpers
 load push_helpers
+load sim_helpers
 
 GITOLITE_SHELL=${GITOLITE_SHELL:-/usr/share/gitolite3/gitolite-shell}
 
@@ -23,7 +25,10 @@ setup() {
 	gitolite_setup
 }
 
-teardown() { teardown_workspace; }
+teardown() {
+	stop_sim
+	teardown_workspace
+}
 
 # A gitolite hosting account in $WORK/gitolite, with the rc changes and the
 # files the README names, and the fleet repository compiled from the conf.
@@ -42,11 +47,9 @@ gitolite_setup() {
 	cp "$FG_TOP/contrib/gitolite/hooks/repo-specific/fleetgate" "$GL_HOME/local/hooks/repo-specific/"
 	{
 		printf 'repo gitolite-admin\n    RW+ = admin\n\n'
-		printf '@fleet-devs = fleet-dev mallory\n@release-managers = release-manager\n\n'
 		cat "$FG_TOP/contrib/gitolite/gitolite.conf"
 	} > "$GL_HOME/.gitolite/conf/gitolite.conf"
-	HOME=$GL_HOME gitolite compile
-	HOME=$GL_HOME gitolite trigger POST_COMPILE
+	gitolite_compile
 	SRV=$GL_HOME/repositories/fleet.git
 	[ -d "$SRV" ]
 	# sshd's part: a clean environment and gitolite-shell as the forced
@@ -61,6 +64,11 @@ gitolite_setup() {
 	chmod +x "$WORK/ssh"
 	export GIT_SSH_COMMAND=$WORK/ssh GL_TEST_USER=fleet-dev
 	URL=localhost:fleet
+}
+
+gitolite_compile() {
+	HOME=$GL_HOME gitolite compile
+	HOME=$GL_HOME gitolite trigger POST_COMPILE
 }
 
 # The example fleet on main, canary and production.
@@ -78,13 +86,24 @@ gitolite_stages() {
 	make_dev_clone
 	cd dev
 	# gitolite runs no reference-transaction hook of fleetgate's, so canary
-	# may not rest on main's move in the same push: main goes first.
+	# may not rest on main's move in the same push: main goes first. The
+	# VREF is not seen as fleetgate's update hook, so the whole push is
+	# refused, main included.
 	push origin main main:canary
 	assert_status 1
-	assert_line_present "remote: fleetgate:   [upstream-in-push] 'canary' rests on the new tip of 'main' from this push, and this server cannot make sure 'canary' is written only if 'main' is (fleetgate's reference-transaction hook is not installed)"
+	assert_output_is "remote: fleetgate: refusing refs/heads/canary
+remote: fleetgate:   stage 'canary' takes only unmodified merges from 'main'
+remote: fleetgate:   [upstream-in-push] 'canary' rests on the new tip of 'main' from this push, and this server cannot make sure 'canary' is written only if 'main' is (fleetgate's reference-transaction hook is not installed)
+remote: fleetgate:     what to do: push the upstream stage first, then this one
+remote: fleetgate: 2 refs judged (2 stages): 1 accepted, 1 refused
+remote: fleetgate: the whole push is refused: fleetgate's update hook is not installed, so one ref cannot be refused alone
+$(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)" " ! [remote rejected] main -> canary (pre-receive hook declined)")"
+	assert_server_tip main ""
 	assert_server_tip canary ""
 	push origin main
 	assert_status 0
+	assert_output_is "$(deferred main main)
+$(git_pushed " * [new branch]      main -> main")"
 	push origin main:canary
 	assert_status 0
 	assert_output_is "$(deferred canary main)
@@ -153,4 +172,49 @@ $(git_refused " * [new branch]      feature/one -> feature/one" " ! [remote reje
 	skip "product bug: pre-receive cannot tell that gitolite's update hook runs VREF/fleetgate, so it refuses the whole push"
 	assert_line_present " ! [remote rejected] canary -> canary (hook declined)"
 	assert_server_tip main "$(git rev-parse main)"
+}
+
+@test "gitolite: post-receive schedules against Mender with the settings from gitolite.conf and the key from install --key-only" {
+	cp "$FG_TOP/fleet-example/mender-seed.json" "$WORK/seed.json"
+	start_sim "$WORK/seed.json"
+	# the hosting user's files, mode 600, and the conf's commented lines
+	install -m 600 /dev/null "$GL_HOME/.mender-token"
+	echo test-token-not-secret > "$GL_HOME/.mender-token"
+	install -m 600 /dev/null "$GL_HOME/.fleet-secrets"
+	echo RUNNER_ACCESS_TOKEN=ghr-s3cr3t-runner-token > "$GL_HOME/.fleet-secrets"
+	sed -e "s|^    # \(config fleetgate.menderServer *= *\).*|    \1$SIM|" \
+		-e "s|^    # \(config fleetgate.menderTokenFile *= *\).*|    \1$GL_HOME/.mender-token|" \
+		-e "s|^    # \(config fleetgate.secretsFile *= *\).*|    \1$GL_HOME/.fleet-secrets|" \
+		-i "$GL_HOME/.gitolite/conf/gitolite.conf"
+	gitolite_compile
+	[ "$(git -C "$SRV" config fleetgate.menderServer)" = "$SIM" ]
+	[ "$(git -C "$SRV" config fleetgate.menderTokenFile)" = "$GL_HOME/.mender-token" ]
+	[ "$(git -C "$SRV" config fleetgate.secretsFile)" = "$GL_HOME/.fleet-secrets" ]
+	make_dev_clone
+	cd dev
+	sed -i "s|^  server: https://hosted.mender.io$|  server: $SIM|" fleet.yaml
+	git commit -q -a --amend -m "Example fleet"
+	head=$(short main)
+	# no key yet: the push lands, the job waits in the spool
+	push origin main
+	assert_status 0
+	assert_line_present "remote: fleetgate: main@$head: deferred: the configuration digest key $SRV/fleetgate/digest.key does not exist: run 'fleetgate install --repo $SRV' to make it"
+	assert_server_tip main "$(git rev-parse main)"
+	run sim_deployments
+	assert_output_is ""
+	# as the hosting user: only the key, gitolite's hooks untouched
+	hooks_before=$(ls -l "$SRV/hooks")
+	run "$FLEETGATE" install --repo "$SRV" --key-only
+	assert_status 0
+	assert_output_is "created $SRV/fleetgate/digest.key (the key of the configuration digests in Mender, mode 600)"
+	[ "$(stat -c %a "$SRV/fleetgate/digest.key")" = 600 ]
+	[ "$(ls -l "$SRV/hooks")" = "$hooks_before" ]
+	run "$FLEETGATE" install --repo "$SRV" --key-only
+	assert_output_is "unchanged $SRV/fleetgate/digest.key"
+	push origin main:canary
+	assert_status 0
+	assert_output_is "remote: fleetgate: canary@$head: 1 device managed: 1 OS update in 1 deployment (1 created, 0 already there), 1 configuration deployed, 0 pending, 0 aborted
+$(git_pushed " * [new branch]      main -> canary")"
+	run sim_deployments
+	assert_output_is "fleetgate:canary@$head:2025-10-09-1716-pi3-gitops-trixie-arm64 2025-10-09-1716-pi3-gitops-trixie-arm64 pending a3e9d7c1:pending"
 }
