@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include "alloc.h"
+#include "buf.h"
 #include "error.h"
 #include "fleet.h"
 #include "fsutil.h"
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,13 +153,6 @@ static int read_file(const char *path, char **out)
 	return 0;
 }
 
-static int ensure_dir(const char *dir)
-{
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return fg_error_set(FG_EIO, "%s: %s", dir, strerror(errno));
-	return 0;
-}
-
 static char *wrapper(const char *self, const char *hook, int chained)
 {
 	if (!chained)
@@ -177,108 +172,313 @@ static char *wrapper(const char *self, const char *hook, int chained)
 			   "\"$(dirname \"$0\")/%s.chained\" \"$@\" < \"$input\"\n", self, hook, hook);
 }
 
-/* Install one hook; *changed tells whether anything was written. */
-static int install_hook(const char *path, const char *self, const char *hook, int chain,
-			int *changed)
+/* `s` as one shell word: as it is when it needs no quoting. */
+static char *shell_word(const char *s)
 {
-	char *existing = NULL, *content = NULL, *chained = NULL;
-	int rc = 0, is_chained;
+	struct fg_buf b = FG_BUF_INIT;
+	const char *p;
 
-	*changed = 0;
-	chained = fg_asprintf("%s.chained", path);
-	is_chained = access(chained, F_OK) == 0;
-	if (read_file(path, &existing)) {
-		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
-		goto done;
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+:@,") ==
+			  strlen(s))
+		return fg_strdup(s);
+	fg_buf_init(&b);
+	fg_buf_putc(&b, '\'');
+	for (p = s; *p; p++) {
+		if (*p == '\'')
+			fg_buf_puts(&b, "'\\''");
+		else
+			fg_buf_putc(&b, *p);
 	}
-	if (existing && !strstr(existing, HOOK_MARK)) {
-		if (!chain) {
-			rc = fg_error_set(FG_EINVAL,
-					  "%s exists and was not written by fleetgate; run again with --chain to keep it (it then runs after fleetgate's checks), or move it away",
-					  path);
-			goto done;
-		}
-		if (is_chained) {
-			rc = fg_error_set(FG_EINVAL, "%s exists and so does %s: merge them by hand first",
-					  path, chained);
-			goto done;
-		}
-		if (rename(path, chained)) {
-			rc = fg_error_set(FG_EIO, "%s: %s", chained, strerror(errno));
-			goto done;
-		}
+	fg_buf_putc(&b, '\'');
+	return fg_buf_detach(&b);
+}
+
+/*
+ * The server install in two phases: everything is checked and every file's
+ * new content prepared first, without writing; then everything is written,
+ * and when one write fails, what this run wrote is undone. A foreign hook,
+ * a differing --stages or an unreadable setting thus leaves the repository
+ * as it was.
+ */
+struct hook_step {
+	const char *name;
+	char *path;     /* NULL: not installed in this layout */
+	char *dirs[2];  /* folders to create first (NULL: none) */
+	char *chained;  /* <path>.chained */
+	char *existing; /* what is there now; NULL when absent */
+	char *content;  /* what fleetgate writes */
+	int to_chain;   /* move the foreign hook to <path>.chained first */
+	int write;      /* content differs from what is there */
+	int made_dir[2], renamed, written;
+};
+
+struct setting_step {
+	const char *key;
+	char *old;       /* NULL when unset */
+	const char *new; /* NULL: left as it is */
+	int written;
+};
+
+enum { NHOOKS = 4, NSETTINGS = 3 };
+
+struct server_plan {
+	struct fg_repo *repo;
+	const char *repo_path;
+	char *self;
+	struct hook_step hooks[NHOOKS];
+	struct setting_step settings[NSETTINGS];
+	char *head_old;     /* the missing branch HEAD names, when it moves */
+	char *head_new;     /* refs/heads/<first stage> */
+	int head_written;
+	int key_exists, key_created;
+};
+
+static void plan_release(struct server_plan *p)
+{
+	size_t i, k;
+
+	for (i = 0; i < NHOOKS; i++) {
+		free(p->hooks[i].path);
+		for (k = 0; k < 2; k++)
+			free(p->hooks[i].dirs[k]);
+		free(p->hooks[i].chained);
+		free(p->hooks[i].existing);
+		free(p->hooks[i].content);
+	}
+	for (i = 0; i < NSETTINGS; i++)
+		free(p->settings[i].old);
+	free(p->head_old);
+	free(p->head_new);
+	free(p->self);
+	repo_free(p->repo);
+}
+
+/* Can this program create or replace a file in `dir` (or, when `dir` does
+ * not exist yet, in the folder that will hold it)? */
+static int check_writable(const char *dir)
+{
+	char *d = fg_strdup(dir), *slash;
+	int rc = 0;
+
+	while (access(d, F_OK) && (slash = strrchr(d, '/')) && slash != d)
+		*slash = '\0';
+	if (access(d, W_OK))
+		rc = fg_error_set(FG_EIO, "%s: %s: install would fail half-way, so it writes nothing",
+				  d, strerror(errno));
+	free(d);
+	return rc;
+}
+
+static int plan_hook(struct server_plan *p, struct hook_step *h, enum forge forge, int chain)
+{
+	const char *gitdir = repo_gitdir(p->repo);
+	int is_chained;
+
+	if (forge == FORGE_PLAIN) {
+		h->dirs[0] = fg_asprintf("%shooks", gitdir);
+		h->path = fg_asprintf("%s/%s", h->dirs[0], h->name);
+	} else {
+		h->dirs[0] = fg_asprintf("%s%s", gitdir, forge == FORGE_GITLAB ? "custom_hooks" : "hooks");
+		h->dirs[1] = fg_asprintf("%s/%s.d", h->dirs[0], h->name);
+		h->path = fg_asprintf("%s/fleetgate", h->dirs[1]);
+	}
+	if (check_writable(h->dirs[1] ? h->dirs[1] : h->dirs[0]))
+		return -1;
+	h->chained = fg_asprintf("%s.chained", h->path);
+	is_chained = access(h->chained, F_OK) == 0;
+	if (read_file(h->path, &h->existing))
+		return fg_error_set(FG_EIO, "%s: %s", h->path, strerror(errno));
+	if (h->existing && !strstr(h->existing, HOOK_MARK)) {
+		if (!chain)
+			return fg_error_set(FG_EINVAL,
+					    "%s exists and was not written by fleetgate; run again with --chain to keep it (it then runs after fleetgate's checks), or move it away",
+					    h->path);
+		if (is_chained)
+			return fg_error_set(FG_EINVAL, "%s exists and so does %s: merge them by hand first",
+					    h->path, h->chained);
+		h->to_chain = 1;
 		is_chained = 1;
 	}
-	content = wrapper(self, hook, is_chained);
-	if (existing && !strcmp(existing, content))
+	h->content = wrapper(p->self, h->name, is_chained);
+	h->write = h->to_chain || !h->existing || strcmp(h->existing, h->content);
+	return 0;
+}
+
+/* The settings install writes when unset; --stages, when given, must agree
+ * with stages already set. */
+static int plan_settings(struct server_plan *p, const char *stages, int stages_given)
+{
+	static const char *const keys[NSETTINGS] = { "fleetgate.stages", "fleetgate.mergeOnly",
+						     "receive.fsckObjects" };
+	char **have = NULL, **want = NULL;
+	size_t nhave = 0, nwant = 0, i;
+	int rc = 0, same;
+
+	for (i = 0; i < NSETTINGS && !rc; i++) {
+		struct setting_step *st = &p->settings[i];
+
+		st->key = keys[i];
+		rc = repo_config_string(p->repo, st->key, &st->old);
+		if (rc == FG_ENOTFOUND)
+			rc = 0;
+		else if (rc)
+			break;
+		if (i == 0 && !st->old)
+			st->new = stages;
+		else if (i == 1 && !st->old)
+			st->new = "true";
+		/* git checks every object a push brings (a malformed tree, a
+		 * commit pointing at an object that is not there) before any
+		 * hook runs. */
+		else if (i == 2 && (!st->old || strcmp(st->old, "true")))
+			st->new = "true";
+	}
+	if (rc || !stages_given || !p->settings[0].old)
+		return rc;
+	split_words(p->settings[0].old, &have, &nhave);
+	split_words(stages, &want, &nwant);
+	same = nhave == nwant;
+	for (i = 0; same && i < nhave; i++)
+		same = !strcmp(have[i], want[i]);
+	if (!same) {
+		char *dir = shell_word(p->repo_path), *list = shell_word(stages);
+
+		rc = fg_error_set(FG_EINVAL,
+				  "--stages \"%s\" differs from the stages already set, \"%s\" (git config fleetgate.stages); install never changes them. To change them, run:\n"
+				  "    git -C %s config fleetgate.stages %s",
+				  stages, p->settings[0].old, dir, list);
+		free(dir);
+		free(list);
+	}
+	fg_strings_free(have, nhave);
+	fg_strings_free(want, nwant);
+	return rc;
+}
+
+/* `git init --bare` points HEAD at refs/heads/master, a branch a fleet
+ * repository never has: clones would start on nothing (and warn). When HEAD
+ * names a branch that does not exist, it moves to the first stage. Forges
+ * keep their own default branch: left to them. */
+static int plan_head(struct server_plan *p, enum forge forge)
+{
+	const char *stages = p->settings[0].new ? p->settings[0].new : p->settings[0].old;
+	char **names = NULL, *ref = NULL;
+	size_t n = 0;
+	int rc, exists;
+
+	if (forge != FORGE_PLAIN)
+		return 0;
+	rc = repo_head_target(p->repo, &ref, &exists);
+	if (rc || !ref || exists)
 		goto done;
-	rc = write_executable(path, content);
-	*changed = !rc;
+	split_words(stages, &names, &n);
+	if (n && fleet_stage_name_valid(names[0])) {
+		p->head_new = fg_asprintf("refs/heads/%s", names[0]);
+		if (strcmp(ref, p->head_new)) {
+			p->head_old = ref;
+			ref = NULL;
+		} else {
+			free(p->head_new);
+			p->head_new = NULL;
+		}
+	}
 done:
-	free(existing);
-	free(content);
-	free(chained);
+	fg_strings_free(names, n);
+	free(ref);
 	return rc;
 }
 
-static int hook_dirs(const char *gitdir, enum forge forge, const char *hook, char **path)
+/* Undo what this run wrote, newest first; the first failure is kept. */
+static void undo(struct server_plan *p)
 {
-	char *base, *dir;
-	int rc;
+	size_t i, k;
 
-	*path = NULL;
-	if (forge == FORGE_PLAIN) {
-		base = fg_asprintf("%shooks", gitdir);
-		rc = ensure_dir(base);
-		if (!rc)
-			*path = fg_asprintf("%s/%s", base, hook);
-		free(base);
-		return rc;
+	for (i = NHOOKS; i-- > 0;) {
+		struct hook_step *h = &p->hooks[i];
+
+		if (h->written && !h->existing)
+			unlink(h->path);
+		else if (h->written && !h->renamed)
+			write_executable(h->path, h->existing);
+		if (h->renamed)
+			rename(h->chained, h->path);
+		for (k = 2; k-- > 0;)
+			if (h->made_dir[k])
+				rmdir(h->dirs[k]);
 	}
-	base = fg_asprintf("%s%s", gitdir, forge == FORGE_GITLAB ? "custom_hooks" : "hooks");
-	dir = fg_asprintf("%s/%s.d", base, hook);
-	rc = ensure_dir(base);
-	if (!rc)
-		rc = ensure_dir(dir);
-	if (!rc)
-		*path = fg_asprintf("%s/fleetgate", dir);
-	free(dir);
-	free(base);
-	return rc;
+	for (i = NSETTINGS; i-- > 0;) {
+		struct setting_step *st = &p->settings[i];
+
+		if (!st->written)
+			continue;
+		if (st->old)
+			repo_config_set(p->repo, st->key, st->old);
+		else
+			repo_config_unset(p->repo, st->key);
+	}
+	if (p->head_written)
+		repo_set_head(p->repo, p->head_old);
+	if (p->key_created) {
+		char *key = hmac_key_path(repo_gitdir(p->repo));
+
+		unlink(key);
+		free(key);
+		key = fs_state_dir(repo_gitdir(p->repo), "");
+		rmdir(key); /* when install made it: nothing else is in it */
+		free(key);
+	}
 }
 
-static int default_settings(struct fg_repo *repo, const char *stages, int *changed)
+static int make_dir(const char *dir, int *made)
 {
-	char *value = NULL;
+	*made = 0;
+	if (!mkdir(dir, 0755)) {
+		*made = 1;
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	return fg_error_set(FG_EIO, "%s: %s", dir, strerror(errno));
+}
+
+/* Write everything: the key, the settings and HEAD first, then the hooks,
+ * so that no hook runs without the settings it reads. */
+static int write_plan(struct server_plan *p)
+{
+	size_t i, k;
 	int rc;
 
-	*changed = 0;
-	rc = repo_config_string(repo, "fleetgate.stages", &value);
-	if (rc == FG_ENOTFOUND) {
-		rc = repo_config_set(repo, "fleetgate.stages", stages);
-		*changed = !rc;
+	rc = hmac_key_create(repo_gitdir(p->repo), &p->key_created);
+	for (i = 0; i < NSETTINGS && !rc; i++) {
+		if (!p->settings[i].new)
+			continue;
+		rc = repo_config_set(p->repo, p->settings[i].key, p->settings[i].new);
+		p->settings[i].written = !rc;
 	}
-	free(value);
-	value = NULL;
+	if (!rc && p->head_new) {
+		rc = repo_set_head(p->repo, p->head_new);
+		p->head_written = !rc;
+	}
+	for (i = 0; i < NHOOKS && !rc; i++) {
+		struct hook_step *h = &p->hooks[i];
+
+		if (!h->path || !h->write)
+			continue;
+		for (k = 0; k < 2 && !rc; k++)
+			if (h->dirs[k])
+				rc = make_dir(h->dirs[k], &h->made_dir[k]);
+		if (!rc && h->to_chain) {
+			if (rename(h->path, h->chained))
+				rc = fg_error_set(FG_EIO, "%s: %s", h->chained, strerror(errno));
+			h->renamed = !rc;
+		}
+		if (!rc) {
+			rc = write_executable(h->path, h->content);
+			h->written = !rc;
+		}
+	}
 	if (rc)
-		return rc;
-	rc = repo_config_string(repo, "fleetgate.mergeOnly", &value);
-	if (rc == FG_ENOTFOUND) {
-		rc = repo_config_set(repo, "fleetgate.mergeOnly", "true");
-		*changed = *changed || !rc;
-	}
-	free(value);
-	value = NULL;
-	if (rc)
-		return rc;
-	/* git checks every object a push brings (a malformed tree, a commit
-	 * pointing at an object that is not there) before any hook runs. */
-	rc = repo_config_string(repo, "receive.fsckObjects", &value);
-	if (rc == FG_ENOTFOUND || (!rc && strcmp(value, "true"))) {
-		rc = repo_config_set(repo, "receive.fsckObjects", "true");
-		*changed = *changed || !rc;
-	}
-	free(value);
+		undo(p);
 	return rc;
 }
 
@@ -305,7 +505,7 @@ static int check_stages_option(const char *stages)
 }
 
 /* After installing: the hooks run, the repository opens, the settings read. */
-static int self_check(const char *repo_path, char *const *paths, size_t n)
+static int self_check(const char *repo_path, const struct hook_step *hooks, size_t n)
 {
 	struct fg_repo *repo = NULL;
 	struct settings s;
@@ -315,10 +515,11 @@ static int self_check(const char *repo_path, char *const *paths, size_t n)
 	for (i = 0; i < n; i++) {
 		struct stat st;
 
-		if (!paths[i])
+		if (!hooks[i].path)
 			continue; /* not installed in this layout */
-		if (stat(paths[i], &st) || !(st.st_mode & S_IXUSR))
-			return fg_error_set(FG_EIO, "%s is not executable: git would skip it and accept every push", paths[i]);
+		if (stat(hooks[i].path, &st) || !(st.st_mode & S_IXUSR))
+			return fg_error_set(FG_EIO, "%s is not executable: git would skip it and accept every push",
+					    hooks[i].path);
 	}
 	rc = repo_open(&repo, repo_path);
 	if (!rc)
@@ -339,39 +540,69 @@ static int self_check(const char *repo_path, char *const *paths, size_t n)
 	return rc;
 }
 
-/* The key of the configuration digests, made once: a new key would make
- * every device's recorded digest differ (and set its configuration again). */
-static int install_digest_key(const char *gitdir, int *changed)
+/*
+ * Run as another user than the repository's owner (typically root), install
+ * would leave files the hooks cannot read (the digest key is mode 600), and
+ * libgit2 refuses to open the repository unless safe.directory trusts it.
+ */
+static int check_owner(const char *repo_path)
 {
-	char *path = hmac_key_path(gitdir);
-	int rc = hmac_key_create(gitdir, changed);
+	struct stat st;
+	struct passwd *pw;
+	char *path = NULL, *word = NULL, owner[64], me[64];
+	int rc = 0;
 
-	if (!rc)
-		printf("%s %s%s\n", *changed ? "created" : "unchanged", path,
-		       *changed ? " (the key of the configuration digests in Mender, mode 600)" : "");
+	if (stat(repo_path, &st) || st.st_uid == geteuid())
+		return 0;
+	path = realpath(repo_path, NULL);
+	word = shell_word(path ? path : repo_path);
+	pw = getpwuid(st.st_uid);
+	if (pw)
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+	else
+		snprintf(owner, sizeof(owner), "#%u", (unsigned)st.st_uid);
+	pw = getpwuid(geteuid());
+	if (pw)
+		snprintf(me, sizeof(me), "%s", pw->pw_name);
+	else
+		snprintf(me, sizeof(me), "#%u", (unsigned)geteuid());
+	rc = fg_error_set(FG_EINVAL,
+			  "%s belongs to user '%s', not to '%s': run install as the repository's owner, the user the hooks run as:\n"
+			  "    runuser -u %s -- fleetgate install --repo %s\n"
+			  "(git config --global --add safe.directory %s would let '%s' open it, but what install wrote would belong to '%s', and the hooks could not read the digest key)",
+			  word, owner, me, owner, word, word, me, me);
+	free(word);
 	free(path);
 	return rc;
 }
 
-static int install_server(const char *repo_path, const char *stages, enum forge forge, int chain)
+static int install_server(const char *repo_path, const char *stages, int stages_given,
+			  enum forge forge, int chain)
 {
-	static const char *const hooks[] = { "pre-receive", "update", "post-receive",
-					     "reference-transaction" };
-	enum { NHOOKS = sizeof(hooks) / sizeof(*hooks) };
-	struct fg_repo *repo = NULL;
-	char *self = NULL, *paths[NHOOKS] = { NULL };
-	int status = EXIT_OK, changed, any = 0;
+	static const char *const names[NHOOKS] = { "pre-receive", "update", "post-receive",
+						   "reference-transaction" };
+	struct server_plan p;
+	char *key = NULL;
+	int status = EXIT_USAGE, changed = 0;
 	size_t i;
 
-	if (repo_open(&repo, repo_path))
-		return cli_fail("install", EXIT_USAGE, NULL);
-	self = cli_self_path();
-	if (!self) {
-		status = cli_usage_error("install", "cannot find the path of this program");
+	memset(&p, 0, sizeof(p));
+	p.repo_path = repo_path;
+	if (check_owner(repo_path) || repo_open(&p.repo, repo_path)) {
+		cli_fail("install", EXIT_USAGE, NULL);
+		goto done;
+	}
+	p.self = cli_self_path();
+	if (!p.self) {
+		cli_usage_error("install", "cannot find the path of this program");
 		goto done;
 	}
 	if (check_stages_option(stages)) {
-		status = cli_usage_error("install", "--stages: %s", fg_error_message());
+		cli_usage_error("install", "--stages: %s", fg_error_message());
+		goto done;
+	}
+	if (plan_settings(&p, stages, stages_given) || plan_head(&p, forge)) {
+		cli_fail("install", EXIT_USAGE, NULL);
 		goto done;
 	}
 	for (i = 0; i < NHOOKS; i++) {
@@ -379,41 +610,53 @@ static int install_server(const char *repo_path, const char *stages, enum forge 
 		 * hook folders know only the three push hooks, and GitLab runs
 		 * none of the repository's own (pre-receive then never lets a
 		 * stage rest on its upstream's move in the same push). */
-		int is_rt = !strcmp(hooks[i], "reference-transaction");
-		enum forge where = is_rt ? FORGE_PLAIN : forge;
+		int is_rt = !strcmp(names[i], "reference-transaction");
 
+		p.hooks[i].name = names[i];
 		if (is_rt && forge == FORGE_GITLAB)
 			continue;
-
-		if (hook_dirs(repo_gitdir(repo), where, hooks[i], &paths[i]) ||
-		    install_hook(paths[i], self, hooks[i], chain, &changed)) {
-			status = cli_fail("install", EXIT_USAGE, NULL);
+		if (plan_hook(&p, &p.hooks[i], is_rt ? FORGE_PLAIN : forge, chain)) {
+			cli_fail("install", EXIT_USAGE, NULL);
 			goto done;
 		}
-		printf("%s %s\n", changed ? "installed" : "unchanged", paths[i]);
-		any |= changed;
 	}
-	if (install_digest_key(repo_gitdir(repo), &changed)) {
-		status = cli_fail("install", EXIT_USAGE, "making the configuration digest key");
+	key = hmac_key_path(repo_gitdir(p.repo));
+	p.key_exists = access(key, F_OK) == 0;
+	if (check_writable(repo_gitdir(p.repo)) || (!p.key_exists && check_writable(key))) {
+		cli_fail("install", EXIT_USAGE, NULL);
 		goto done;
 	}
-	any |= changed;
-	if (default_settings(repo, stages, &changed)) {
-		status = cli_fail("install", EXIT_USAGE, "writing default settings");
+
+	if (write_plan(&p)) {
+		cli_fail("install", EXIT_USAGE, "nothing was changed");
 		goto done;
 	}
-	any |= changed;
-	if (self_check(repo_path, paths, NHOOKS)) {
-		status = cli_fail("install", EXIT_USAGE, "check after installing");
+	for (i = 0; i < NHOOKS; i++) {
+		if (!p.hooks[i].path)
+			continue;
+		printf("%s %s\n", p.hooks[i].write ? "installed" : "unchanged", p.hooks[i].path);
+		changed |= p.hooks[i].write;
+	}
+	printf("%s %s%s\n", p.key_created ? "created" : "unchanged", key,
+	       p.key_created ? " (the key of the configuration digests in Mender, mode 600)" : "");
+	changed |= p.key_created;
+	for (i = 0; i < NSETTINGS; i++)
+		changed |= p.settings[i].written;
+	if (p.head_written) {
+		printf("HEAD: %s does not exist; HEAD now names %s, the first stage, so clones start on it\n",
+		       p.head_old, p.head_new);
+		changed = 1;
+	}
+	if (self_check(repo_path, p.hooks, NHOOKS)) {
+		cli_fail("install", EXIT_USAGE, "check after installing");
 		goto done;
 	}
 	printf("check: hooks executable, repository opens, settings read%s\n",
-	       any ? "" : " (nothing changed)");
+	       changed ? "" : " (nothing changed)");
+	status = EXIT_OK;
 done:
-	for (i = 0; i < NHOOKS; i++)
-		free(paths[i]);
-	free(self);
-	repo_free(repo);
+	free(key);
+	plan_release(&p);
 	return status;
 }
 
@@ -422,15 +665,21 @@ done:
 static int install_key_only(const char *repo_path)
 {
 	struct fg_repo *repo = NULL;
+	char *key = NULL;
 	int status = EXIT_OK, changed;
 
 	if (repo_open(&repo, repo_path)) {
 		status = cli_fail("install", EXIT_USAGE, NULL);
 		goto done;
 	}
-	if (install_digest_key(repo_gitdir(repo), &changed))
+	key = hmac_key_path(repo_gitdir(repo));
+	if (hmac_key_create(repo_gitdir(repo), &changed))
 		status = cli_fail("install", EXIT_USAGE, "making the configuration digest key");
+	else
+		printf("%s %s%s\n", changed ? "created" : "unchanged", key,
+		       changed ? " (the key of the configuration digests in Mender, mode 600)" : "");
 done:
+	free(key);
 	repo_free(repo);
 	return status;
 }
@@ -496,5 +745,5 @@ int cmd_install(int argc, char **argv)
 		return cli_usage_error("install", "say what to install: --repo PATH.git on a server, or --pre-commit in a clone (see --help)");
 	if (key_only)
 		return install_key_only(repo);
-	return install_server(repo, stages, forge, chain);
+	return install_server(repo, stages, stages_given, forge, chain);
 }

@@ -931,3 +931,53 @@ done:
 	free(name);
 	return rc;
 }
+
+int repo_head_target(struct fg_repo *repo, char **ref, int *exists)
+{
+	git_reference *head = NULL, *target = NULL;
+	int err, rc = 0;
+
+	*ref = NULL;
+	*exists = 0;
+	if (git_reference_lookup(&head, repo->git, "HEAD") < 0)
+		return git_fail("reading HEAD");
+	if (git_reference_type(head) != GIT_REFERENCE_SYMBOLIC)
+		goto done;
+	*ref = fg_strdup(git_reference_symbolic_target(head));
+	err = git_reference_lookup(&target, repo->git, *ref);
+	if (err == 0)
+		*exists = 1;
+	else if (err != GIT_ENOTFOUND)
+		rc = git_fail(*ref);
+done:
+	git_reference_free(target);
+	git_reference_free(head);
+	if (rc) {
+		free(*ref);
+		*ref = NULL;
+	}
+	return rc;
+}
+
+int repo_set_head(struct fg_repo *repo, const char *ref)
+{
+	if (git_repository_set_head(repo->git, ref) < 0)
+		return git_fail("writing HEAD");
+	return 0;
+}
+
+int repo_config_unset(struct fg_repo *repo, const char *key)
+{
+	git_config *cfg = NULL, *local = NULL;
+	int err, rc = 0;
+
+	if (git_repository_config(&cfg, repo->git) < 0)
+		return git_fail("opening git config");
+	if (git_config_open_level(&local, cfg, GIT_CONFIG_LEVEL_LOCAL) < 0)
+		rc = git_fail(key);
+	else if ((err = git_config_delete_entry(local, key)) < 0 && err != GIT_ENOTFOUND)
+		rc = git_fail(key);
+	git_config_free(local);
+	git_config_free(cfg);
+	return rc;
+}

@@ -130,4 +130,17 @@ int repo_ref_id(struct fg_repo *repo, const char *refname, char *hex);
  * such branch, FG_EINVAL when it does not point at a commit. */
 int repo_source_branch(struct fg_repo *repo, const char *branch, struct source *out, char *hex);
 
+/* ---- for `fleetgate install` only ---- */
+
+/* The ref HEAD names ("refs/heads/master", malloc'd) and whether that ref
+ * exists; *ref is NULL when HEAD is not a symbolic ref (detached). */
+int repo_head_target(struct fg_repo *repo, char **ref, int *exists);
+
+/* Point HEAD at `ref`, a branch that may not exist yet. libgit2 writes it
+ * whole or not at all (a lock file renamed over HEAD). */
+int repo_set_head(struct fg_repo *repo, const char *ref);
+
+/* Remove `key` from the repository's own config file (nothing when unset). */
+int repo_config_unset(struct fg_repo *repo, const char *key);
+
 #endif

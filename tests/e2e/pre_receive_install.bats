@@ -43,7 +43,10 @@ check: hooks executable, repository opens, settings read (nothing changed)"
 	git init -q --bare "$SRV"
 	"$FLEETGATE" install --repo "$SRV" --stages "main production" >/dev/null
 	git -C "$SRV" config fleetgate.mergeOnly false
-	run "$FLEETGATE" install --repo "$SRV" --stages "main canary production"
+	run "$FLEETGATE" install --repo "$SRV" --stages "main  production"
+	assert_status 0
+	[ "${lines[5]}" = "settings: stages main production (git config fleetgate.stages); fleetgate.mergeOnly is false" ]
+	run "$FLEETGATE" install --repo "$SRV"
 	assert_status 0
 	assert_output_is "unchanged $SRV/hooks/pre-receive
 unchanged $SRV/hooks/update
@@ -53,6 +56,131 @@ unchanged $SRV/fleetgate/digest.key
 settings: stages main production (git config fleetgate.stages); fleetgate.mergeOnly is false
 check: hooks executable, repository opens, settings read (nothing changed)"
 	[ "$(git -C "$SRV" config fleetgate.stages)" = "main production" ]
+}
+
+@test "install: --stages that differ from the stages set is an error showing how to change them" {
+	git init -q --bare "$SRV"
+	"$FLEETGATE" install --repo "$SRV" --stages "main production" >/dev/null
+	before=$(cat "$SRV/config")
+	run "$FLEETGATE" install --repo "$SRV" --stages "main staging production"
+	assert_status 2
+	assert_output_is "fleetgate install: --stages \"main staging production\" differs from the stages already set, \"main production\" (git config fleetgate.stages); install never changes them. To change them, run:
+    git -C $SRV config fleetgate.stages 'main staging production'"
+	[ "$(cat "$SRV/config")" = "$before" ]
+	# The command it shows does it.
+	git -C "$SRV" config fleetgate.stages 'main staging production'
+	run "$FLEETGATE" install --repo "$SRV" --stages "main staging production"
+	assert_status 0
+	[ "${lines[5]}" = "settings: stages main staging production (git config fleetgate.stages); only merges on the first stage" ]
+}
+
+# What a repository holds, to compare before and after a failed install:
+# its files and their modes, its settings (an unset one may leave its
+# empty [section] line behind, as git config --unset does) and HEAD.
+repo_state() {
+	(cd "$SRV" && find . -path ./objects -prune -o -printf '%p %m\n' | LC_ALL=C sort &&
+		git config --file config --list && cat HEAD)
+}
+
+@test "install: a foreign post-receive hook stops it before anything is written" {
+	git -c init.defaultBranch=master init -q --bare "$SRV"
+	printf '#!/bin/sh\necho "mail: sent"\n' > "$SRV/hooks/post-receive"
+	chmod +x "$SRV/hooks/post-receive"
+	before=$(repo_state)
+	run "$FLEETGATE" install --repo "$SRV"
+	assert_status 2
+	assert_output_is "fleetgate install: $SRV/hooks/post-receive exists and was not written by fleetgate; run again with --chain to keep it (it then runs after fleetgate's checks), or move it away"
+	[ "$(repo_state)" = "$before" ]
+	[ ! -e "$SRV/hooks/pre-receive" ]
+	[ ! -e "$SRV/hooks/update" ]
+	[ ! -e "$SRV/fleetgate" ]
+	[ "$(git -C "$SRV" symbolic-ref HEAD)" = refs/heads/master ]
+}
+
+@test "install: a write that fails half-way undoes every write of the run" {
+	git -c init.defaultBranch=master init -q --bare "$SRV"
+	printf '#!/bin/sh\necho "audit: ok"\n' > "$SRV/hooks/pre-receive"
+	chmod +x "$SRV/hooks/pre-receive"
+	git -C "$SRV" config receive.fsckObjects false
+	# The last hook's temporary file cannot be made: the write fails after
+	# the key, the settings, HEAD and three hooks were written.
+	mkdir "$SRV/hooks/reference-transaction.fleetgate-tmp"
+	before=$(repo_state)
+	run "$FLEETGATE" install --repo "$SRV" --chain
+	assert_status 2
+	assert_output_is "fleetgate install: nothing was changed: $SRV/hooks/reference-transaction.fleetgate-tmp: Is a directory"
+	[ "$(repo_state)" = "$before" ]
+	[ "$(cat "$SRV/hooks/pre-receive")" = "$(printf '#!/bin/sh\necho "audit: ok"')" ]
+	[ ! -e "$SRV/hooks/pre-receive.chained" ]
+	[ "$(git -C "$SRV" config receive.fsckObjects)" = false ]
+	assert_fails git -C "$SRV" config fleetgate.stages
+	[ "$(git -C "$SRV" symbolic-ref HEAD)" = refs/heads/master ]
+	rmdir "$SRV/hooks/reference-transaction.fleetgate-tmp"
+	run "$FLEETGATE" install --repo "$SRV" --chain
+	assert_status 0
+}
+
+@test "install: HEAD naming a branch that does not exist moves to the first stage; a fresh clone starts on it" {
+	git -c init.defaultBranch=master init -q --bare "$SRV"
+	run "$FLEETGATE" install --repo "$SRV"
+	assert_status 0
+	[ "${lines[5]}" = "HEAD: refs/heads/master does not exist; HEAD now names refs/heads/main, the first stage, so clones start on it" ]
+	[ "$(git -C "$SRV" symbolic-ref HEAD)" = refs/heads/main ]
+	run "$FLEETGATE" install --repo "$SRV"
+	[ "${lines[5]}" = "settings: stages main canary production (git config fleetgate.stages); only merges on the first stage" ]
+
+	# Cloned before anything was pushed, by someone whose git would start
+	# on master: the clone starts on main and its first push lands.
+	git -c init.defaultBranch=master clone -q "$URL" dev 2>/dev/null
+	[ "$(git -C dev symbolic-ref HEAD)" = refs/heads/main ]
+	cp -R "$FG_TOP/fleet-example/." dev/
+	git -C dev add -A
+	git -C dev commit -q -m "Example fleet"
+	run git -C dev push -q origin main
+	assert_status 0
+	assert_server_tip main "$(git -C dev rev-parse main)"
+	run git clone "$URL" fresh
+	assert_status 0
+	assert_output_is "Cloning into 'fresh'..."
+	[ "$(git -C fresh symbolic-ref HEAD)" = refs/heads/main ]
+}
+
+@test "install: HEAD at an existing branch, or detached, is left alone; the first stage of --stages" {
+	git -c init.defaultBranch=trunk init -q --bare "$SRV"
+	run "$FLEETGATE" install --repo "$SRV" --stages "dev prod"
+	assert_status 0
+	[ "${lines[5]}" = "HEAD: refs/heads/trunk does not exist; HEAD now names refs/heads/dev, the first stage, so clones start on it" ]
+	[ "$(git -C "$SRV" symbolic-ref HEAD)" = refs/heads/dev ]
+
+	rm -rf "$SRV"
+	make_fleet_clone src
+	git clone -q --bare src "$SRV"
+	git -C "$SRV" symbolic-ref HEAD refs/heads/kept
+	git -C "$SRV" branch kept main
+	"$FLEETGATE" install --repo "$SRV" >/dev/null
+	[ "$(git -C "$SRV" symbolic-ref HEAD)" = refs/heads/kept ]
+	git -C "$SRV" update-ref --no-deref HEAD "$(git -C src rev-parse main)"
+	run "$FLEETGATE" install --repo "$SRV"
+	assert_status 0
+	[ "$(cat "$SRV/HEAD")" = "$(git -C src rev-parse main)" ]
+}
+
+@test "install: run as root on a repository another user owns, it names the path and says to run it as the owner" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	git init -q --bare "$SRV"
+	chown -R nobody "$SRV"
+	before=$(repo_state)
+	run "$FLEETGATE" install --repo "$SRV"
+	assert_status 2
+	assert_output_is "fleetgate install: $SRV belongs to user 'nobody', not to 'root': run install as the repository's owner, the user the hooks run as:
+    runuser -u nobody -- fleetgate install --repo $SRV
+(git config --global --add safe.directory $SRV would let 'root' open it, but what install wrote would belong to 'root', and the hooks could not read the digest key)"
+	[ "$(repo_state)" = "$before" ]
+	# As the owner it installs, and what it wrote is the owner's.
+	chmod o+rx "$WORK" "$(dirname "$FLEETGATE")"
+	run runuser -u nobody -- env HOME="$WORK" "$FLEETGATE" install --repo "$SRV"
+	assert_status 0
+	[ "$(stat -c %U "$SRV/fleetgate/digest.key")" = nobody ]
 }
 
 @test "install: refuses to overwrite a hook it did not write" {
