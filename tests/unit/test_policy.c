@@ -754,7 +754,7 @@ static void test_reserved_refs(void **state)
 /* However many stages there are, each is judged. */
 static void test_many_stages(void **state)
 {
-	static char names[70][8];
+	static char names[70][16];
 	static char *list[70];
 	int base = base_history();
 	struct push p = { .n = 0 };
