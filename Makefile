@@ -5,7 +5,7 @@
 #   make asan           the same suite built with AddressSanitizer + UBSan
 #   make fuzz           libFuzzer on fuzz/fuzz_*.c for FUZZ_TIME seconds (clang)
 #   make demo           the whole flow on this machine (see README)
-#   make install        PREFIX=/usr/local DESTDIR=
+#   make install        PREFIX=/usr/local DESTDIR= (make uninstall: the same, removed)
 #   make V=1            show full commands
 
 BUILD ?= build
@@ -72,7 +72,7 @@ FLEETGATE := $(BUILD)/fleetgate
 # not MENDER_SIM: that name is the environment variable the tests read
 SIM_BIN := $(BUILD)/mender-sim
 
-.PHONY: all deps check-deps check asan demo install clean bench fuzz
+.PHONY: all deps check-deps check asan demo install uninstall clean bench fuzz
 # Keep objects of chained pattern rules: no rebuild on the next make.
 .SECONDARY:
 all: $(if $(FG_SRC),$(FLEETGATE)) $(if $(SIM_SRC),$(SIM_BIN))
@@ -155,11 +155,20 @@ demo:
 bench: all $(BENCH_BIN)
 	$(Q)BUILD=$(abspath $(BUILD)) bench/run-all
 
+MANDIR ?= $(PREFIX)/share/man
+
 install: $(FLEETGATE)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(FLEETGATE) $(DESTDIR)$(PREFIX)/bin/fleetgate
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 docs/fleetgate.1 $(DESTDIR)$(MANDIR)/man1/fleetgate.1
 	install -d $(DESTDIR)$(PREFIX)/share/fleetgate/contrib
 	cp -R contrib/. $(DESTDIR)$(PREFIX)/share/fleetgate/contrib/
+
+# What install wrote, with the same PREFIX and DESTDIR.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/fleetgate $(DESTDIR)$(MANDIR)/man1/fleetgate.1
+	rm -rf $(DESTDIR)$(PREFIX)/share/fleetgate
 
 # ---- fuzzing ----
 # fuzz/fuzz_fleet.c defines LLVMFuzzerTestOneInput. `make fuzz` builds it with

@@ -5,7 +5,8 @@
 
 /*
  * The front ends: each subcommand parses its arguments, calls the library,
- * prints, and maps the outcome to an exit status (CONTRIBUTING.md).
+ * prints, and maps the outcome to an exit status: 0 success, 1 rejected,
+ * invalid or failed, 2 usage or environment error (CONTRIBUTING.md).
  */
 
 enum {
@@ -24,6 +25,16 @@ int cmd_gate(int argc, char **argv);
 
 /* Print "fleetgate <cmd>: <message>" to stderr and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct option;
+
+/*
+ * The usage error for what getopt_long returned as `c` ('?' or, with an
+ * option string starting with ':', ':'): "option '--branch' needs a value",
+ * "option '--all' takes no value", or "unknown option '--x'". Returns
+ * EXIT_USAGE. Every subcommand's argument loop shares it.
+ */
+int cli_option_error(const char *cmd, int c, char **argv, const struct option *options);
 
 /* Print "fleetgate <cmd>: <what>: <library error>" and return `status`. */
 int cli_fail(const char *cmd, int status, const char *what);

@@ -703,7 +703,7 @@ int cmd_install(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			pre_commit = 1;
@@ -716,10 +716,10 @@ int cmd_install(int argc, char **argv)
 			stages_given = 1;
 			break;
 		case 'L':
-			forge = FORGE_GITLAB;
-			break;
 		case 'G':
-			forge = FORGE_GITEA;
+			if (forge != FORGE_PLAIN && forge != (c == 'L' ? FORGE_GITLAB : FORGE_GITEA))
+				return cli_usage_error("install", "give only one of --gitlab and --gitea");
+			forge = c == 'L' ? FORGE_GITLAB : FORGE_GITEA;
 			break;
 		case 'c':
 			chain = 1;
@@ -731,14 +731,15 @@ int cmd_install(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return EXIT_OK;
 		default:
-			return cli_usage_error("install", "unknown option '%s' (see --help)",
-					       argv[optind - 1]);
+			return cli_option_error("install", c, argv, options);
 		}
 	}
 	if (optind < argc)
 		return cli_usage_error("install", "unexpected argument '%s'", argv[optind]);
 	if (key_only && (pre_commit || chain || stages_given || forge != FORGE_PLAIN))
 		return cli_usage_error("install", "--key-only takes only --repo PATH.git");
+	if (pre_commit && (stages_given || forge != FORGE_PLAIN || chain))
+		return cli_usage_error("install", "--pre-commit installs in a clone: --stages, --gitlab, --gitea and --chain are for --repo on a server (see --help)");
 	if (pre_commit)
 		return install_pre_commit(repo);
 	if (!repo)

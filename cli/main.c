@@ -13,6 +13,7 @@
 #include "repo.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,7 +45,9 @@ static void usage(FILE *out)
 	fprintf(out, "usage: fleetgate <command> [options]\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(*commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n'fleetgate <command> --help' describes a command; 'fleetgate --version' prints the version.\n");
+	fprintf(out, "\n'fleetgate <command> --help' (or -h) describes a command; 'fleetgate --version'\n"
+		     "(or -V) prints the version; 'man fleetgate' has it all.\n"
+		     "\nExit status: 0 success, 1 rejected, invalid or failed, 2 usage or environment error.\n");
 }
 
 static void out_of_memory(size_t size)
@@ -64,6 +67,39 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return EXIT_USAGE;
+}
+
+int cli_option_error(const char *cmd, int c, char **argv, const struct option *options)
+{
+	const char *arg = argv[optind - 1];
+	size_t name_len = strcspn(arg, "=");
+	const struct option *o = NULL;
+	size_t i;
+
+	for (i = 0; optopt && options[i].name; i++) {
+		if (options[i].val == optopt && !options[i].flag) {
+			o = &options[i];
+			break;
+		}
+	}
+	if (c == ':' && o)
+		return cli_usage_error(cmd, "option '--%s' needs a value (see --help)", o->name);
+	/* "--all=yes": the option's name, as far as given, then a value. */
+	if (o && !strncmp(arg, "--", 2) && arg[name_len] == '=' &&
+	    !strncmp(arg + 2, o->name, name_len - 2))
+		return cli_usage_error(cmd, "option '--%s' takes no value (see --help)", o->name);
+	if (optopt)
+		return cli_usage_error(cmd, "unknown option '-%c' (see --help)", optopt);
+	/* "--f" of --format and --full */
+	for (i = 0, o = NULL; !strncmp(arg, "--", 2) && options[i].name; i++) {
+		if (strncmp(options[i].name, arg + 2, name_len - 2))
+			continue;
+		if (o)
+			return cli_usage_error(cmd, "option '%.*s' is ambiguous: --%s or --%s? (see --help)",
+					       (int)name_len, arg, o->name, options[i].name);
+		o = &options[i];
+	}
+	return cli_usage_error(cmd, "unknown option '%.*s' (see --help)", (int)name_len, arg);
 }
 
 int cli_fail(const char *cmd, int status, const char *what)
@@ -130,12 +166,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		goto done;
 	}
-	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V") || !strcmp(argv[1], "version")) {
 		printf("fleetgate %s\n", FLEETGATE_VERSION);
 		status = EXIT_OK;
 		goto done;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		status = EXIT_OK;
 		goto done;

@@ -56,6 +56,7 @@ static const char reconcile_usage[] =
 	"newest first, at its branch's current tip. Safe to run at any time and\n"
 	"as often as wanted (contrib/systemd has a timer).\n"
 	"\n"
+	"  --repo PATH      the repository (default: GIT_DIR or the one around here)\n"
 	"  --all            also every other branch of the repository\n"
 	"  --full           read every device's configuration (catches drift); implies --all\n"
 	"  --branch B       only branch B\n"
@@ -97,7 +98,7 @@ static int parse_ops_args(struct ops_args *a, int argc, char **argv, const char 
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			a->branch = optarg;
@@ -124,7 +125,7 @@ static int parse_ops_args(struct ops_args *a, int argc, char **argv, const char 
 			fputs(usage, stdout);
 			return -1;
 		default:
-			return cli_usage_error(a->cmd, "unknown option '%s' (see --help)", argv[optind - 1]);
+			return cli_option_error(a->cmd, c, argv, options);
 		}
 	}
 	if (optind < argc)

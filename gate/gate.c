@@ -92,7 +92,7 @@ static int parse_args(struct gate_args *a, int argc, char **argv)
 	memset(a, 0, sizeof(*a));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		file = NULL;
 		name = NULL;
 		switch (c) {
@@ -128,8 +128,7 @@ static int parse_args(struct gate_args *a, int argc, char **argv)
 			fputs(usage_text, stdout);
 			return -1;
 		default:
-			return cli_usage_error("gate", "unknown option '%s' (see --help)",
-					       argv[optind - 1]);
+			return cli_option_error("gate", c, argv, options);
 		}
 		if (file && !*optarg)
 			return cli_usage_error("gate", "%s needs a file name, not an empty one", name);

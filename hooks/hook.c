@@ -68,9 +68,28 @@ const char *hook_pusher(void)
 	return NULL;
 }
 
+/* The arguments git gives each hook: anything else is a usage error (exit
+ * 2), before the hook reads its input or opens the repository. */
+static int hook_args_ok(const char *hook, int nargs)
+{
+	if (!strcmp(hook, "update"))
+		return nargs == 3;
+	if (!strcmp(hook, "reference-transaction"))
+		return nargs == 1;
+	return nargs == 0;
+}
+
 int cmd_hook(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help")) {
+	static const char *const hooks[] = { "pre-receive", "update", "post-receive",
+					     "reference-transaction" };
+	static const char *const args[] = { "no arguments (git writes the ref updates on stdin)",
+					    "three arguments, <ref> <old> <new>",
+					    "no arguments (git writes the ref updates on stdin)",
+					    "one argument, prepared, committed or aborted" };
+	size_t i;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs("usage: fleetgate hook pre-receive | update <ref> <old> <new> | post-receive\n"
 		      "                      | reference-transaction <state>\n"
 		      "\n"
@@ -78,6 +97,9 @@ int cmd_hook(int argc, char **argv)
 		      argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
+	for (i = 0; i < sizeof(hooks) / sizeof(*hooks); i++)
+		if (!strcmp(argv[1], hooks[i]) && !hook_args_ok(hooks[i], argc - 2))
+			return cli_usage_error("hook", "%s takes %s, not %d", hooks[i], args[i], argc - 2);
 	if (!strcmp(argv[1], "pre-receive"))
 		return hook_pre_receive(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "update"))

@@ -27,13 +27,27 @@ static void put_subject(struct fg_buf *out, const char *s)
 	free(cut);
 }
 
+static int is_pusher_rule(const struct policy_reason *r)
+{
+	return r->rule && !strcmp(r->rule, "pusher");
+}
+
 static void first_line(struct fg_buf *out, const struct policy_verdict *v, const char *prefix)
 {
+	size_t k, lead = 0;
+
 	fg_buf_printf(out, "%sfleetgate: refusing ", prefix);
 	fg_buf_put_printable(out, v->ref);
 	if (*prefix && v->nreasons) {
+		/* the same reason that leads the lines below */
+		for (k = 0; k < v->nreasons; k++) {
+			if (is_pusher_rule(&v->reasons[k])) {
+				lead = k;
+				break;
+			}
+		}
 		fg_buf_puts(out, ": ");
-		fg_buf_put_printable(out, v->reasons[0].message);
+		fg_buf_put_printable(out, v->reasons[lead].message);
 	}
 	fg_buf_putc(out, '\n');
 }
@@ -72,18 +86,30 @@ static void reason_lines(struct fg_buf *out, const struct policy_reason *r, cons
 	}
 }
 
+/* Who may push comes first: it says what the pusher can do (ask someone
+ * else), and the stage's promotion rule is no part of it. The stage's line
+ * leads the other rules. */
 void report_verdict(struct fg_buf *out, const struct policy_verdict *v, const char *indent,
 		    size_t max_diags)
 {
-	size_t k;
+	size_t k, pusher = 0;
+	int describe;
 
-	if (v->stage && v->upstream)
+	for (k = 0; k < v->nreasons; k++) {
+		if (!is_pusher_rule(&v->reasons[k]))
+			continue;
+		reason_lines(out, &v->reasons[k], indent, max_diags);
+		pusher++;
+	}
+	describe = !v->nreasons || pusher < v->nreasons;
+	if (describe && v->stage && v->upstream)
 		fg_buf_printf(out, "%sstage '%s' takes only unmodified merges from '%s'\n", indent,
 			      v->stage, v->upstream);
-	else if (v->stage)
+	else if (describe && v->stage)
 		fg_buf_printf(out, "%sstage '%s' is the first stage\n", indent, v->stage);
 	for (k = 0; k < v->nreasons; k++)
-		reason_lines(out, &v->reasons[k], indent, max_diags);
+		if (!is_pusher_rule(&v->reasons[k]))
+			reason_lines(out, &v->reasons[k], indent, max_diags);
 	if (v->more)
 		fg_buf_printf(out, "%s... and %s%zu more %s\n", indent, v->more_unknown ? "at least " : "",
 			      v->more, v->more_what);

@@ -63,7 +63,7 @@ static int parse_args(struct validate_args *a, int argc, char **argv)
 	memset(a, 0, sizeof(*a));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			a->staged = 1;
@@ -91,8 +91,7 @@ static int parse_args(struct validate_args *a, int argc, char **argv)
 			fputs(usage_text, stdout);
 			return -1;
 		default:
-			return cli_usage_error("validate", "unknown option '%s' (see --help)",
-					       argv[optind - 1]);
+			return cli_option_error("validate", c, argv, options);
 		}
 	}
 	if (optind < argc)

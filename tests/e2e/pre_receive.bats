@@ -772,7 +772,6 @@ $(git_refused " ! [remote rejected] main -> main (pre-receive hook declined)")"
 	assert_line_present " ! [remote rejected] production -> production (pre-receive hook declined)"
 	assert_server_tip production "$(git rev-parse main~1)"
 	assert_output_is "remote: fleetgate: refusing refs/heads/production
-remote: fleetgate:   stage 'production' takes only unmodified merges from 'canary'
 remote: fleetgate:   [pusher] 'mallory' may not push stage 'production'
 remote: fleetgate:     what to do: ask one of release-manager, sre-bot (git config fleetgate.pushers.production) to push it
 $ONE_REFUSED
@@ -784,7 +783,6 @@ $(git_refused " ! [remote rejected] production -> production (pre-receive hook d
 	USER= push origin production
 	assert_status 1
 	assert_output_is "remote: fleetgate: refusing refs/heads/production
-remote: fleetgate:   stage 'production' takes only unmodified merges from 'canary'
 remote: fleetgate:   [pusher] only named people may push stage 'production', and the server could not tell who is pushing
 remote: fleetgate:     what to do: the server must say who pushes (GL_USERNAME, GITEA_PUSHER_NAME, GL_USER, REMOTE_USER or USER)
 $ONE_REFUSED

@@ -65,7 +65,7 @@ PY
 	git -C "$WORK/dev" add -A
 	git -C "$WORK/dev" commit -q -m fleet
 	git -C "$WORK/dev" push -q origin main main:canary main:production 2>/dev/null
-	connect=$(readme_block "that runs the hooks:")
+	connect=$(readme_block "readable by the hooks and by no one else:")
 	[ -n "$connect" ]
 	connect=${connect//\/srv\/git/$WORK/srv/git}
 	connect=${connect//https:\/\/hosted.mender.io/$SIM}
@@ -100,4 +100,62 @@ PY
 	state=$(grep '^curl.*_sim/state' <<<"$block" | sed "s/41873/$port/")
 	run bash -c "$state"
 	[ "$output" = "[]" ]
+}
+
+# The fenced block after the first line of FILE matching `marker`.
+doc_block() { # file marker
+	awk -v m="$2" '
+		!found && index($0, m) { found = 1; next }
+		found && !open && /^```/ { open = 1; next }
+		open && /^```/ { exit }
+		open { print }' "$1"
+}
+
+@test "docs: the commands that create canary and production work in a fresh clone" {
+	git init -q --bare "$WORK/srv.git"
+	"$FLEETGATE" install --repo "$WORK/srv.git" >/dev/null
+	make_fleet_clone first
+	git -C first push -q "$WORK/srv.git" main 2>/dev/null
+	main=$(git -C first rev-parse main)
+	# A fresh clone: no local canary, no local production.
+	git clone -q "$WORK/srv.git" fresh 2>/dev/null
+	cd fresh
+	block=$(doc_block "$FG_TOP/docs/install-server.md" "Bootstrap: the first push of")
+	[ "$(grep -c '^git ' <<<"$block")" = 2 ]
+	run bash -e -c "$block"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(git -C "$WORK/srv.git" rev-parse refs/heads/canary)" = "$main" ]
+	[ "$(git -C "$WORK/srv.git" rev-parse refs/heads/production)" = "$main" ]
+
+	# The README's advice for a stage created out of order, in another
+	# fresh clone, once production is gone.
+	cd "$WORK"
+	git -C "$WORK/srv.git" update-ref -d refs/heads/production
+	git clone -q "$WORK/srv.git" fresh2 2>/dev/null
+	cd fresh2
+	cmd=$(sed -n 's/.*create it from its upstream stage, in any clone: `\([^`]*\)`.*/\1/p' "$FG_TOP/README.md")
+	[ "$cmd" = "git fetch origin && git push origin origin/canary:refs/heads/production" ]
+	run bash -e -c "$cmd"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(git -C "$WORK/srv.git" rev-parse refs/heads/production)" = "$main" ]
+	# What the guides said before fails in a fresh clone.
+	git -C "$WORK/srv.git" update-ref -d refs/heads/production
+	run git push origin canary:production
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"src refspec canary does not match any"* ]]
+}
+
+@test "docs: the lighttpd configuration of the HTTP guide draws no warning from lighttpd" {
+	LIGHTTPD=${LIGHTTPD:-/usr/sbin/lighttpd}
+	[ -x "$LIGHTTPD" ] || skip "lighttpd is not installed"
+	block=$(doc_block "$FG_TOP/docs/install-server.md" "/etc/lighttpd/conf-enabled/50-git.conf")
+	grep -q '^server.modules += ( "mod_auth"' <<<"$block"
+	: > "$WORK/git.htpasswd"
+	{
+		printf 'server.document-root = "%s"\nserver.bind = "127.0.0.1"\nserver.port = 0\n' "$WORK"
+		sed "s|/etc/lighttpd/git.htpasswd|$WORK/git.htpasswd|" <<<"$block"
+	} > "$WORK/lighttpd.conf"
+	run "$LIGHTTPD" -tt -f "$WORK/lighttpd.conf"
+	assert_status 0
+	assert_output_is ""
 }
