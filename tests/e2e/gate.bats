@@ -90,10 +90,12 @@ assert_file_is() { # file expected
 	make_ci_clone main
 	run "$FLEETGATE" gate --source main --target canary
 	assert_status 0
-	assert_output_is "gate: main -> canary: accepted"
+	assert_output_is "gate: main -> canary: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be accepted too"
 	run "$FLEETGATE" gate --source canary --target production
 	assert_status 0
-	assert_output_is "gate: canary -> production: accepted"
+	assert_output_is "gate: canary -> production: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be accepted too"
 }
 
 @test "--repo judges a bare repository from anywhere, with its local branches" {
@@ -146,7 +148,7 @@ assert_file_is() { # file expected
     what to do: open the merge request from the upstream stage instead"
 }
 
-@test "a target that diverged from its upstream is refused" {
+@test "a target that changed on its own is refused: the merge would bring that change" {
 	make_server
 	git -C dev checkout -q canary
 	echo "# hotfix" >> dev/fleet.yaml
@@ -157,25 +159,24 @@ assert_file_is() { # file expected
 	assert_status 1
 	assert_output_is "gate: main -> canary: refused
   stage 'canary' takes only unmodified merges from 'main'
-  [diverged] the tip of 'canary' is not in the history of 'main': the merge would bring together content that 'main' never held
-    commit $(short origin/canary) \"Hotfix on canary\"
-    what to do: a stage holds only what its upstream held: find out how the target diverged before promoting again"
+  [modified-content] the forge's merge commit changes what it brings from 'main': its tree differs from the merged commit's
+    what to do: merge without changing anything (git merge --no-ff <upstream>, no edits, no conflict resolution); make changes on the upstream stage first
+  judged as a merge commit (--merge-method to choose); a fast-forward would be refused: 'canary' cannot fast-forward to 'main': its tip $(short origin/canary) is not in the history of 'main' (a promotion merge commit, or a change of its own, is on it)"
 }
 
 @test "the local branch wins over origin/<name>" {
 	make_server
 	make_ci_clone main
-	# A local canary that left the stages' history: it is the one judged.
-	git branch canary "$(git commit-tree -p origin/production -m 'Local experiment' 'origin/production^{tree}')"
-	run "$FLEETGATE" gate --source main --target canary
+	# A local canary that undid canary's last change: it is the one judged.
+	git branch canary "$(git commit-tree -p origin/canary -m 'Local experiment' 'origin/production^{tree}')"
+	run "$FLEETGATE" gate --source main --target canary --merge-method merge
 	assert_status 1
 	assert_output_is "gate: main -> canary: refused
   stage 'canary' takes only unmodified merges from 'main'
-  [diverged] the tip of 'canary' is not in the history of 'main': the merge would bring together content that 'main' never held
-    commit $(short canary) \"Local experiment\"
-    what to do: a stage holds only what its upstream held: find out how the target diverged before promoting again"
+  [modified-content] the forge's merge commit changes what it brings from 'main': its tree differs from the merged commit's
+    what to do: merge without changing anything (git merge --no-ff <upstream>, no edits, no conflict resolution); make changes on the upstream stage first"
 	git branch -D -q canary
-	run "$FLEETGATE" gate --source main --target canary
+	run "$FLEETGATE" gate --source main --target canary --merge-method merge
 	assert_status 0
 	assert_output_is "gate: main -> canary: accepted"
 }
@@ -348,7 +349,8 @@ $(typo_text)"
 	run "$FLEETGATE" gate --source main --target canary \
 		--junit gate.xml --codequality gate-cq.json --markdown gate.md
 	assert_status 0
-	assert_output_is "gate: main -> canary: accepted"
+	assert_output_is "gate: main -> canary: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be accepted too"
 	assert_file_is gate.xml "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
 <testsuites name=\"fleetgate\" tests=\"2\" failures=\"0\" errors=\"0\">
   <testsuite name=\"fleetgate\" tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"0\">
@@ -378,7 +380,7 @@ gate.xml"
 	make_ci_clone main
 	run "$FLEETGATE" gate --source feature/nope --target main --junit gate.xml
 	assert_status 2
-	assert_output_is "fleetgate gate: source branch 'feature/nope' not found: neither refs/heads/feature/nope nor refs/remotes/origin/feature/nope exists (fetch it; a fork's branch must be fetched into one of them)"
+	assert_output_is "fleetgate gate: source branch 'feature/nope' not found: neither refs/heads/feature/nope, refs/remotes/feature/nope nor refs/remotes/origin/feature/nope exists (fetch it; a fork's branch must be fetched into one of them)"
 	[ ! -e gate.xml ]
 	run "$FLEETGATE" gate --source 'bad..name' --target main
 	assert_status 2
@@ -415,7 +417,8 @@ gate.xml"
 	git -C shallow fetch -q --unshallow
 	run "$FLEETGATE" gate --repo shallow --source main --target canary
 	assert_status 0
-	assert_output_is "gate: main -> canary: accepted"
+	assert_output_is "gate: main -> canary: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be accepted too"
 	mkdir plain
 	cd plain
 	run "$FLEETGATE" gate --source main --target canary
@@ -434,7 +437,8 @@ gate.xml"
 	git config --global --add safe.directory "$WORK/ci"
 	run "$FLEETGATE" gate --source main --target canary
 	assert_status 0
-	assert_output_is "gate: main -> canary: accepted"
+	assert_output_is "gate: main -> canary: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be accepted too"
 }
 
 @test "bad options and unwritable reports are exit 2; --help is exit 0" {
@@ -455,6 +459,7 @@ gate.xml"
 	run "$FLEETGATE" gate --source main --target canary --codequality "$WORK/no/such/dir/cq.json"
 	assert_status 2
 	assert_output_is "gate: main -> canary: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be accepted too
 fleetgate gate: --codequality: $WORK/no/such/dir/cq.json: No such file or directory"
 	run "$FLEETGATE" gate --help
 	assert_status 0
