@@ -991,7 +991,10 @@ int repo_branch_spec_resolve(struct fg_repo *repo, const char *spec, struct repo
 	out->id[GIT_OID_HEXSZ] = '\0';
 	memset(cand, 0, sizeof(cand));
 	if (!strncmp(spec, "refs/heads/", 11)) {
+		/* the server's branch, which a CI clone holds as origin's */
 		cand[n].ref = fg_strdup(spec);
+		cand[n++].branch = spec + 11;
+		cand[n].ref = fg_asprintf("refs/remotes/origin/%s", spec + 11);
 		cand[n++].branch = spec + 11;
 	} else if (!strncmp(spec, "refs/remotes/", 13)) {
 		const char *slash = strchr(spec + 13, '/');

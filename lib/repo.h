@@ -154,7 +154,8 @@ struct repo_branch_spec {
  * Resolve `spec` as git resolves a branch: "main" is refs/heads/main, else
  * refs/remotes/origin/main (a CI clone has only those); "origin/main" is
  * refs/heads/origin/main, else refs/remotes/origin/main (branch "main");
- * "refs/heads/main" and "refs/remotes/<remote>/main" are those refs. A
+ * "refs/heads/main" is that ref, else refs/remotes/origin/main (the server's
+ * branch, in a clone); "refs/remotes/<remote>/main" is that ref. A
  * branch that exists nowhere is out->found 0 with out->branch the name it
  * would have and out->tried naming the refs looked up; that is not an
  * error. FG_EINVAL (with a message) when `spec` cannot name a branch (an
