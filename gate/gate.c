@@ -2,7 +2,7 @@
  * fleetgate gate [--source S --target T] [--repo PATH] [--format text|json]
  *                [--junit FILE] [--markdown FILE] [--codequality FILE]
  *
- * The merge-request gate for CI (SPEC §4): judges merging the source branch
+ * The merge-request gate for CI: judges merging the source branch
  * into the target with the rules the pre-receive hook enforces, and writes
  * the reports the forges show on a merge request.
  */

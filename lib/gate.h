@@ -6,7 +6,7 @@
 #include "repo.h"
 
 /*
- * The merge-request gate (SPEC §4, last paragraph): would merging branch
+ * The merge-request gate: would merging branch
  * `source` into branch `target` keep the promotion rules, and does the
  * source's fleet configuration validate? The same engine as the
  * pre-receive hook (policy_judge_merge_request, which judges the commits

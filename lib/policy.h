@@ -160,8 +160,8 @@ struct policy_merge_request {
  * policy_judge() itself, so the gate and the pre-receive hook cannot
  * disagree. The commits the merge would create are built in memory (ids
  * that no real object has, never written) and judged as the new tip of
- * the target; a reason about one of them names it in words, with no id; the fleet configuration validated is the
- * source's. A later stage also takes merge requests only from its upstream
+ * the target; a reason about one of them names it in words, with no id.
+ * The fleet configuration validated is the source's. A later stage also takes merge requests only from its upstream
  * stage. A target that is no stage only needs a valid configuration. When
  * a squash or a rebase is refused for the commits it makes, the first
  * reason (rule merge-method) names the method to choose. Stages come from
