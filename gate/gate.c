@@ -30,12 +30,14 @@
 static const char usage_text[] =
 	"usage: fleetgate gate [--source BRANCH --target BRANCH] [--repo PATH]\n"
 	"                      [--format text|json] [--junit FILE] [--markdown FILE]\n"
-	"                      [--codequality FILE]\n"
+	"                      [--codequality FILE] [--merge-method merge|ff|squash|rebase]\n"
 	"\n"
-	"Judge a merge request with the promotion rules of the pre-receive hook: a\n"
-	"later stage takes merge requests only from its upstream stage, and only when\n"
-	"its tip is already in the source's history; any branch may target the first\n"
-	"stage; the source's fleet configuration must validate.\n"
+	"Judge a merge request with the promotion rules of the pre-receive hook: the\n"
+	"commits the forge's merge will push are judged as the hook will judge them.\n"
+	"A later stage takes merge requests only from its upstream stage, by a merge\n"
+	"commit or a fast-forward (a squash or a rebase makes new commits the hook\n"
+	"refuses); any branch may target the first stage; the source's fleet\n"
+	"configuration must validate.\n"
 	"\n"
 	"  --source BRANCH     the merge request's source branch (default: GitLab's\n"
 	"                      CI_MERGE_REQUEST_SOURCE_BRANCH_NAME, else GitHub's and\n"
@@ -49,6 +51,11 @@ static const char usage_text[] =
 	"  --codequality FILE  also write GitLab Code Quality JSON\n"
 	"  --markdown FILE     also write a markdown summary (a comment, $GITHUB_STEP_SUMMARY);\n"
 	"                      FILE is replaced\n"
+	"  --merge-method M    how the forge merges: merge (a merge commit), ff, squash or\n"
+	"                      rebase (default: squash when GitLab's\n"
+	"                      CI_MERGE_REQUEST_SQUASH_ON_MERGE is true, else a merge\n"
+	"                      commit is judged and the report says whether a\n"
+	"                      fast-forward would pass)\n"
 	"\n"
 	"With Mender credentials in the environment (MENDER_ACCESS_TOKEN, or\n"
 	"MENDER_USER and MENDER_PASSWORD; the server from MENDER_SERVER, never fleet.yaml)\n"
@@ -56,7 +63,8 @@ static const char usage_text[] =
 	"schedule on the target, like 'fleetgate plan'; a preview that fails is\n"
 	"reported and does not change the verdict.\n"
 	"\n"
-	"A branch is the local branch, else origin/<branch>. Under GitHub or Gitea\n"
+	"A branch is named as git names it: main (the local branch, else origin/main),\n"
+	"origin/main, refs/heads/main, refs/remotes/origin/main. Under GitHub or Gitea\n"
 	"Actions (GITHUB_ACTIONS=true) the text report is preceded by annotations.\n"
 	"\n"
 	"Exit status: 0 accepted, 1 refused (or invalid configuration), 2 usage or\n"
@@ -70,7 +78,22 @@ struct gate_args {
 	const char *markdown;
 	const char *codequality;
 	int json;
+	struct gate_merge merge;
 };
+
+static int parse_method(struct gate_merge *m, const char *name)
+{
+	enum policy_merge_method k;
+
+	for (k = POLICY_MERGE_COMMIT; k <= POLICY_MERGE_REBASE; k++) {
+		if (!strcmp(name, policy_merge_method_flag(k))) {
+			m->method = k;
+			m->method_known = 1;
+			return 0;
+		}
+	}
+	return -1;
+}
 
 static int parse_args(struct gate_args *a, int argc, char **argv)
 {
@@ -82,6 +105,7 @@ static int parse_args(struct gate_args *a, int argc, char **argv)
 		{ "junit", required_argument, NULL, 'j' },
 		{ "markdown", required_argument, NULL, 'm' },
 		{ "codequality", required_argument, NULL, 'c' },
+		{ "merge-method", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -124,6 +148,12 @@ static int parse_args(struct gate_args *a, int argc, char **argv)
 			file = &a->codequality;
 			name = "--codequality";
 			break;
+		case 'M':
+			if (parse_method(&a->merge, optarg))
+				return cli_usage_error("gate",
+						       "--merge-method must be merge, ff, squash or rebase, not '%s'",
+						       optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return -1;
@@ -159,6 +189,13 @@ static int find_branches(struct gate_args *a)
 		a->target = ci_var("CI_MERGE_REQUEST_TARGET_BRANCH_NAME");
 	if (!a->target)
 		a->target = ci_var("GITHUB_BASE_REF");
+	/* GitLab says when the merge request will be squashed; no forge says
+	 * its merge method otherwise. */
+	if (!a->merge.method_known && ci_var("CI_MERGE_REQUEST_SQUASH_ON_MERGE") &&
+	    !strcmp(ci_var("CI_MERGE_REQUEST_SQUASH_ON_MERGE"), "true")) {
+		a->merge.method = POLICY_MERGE_SQUASH;
+		a->merge.method_known = 1;
+	}
 	if (!a->source)
 		return cli_usage_error("gate",
 				       "no source branch: give --source, or run in a merge-request pipeline (GitLab sets CI_MERGE_REQUEST_SOURCE_BRANCH_NAME, GitHub and Gitea Actions set GITHUB_HEAD_REF)");
@@ -237,11 +274,48 @@ static void preview(struct fg_buf *out, struct fg_repo *repo, const struct gate_
 	settings_release(&s);
 }
 
+/* Which merge was judged when the forge did not say, and the other one. */
+static void method_note(struct fg_buf *out, const struct gate_result *r)
+{
+	const struct policy_verdict *v = r->verdict;
+
+	/* A fast-forward is a promotion's choice only: the first stage takes
+	 * merge commits, and a merge request from elsewhere fails anyway. */
+	if (r->method_known || policy_is_zero(r->target_commit) || !v->upstream ||
+	    strcmp(v->upstream, r->source))
+		return;
+	fg_buf_puts(out, "  judged as a merge commit (--merge-method to choose); a fast-forward would be ");
+	if (r->ff_accepted) {
+		fg_buf_puts(out, "accepted too\n");
+	} else {
+		fg_buf_puts(out, "refused: ");
+		fg_buf_put_printable(out, r->ff_why);
+		fg_buf_puts(out, "\n");
+	}
+}
+
 static int github_actions(void)
 {
 	const char *v = getenv("GITHUB_ACTIONS");
 
 	return v && !strcmp(v, "true");
+}
+
+/* GitHub's merge commit subject, under GitHub Actions on a pull request
+ * (GITHUB_REF refs/pull/<n>/merge); NULL elsewhere: GitLab's is the default.
+ * The subject never changes the verdict. */
+static char *github_message(const char *source)
+{
+	const char *ref = ci_var("GITHUB_REF"), *owner = ci_var("GITHUB_REPOSITORY_OWNER");
+	unsigned long n;
+	char *end;
+
+	if (!github_actions() || !ref || !owner || strncmp(ref, "refs/pull/", 10))
+		return NULL;
+	n = strtoul(ref + 10, &end, 10);
+	if (end == ref + 10 || strcmp(end, "/merge"))
+		return NULL;
+	return fg_asprintf("Merge pull request #%lu from %s/%s", n, owner, source);
 }
 
 int cmd_gate(int argc, char **argv)
@@ -250,6 +324,7 @@ int cmd_gate(int argc, char **argv)
 	struct gate_result result;
 	struct fg_repo *repo = NULL;
 	struct fg_buf out = FG_BUF_INIT;
+	char *message = NULL;
 	int status, rc;
 
 	rc = parse_args(&a, argc, argv);
@@ -258,13 +333,15 @@ int cmd_gate(int argc, char **argv)
 	rc = find_branches(&a);
 	if (rc)
 		return rc;
+	message = github_message(a.source);
+	a.merge.message = message;
 	gate_result_init(&result);
 	fg_buf_init(&out);
 	if (repo_open(&repo, a.repo)) {
 		status = cli_fail("gate", EXIT_USAGE, NULL);
 		goto done;
 	}
-	if (gate_judge(&result, repo, a.source, a.target)) {
+	if (gate_judge(&result, repo, a.source, a.target, &a.merge)) {
 		status = cli_fail("gate", EXIT_USAGE, NULL);
 		goto done;
 	}
@@ -275,6 +352,7 @@ int cmd_gate(int argc, char **argv)
 		if (github_actions())
 			gate_report_annotations(&out, &result);
 		gate_report_text(&out, &result);
+		method_note(&out, &result);
 		if (result.verdict->accepted)
 			preview(&out, repo, &result);
 	}
@@ -291,5 +369,6 @@ done:
 	fg_buf_release(&out);
 	gate_result_release(&result);
 	repo_free(repo);
+	free(message);
 	return status;
 }

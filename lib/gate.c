@@ -21,6 +21,7 @@
 struct gate_reader {
 	struct policy_reader base;
 	struct fg_repo *repo;
+	const struct gate_result *result;
 	const char *source_commit;
 	const struct diags *source_diags;
 };
@@ -28,7 +29,17 @@ struct gate_reader {
 static int g_ref_tip(void *ctx, const char *ref, char *id)
 {
 	struct gate_reader *g = ctx;
-	int found, rc = repo_resolve_branch(g->repo, ref, id, &found);
+	int found, rc;
+
+	/* The two branches of the merge request as they were named. */
+	if (!strcmp(ref, g->result->source) ||
+	    (!strcmp(ref, g->result->target) && !policy_is_zero(g->result->target_commit))) {
+		snprintf(id, POLICY_ID_MAX, "%s", !strcmp(ref, g->result->source)
+						       ? g->result->source_commit
+						       : g->result->target_commit);
+		return 0;
+	}
+	rc = repo_resolve_branch(g->repo, ref, id, &found);
 
 	if (!rc && !found)
 		rc = fg_error_set(FG_ENOTFOUND, "branch '%s' does not exist", ref);
@@ -107,14 +118,15 @@ static int g_branches(void *ctx, char ***names, size_t *count)
 	return 0;
 }
 
-static void gate_reader_init(struct gate_reader *g, struct fg_repo *repo, const char *source_commit,
-			     const struct diags *source_diags)
+static void gate_reader_init(struct gate_reader *g, struct fg_repo *repo,
+			     const struct gate_result *result)
 {
 	memset(g, 0, sizeof(*g));
 	policy_repo_reader(&g->base, repo);
 	g->repo = repo;
-	g->source_commit = source_commit;
-	g->source_diags = source_diags;
+	g->result = result;
+	g->source_commit = result->source_commit;
+	g->source_diags = &result->diags;
 }
 
 static void gate_reader_policy(struct gate_reader *g, struct policy_reader *out)
@@ -147,6 +159,7 @@ void gate_result_release(struct gate_result *r)
 {
 	free(r->source);
 	free(r->target);
+	free(r->ff_why);
 	policy_verdicts_free(r->verdict, 1);
 	diags_release(&r->diags);
 	gate_result_init(r);
@@ -201,35 +214,82 @@ static void add_subjects(struct policy_verdict *v, struct fg_repo *repo)
 	}
 }
 
+/* Resolve `spec` into a branch name and its tip; `what` is "source" or "target". */
+static int resolve(struct fg_repo *repo, const char *what, const char *spec, char **name,
+		   char *id, int *found)
+{
+	struct repo_branch_spec b;
+	int rc = repo_branch_spec_resolve(repo, spec, &b);
+
+	if (rc == FG_EINVAL) {
+		char *why = fg_strdup(fg_error_message());
+
+		rc = fg_error_set(FG_EINVAL, "%s %s", what, why);
+		free(why);
+		return rc;
+	}
+	if (rc)
+		return rc;
+	*name = b.branch;
+	b.branch = NULL;
+	snprintf(id, POLICY_ID_MAX, "%s", b.id);
+	*found = b.found;
+	if (!b.found && !strcmp(what, "source"))
+		rc = fg_error_set(FG_ENOTFOUND,
+				  "source branch '%s' not found: %s (fetch it; a fork's branch must be fetched into one of them)",
+				  spec, b.tried);
+	repo_branch_spec_release(&b);
+	return rc;
+}
+
+/* Without a method from the forge: would a fast-forward pass too? */
+static int judge_ff(struct gate_result *out, const struct policy_settings *ps,
+		    struct policy_merge_request mr, const struct policy_reader *reader)
+{
+	struct policy_verdict *v = NULL;
+	size_t i;
+	int rc;
+
+	mr.method = POLICY_MERGE_FF;
+	rc = policy_judge_merge_request(&v, ps, &mr, reader);
+	if (rc)
+		return rc;
+	out->ff_accepted = v->accepted;
+	for (i = 0; i < v->nreasons && !out->ff_why; i++)
+		if (strcmp(v->reasons[i].rule, "merge-method"))
+			out->ff_why = fg_strdup(v->reasons[i].message);
+	policy_verdicts_free(v, 1);
+	return 0;
+}
+
 int gate_judge(struct gate_result *out, struct fg_repo *repo, const char *source,
-	       const char *target)
+	       const char *target, const struct gate_merge *merge)
 {
 	struct settings settings;
 	struct policy_settings ps;
+	struct policy_merge_request mr;
 	struct policy_reader reader;
 	struct gate_reader g;
+	char *message = NULL;
 	int found, rc, have_settings = 0;
 	double start;
 
 	gate_result_init(out);
-	out->source = fg_strdup(source);
-	out->target = fg_strdup(target);
 	out->judged_at = (long long)time(NULL);
 	/* Linux host names have at most 64 bytes; when it cannot be read (or
 	 * came without its end), the reports say "unknown", not a cut name. */
 	if (gethostname(out->host, sizeof(out->host)) ||
 	    !memchr(out->host, '\0', sizeof(out->host)))
 		snprintf(out->host, sizeof(out->host), "unknown");
-	if (!repo_branch_name_valid(source)) {
-		rc = fg_error_set(FG_EINVAL, "source '%s' is not a valid branch name", source);
+	out->method = merge->method_known ? merge->method : POLICY_MERGE_COMMIT;
+	out->method_known = merge->method_known;
+	rc = resolve(repo, "source", source, &out->source, out->source_commit, &found);
+	if (!rc)
+		rc = resolve(repo, "target", target, &out->target, out->target_commit, &found);
+	if (rc)
 		goto done;
-	}
-	if (!repo_branch_name_valid(target)) {
-		rc = fg_error_set(FG_EINVAL, "target '%s' is not a valid branch name", target);
-		goto done;
-	}
-	if (!strcmp(source, target)) {
-		rc = fg_error_set(FG_EINVAL, "source and target are the same branch '%s'", source);
+	if (!strcmp(out->source, out->target)) {
+		rc = fg_error_set(FG_EINVAL, "source and target are the same branch '%s'", out->source);
 		goto done;
 	}
 	if (repo_is_shallow(repo)) {
@@ -238,18 +298,23 @@ int gate_judge(struct gate_result *out, struct fg_repo *repo, const char *source
 				  repo_gitdir(repo));
 		goto done;
 	}
-	rc = repo_resolve_branch(repo, source, out->source_commit, &found);
-	if (rc)
-		goto done;
-	if (!found) {
-		rc = fg_error_set(FG_ENOTFOUND,
-				  "source branch '%s' not found: neither refs/heads/%s nor refs/remotes/origin/%s exists (fetch it; a fork's branch must be fetched into one of them)",
-				  source, source, source);
-		goto done;
+	memset(&mr, 0, sizeof(mr));
+	mr.source = out->source;
+	mr.target = out->target;
+	mr.source_id = out->source_commit;
+	mr.target_id = out->target_commit;
+	mr.method = out->method;
+	if (merge->message)
+		mr.message = merge->message;
+	else
+		mr.message = message = fg_asprintf("Merge branch '%s' into '%s'", out->source,
+						   out->target);
+	if (!policy_is_zero(out->target_commit)) {
+		rc = repo_merge_result(repo, out->target_commit, out->source_commit, &mr.merge_clean,
+				       &mr.merge_same_as_source);
+		if (rc)
+			goto done;
 	}
-	rc = repo_resolve_branch(repo, target, out->target_commit, &found);
-	if (rc)
-		goto done;
 	rc = settings_load(&settings, repo);
 	if (rc)
 		goto done;
@@ -261,15 +326,18 @@ int gate_judge(struct gate_result *out, struct fg_repo *repo, const char *source
 		goto done;
 	start = monotonic_seconds();
 	settings_policy(&settings, &ps);
-	gate_reader_init(&g, repo, out->source_commit, &out->diags);
+	gate_reader_init(&g, repo, out);
 	gate_reader_policy(&g, &reader);
-	rc = policy_judge_merge_request(&out->verdict, &ps, source, out->source_commit, target,
-					out->target_commit, &reader);
+	rc = policy_judge_merge_request(&out->verdict, &ps, &mr, &reader);
+	if (!rc && !out->method_known && !policy_is_zero(out->target_commit) &&
+	    out->verdict->upstream && !strcmp(out->verdict->upstream, out->source))
+		rc = judge_ff(out, &ps, mr, &reader);
 	if (rc)
 		goto done;
 	add_subjects(out->verdict, repo);
 	out->promotion_seconds = monotonic_seconds() - start;
 done:
+	free(message);
 	if (have_settings)
 		settings_release(&settings);
 	return rc;

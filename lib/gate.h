@@ -9,12 +9,20 @@
  * The merge-request gate (docs/design.md, "Promotion rules"): would merging branch
  * `source` into branch `target` keep the promotion rules, and does the
  * source's fleet configuration validate? The same engine as the
- * pre-receive hook (policy_judge_merge_request), read from a CI job's clone.
+ * pre-receive hook (policy_judge_merge_request, which judges the commits
+ * the forge's merge will push with policy_judge), read from a CI job's clone.
  * The reports are in lib/gate_report.h.
  */
 
+/* How the forge will merge. */
+struct gate_merge {
+	int method_known;                  /* 0: the forge did not say */
+	enum policy_merge_method method;   /* when method_known */
+	const char *message;               /* its merge commit's subject; NULL: GitLab's */
+};
+
 struct gate_result {
-	char *source;                      /* the branch names as given */
+	char *source;                      /* the branch names ("main" for origin/main) */
 	char *target;
 	char source_commit[POLICY_ID_MAX]; /* full hex id of the source's tip */
 	char target_commit[POLICY_ID_MAX]; /* all zeros: the target does not exist yet */
@@ -27,6 +35,13 @@ struct gate_result {
 	char host[256];                    /* this machine's name */
 	double promotion_seconds;          /* the promotion rules */
 	double config_seconds;             /* validating the source's configuration */
+	enum policy_merge_method method;   /* the method judged */
+	int method_known;                  /* it came from the caller, not the default */
+	/* When the method was not known (a merge commit was judged) and the
+	 * target exists: whether a fast-forward would pass, and if not, why
+	 * (the first reason; NULL when it would pass). */
+	int ff_accepted;
+	char *ff_why;
 };
 
 /* Prepare `r` empty, so that gate_result_release() may always be called. */
@@ -38,9 +53,11 @@ void gate_result_release(struct gate_result *r);
 /*
  * Judge the merge request `source` -> `target` in `repo`.
  *
- * A branch name resolves to the local branch, else to origin/<name> (see
- * repo_resolve_branch()); a target that exists nowhere is a branch yet to be
- * created. Stages come from the repository's settings (git config
+ * A branch is named as git users name it (main, origin/main,
+ * refs/heads/main, refs/remotes/origin/main: see repo_branch_spec_resolve());
+ * a target that exists nowhere is a branch yet to be created. `merge` says
+ * how the forge merges; without a method, a merge commit is judged and
+ * out->ff_accepted says whether a fast-forward would pass. Stages come from the repository's settings (git config
  * fleetgate.stages), else from promotion: at the target's tip. The source's
  * configuration is validated as 'fleetgate validate --rev' does, against
  * the branches the clone knows, and that one validation also decides the
@@ -55,6 +72,6 @@ void gate_result_release(struct gate_result *r);
  * gate_result_release() in every case.
  */
 int gate_judge(struct gate_result *out, struct fg_repo *repo, const char *source,
-	       const char *target);
+	       const char *target, const struct gate_merge *merge);
 
 #endif

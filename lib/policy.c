@@ -879,57 +879,473 @@ int policy_judge(struct policy_verdict **out, const struct policy_settings *sett
 	return 0;
 }
 
+/* ---- the merge-request gate ---- */
+
+/* Commits a forge's merge would make exist only here, under ids that no
+ * object has: this prefix, a digit for the kind, the index in the chain. */
+#define VIRTUAL_PREFIX "ffffffffffffffffffffffffffffff"
+#define VIRTUAL_TREE "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+
+struct vcommit {
+	char id[POLICY_ID_MAX];
+	char tree[POLICY_ID_MAX];
+	char parents[2][POLICY_ID_MAX];
+	size_t nparents;
+	char *subject;
+};
+
+/* A reader that answers for the made-up commits and asks `base` for the rest. */
+struct vreader {
+	const struct policy_reader *base;
+	const struct policy_merge_request *mr;
+	struct vcommit *c; /* c[0] rests on the target's tip, c[n-1] is the new tip */
+	size_t n;
+};
+
+static long virtual_index(const struct vreader *vr, const char *id)
+{
+	unsigned long k;
+
+	if (strlen(id) != 40 || strncmp(id, VIRTUAL_PREFIX, 30))
+		return -1;
+	k = strtoul(id + 31, NULL, 16);
+	return k < vr->n && !strcmp(vr->c[k].id, id) ? (long)k : -1;
+}
+
+static int v_ref_tip(void *ctx, const char *ref, char *id)
+{
+	struct vreader *vr = ctx;
+
+	return vr->base->ref_tip(vr->base->ctx, ref, id);
+}
+
+static int v_commit(void *ctx, const char *id, struct policy_commit *out)
+{
+	struct vreader *vr = ctx;
+	long k = virtual_index(vr, id);
+	size_t i;
+
+	if (k < 0)
+		return vr->base->commit(vr->base->ctx, id, out);
+	memset(out, 0, sizeof(*out));
+	snprintf(out->id, sizeof(out->id), "%s", vr->c[k].id);
+	snprintf(out->tree, sizeof(out->tree), "%s", vr->c[k].tree);
+	out->parents = fg_calloc(vr->c[k].nparents + 1, sizeof(char *));
+	for (i = 0; i < vr->c[k].nparents; i++)
+		out->parents[i] = fg_strdup(vr->c[k].parents[i]);
+	out->nparents = vr->c[k].nparents;
+	out->subject = fg_strdup(vr->c[k].subject);
+	return 0;
+}
+
+static int v_is_ancestor(void *ctx, const char *ancestor, const char *descendant, int *yes)
+{
+	struct vreader *vr = ctx;
+	long a = virtual_index(vr, ancestor), d = virtual_index(vr, descendant);
+	size_t i;
+	int rc = 0;
+
+	*yes = 0;
+	if (a >= 0) {
+		*yes = d >= a;
+		return 0;
+	}
+	if (d < 0)
+		return vr->base->is_ancestor(vr->base->ctx, ancestor, descendant, yes);
+	/* The chain's only real parents are those of its first commit. */
+	for (i = 0; i < vr->c[0].nparents && !rc && !*yes; i++)
+		rc = vr->base->is_ancestor(vr->base->ctx, ancestor, vr->c[0].parents[i], yes);
+	return rc;
+}
+
+static int v_commits_between(void *ctx, const char *tip, const char *const *hide, size_t nhide,
+			     size_t max, char ***ids, size_t *count)
+{
+	struct vreader *vr = ctx;
+	size_t i;
+
+	/* The rules walk only real history this way (the upstream's line). */
+	for (i = 0; i < nhide; i++)
+		if (hide[i] && virtual_index(vr, hide[i]) >= 0)
+			return fg_error_set(FG_EINVAL, "the merge's new commits cannot be walked");
+	if (virtual_index(vr, tip) >= 0)
+		return fg_error_set(FG_EINVAL, "the merge's new commits cannot be walked");
+	return vr->base->commits_between(vr->base->ctx, tip, hide, nhide, max, ids, count);
+}
+
+/* The merge's content is judged by the source's configuration. */
+static int v_validate(void *ctx, const char *id, struct diags *diags)
+{
+	struct vreader *vr = ctx;
+
+	if (virtual_index(vr, id) >= 0)
+		id = vr->mr->source_id;
+	return vr->base->validate(vr->base->ctx, id, diags);
+}
+
+static int v_promotion(void *ctx, const char *id, char ***stages, size_t *count)
+{
+	struct vreader *vr = ctx;
+
+	if (virtual_index(vr, id) >= 0)
+		id = vr->mr->target_id;
+	return vr->base->promotion(vr->base->ctx, id, stages, count);
+}
+
+static int v_branches(void *ctx, char ***names, size_t *count)
+{
+	struct vreader *vr = ctx;
+
+	return vr->base->branches(vr->base->ctx, names, count);
+}
+
+static void vreader_release(struct vreader *vr)
+{
+	size_t i;
+
+	for (i = 0; i < vr->n; i++)
+		free(vr->c[i].subject);
+	free(vr->c);
+	vr->c = NULL;
+	vr->n = 0;
+}
+
+static struct vcommit *vcommit_add(struct vreader *vr, int kind, const char *parent,
+				   const char *subject)
+{
+	struct vcommit *c;
+
+	vr->c = fg_realloc(vr->c, (vr->n + 1) * sizeof(*vr->c));
+	c = &vr->c[vr->n];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), VIRTUAL_PREFIX "%d%09zx", kind, vr->n);
+	snprintf(c->parents[0], sizeof(c->parents[0]), "%s", parent);
+	c->nparents = 1;
+	c->subject = fg_strdup(subject);
+	vr->n++;
+	return c;
+}
+
+static const char *const method_flags[] = { "merge", "ff", "squash", "rebase" };
+static const char *const method_names[] = { "merge commit", "fast-forward", "squash", "rebase" };
+
+const char *policy_merge_method_flag(enum policy_merge_method m)
+{
+	return method_flags[m];
+}
+
+const char *policy_merge_method_name(enum policy_merge_method m)
+{
+	return method_names[m];
+}
+
+/*
+ * The commits `method` makes: a merge commit (target, source), a squash
+ * commit on the target, or the source's commits that are not merges
+ * replayed onto the target, oldest first. The merge's tree is the
+ * source's when git's merge says so, else one no commit has.
+ */
+static int build_candidate(struct vreader *vr, const struct policy_settings *s,
+			   enum policy_merge_method method, struct policy_verdict *v)
+{
+	const struct policy_merge_request *mr = vr->mr;
+	const struct policy_reader *r = vr->base;
+	const char *hide[1] = { mr->target_id };
+	struct policy_commit src;
+	char **ids = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	rc = r->commit(r->ctx, mr->source_id, &src);
+	if (rc)
+		return rc;
+	if (method == POLICY_MERGE_COMMIT || method == POLICY_MERGE_SQUASH) {
+		struct vcommit *c = vcommit_add(vr, method == POLICY_MERGE_COMMIT ? 1 : 2,
+						mr->target_id, mr->message);
+
+		if (method == POLICY_MERGE_COMMIT) {
+			snprintf(c->parents[1], sizeof(c->parents[1]), "%s", mr->source_id);
+			c->nparents = 2;
+		}
+	} else {
+		rc = r->commits_between(r->ctx, mr->source_id, hide, 1, s->max_commits, &ids, &n);
+		if (rc == FG_ELIMIT) {
+			refuse(v, "merge-method", NULL, NULL, "promote in smaller steps",
+			       "a rebase of '%s' onto '%s' would replay more than %zu commits",
+			       mr->source, mr->target, s->max_commits);
+			rc = 0;
+			goto done;
+		}
+		/* ids: newest first; the rebase replays the oldest first. */
+		for (i = n; !rc && i-- > 0;) {
+			struct policy_commit c;
+			char prev[POLICY_ID_MAX];
+
+			rc = r->commit(r->ctx, ids[i], &c);
+			if (rc)
+				break;
+			snprintf(prev, sizeof(prev), "%s", vr->n ? vr->c[vr->n - 1].id : mr->target_id);
+			if (c.nparents < 2)
+				snprintf(vcommit_add(vr, 3, prev, c.subject)->tree, POLICY_ID_MAX, "%s",
+					 c.tree);
+			policy_commit_release(&c);
+		}
+		if (!rc && !vr->n) /* nothing but merges: still a new commit */
+			vcommit_add(vr, 3, mr->target_id, mr->message);
+	}
+	if (!rc)
+		snprintf(vr->c[vr->n - 1].tree, POLICY_ID_MAX, "%s",
+			 mr->merge_same_as_source ? src.tree : VIRTUAL_TREE);
+done:
+	fg_strings_free(ids, n);
+	policy_commit_release(&src);
+	return rc;
+}
+
+/* "merge commit ffff…" in a message becomes what that commit is. */
+static void name_virtual(struct vreader *vr, struct policy_reason *r)
+{
+	long k = virtual_index(vr, r->commit);
+	char sid[8], *at, *label;
+	struct fg_buf b = FG_BUF_INIT;
+	int kind;
+
+	if (k < 0)
+		return;
+	kind = r->commit[30] - '0';
+	if (kind == 1)
+		label = fg_strdup("the forge's merge commit");
+	else if (kind == 2)
+		label = fg_strdup("the forge's squash commit");
+	else
+		label = fg_asprintf("the rebase's copy of '%s'", vr->c[k].subject);
+	snprintf(sid, sizeof(sid), "%.7s", r->commit);
+	fg_buf_init(&b);
+	at = strstr(r->message, sid);
+	if (at) {
+		size_t before = (size_t)(at - r->message);
+
+		if (before >= 13 && !strncmp(at - 13, "merge commit ", 13))
+			before -= 13;
+		else if (before >= 7 && !strncmp(at - 7, "commit ", 7))
+			before -= 7;
+		fg_buf_printf(&b, "%.*s%s%s", (int)before, r->message, label, at + 7);
+		free(r->message);
+		r->message = fg_strdup(b.ptr);
+	}
+	fg_buf_release(&b);
+	free(label);
+	r->commit[0] = '\0';
+}
+
+/* Move the reasons of `from` to the end of `to`. */
+static void take_reasons(struct policy_verdict *to, struct policy_verdict *from)
+{
+	size_t k;
+
+	for (k = 0; k < from->nreasons; k++) {
+		to->reasons = fg_realloc(to->reasons, (to->nreasons + 1) * sizeof(*to->reasons));
+		to->reasons[to->nreasons++] = from->reasons[k];
+		to->accepted = 0;
+	}
+	free(from->reasons);
+	from->reasons = NULL;
+	from->nreasons = 0;
+	to->more += from->more;
+	to->more_what = to->more_what ? to->more_what : from->more_what;
+	to->more_unknown |= from->more_unknown;
+}
+
+/* Judge what `method` would push onto the target (a stage), into `v`. */
+static int judge_method(struct policy_verdict *v, const struct policy_settings *settings,
+			const struct policy_merge_request *mr, enum policy_merge_method method,
+			const struct policy_reader *reader, int *made_commits)
+{
+	struct policy_settings s = *settings;
+	struct vreader vr = { reader, mr, NULL, 0 };
+	struct policy_reader vread = { &vr, v_ref_tip, v_commit, v_is_ancestor, v_commits_between,
+				       v_validate, v_promotion, v_branches };
+	struct policy_verdict *pv = NULL;
+	struct ref_update u;
+	size_t k;
+	int rc = 0, yes = 0;
+
+	*made_commits = 0;
+	if (!s.max_commits)
+		s.max_commits = DEFAULT_MAX_COMMITS;
+	s.npushers = 0; /* the forge pushes, for whoever pressed "merge" */
+	s.recheck = 0;
+	s.upstream_in_push = 0;
+	memset(&u, 0, sizeof(u));
+	u.ref = fg_asprintf("refs/heads/%s", mr->target);
+	snprintf(u.old_id, sizeof(u.old_id), "%s", mr->target_id);
+	snprintf(u.new_id, sizeof(u.new_id), "%s", mr->source_id);
+	if (!policy_is_zero(mr->target_id) && method == POLICY_MERGE_FF) {
+		rc = reader->is_ancestor(reader->ctx, mr->target_id, mr->source_id, &yes);
+		if (rc)
+			goto done;
+		if (!yes) {
+			refuse(v, "fast-forward", mr->target_id, NULL,
+			       "choose the merge method 'merge commit'",
+			       "'%s' cannot fast-forward to '%s': its tip %.7s is not in the history of '%s' (a promotion merge commit, or a change of its own, is on it)",
+			       mr->target, mr->source, mr->target_id, mr->source);
+			goto done;
+		}
+	} else if (!policy_is_zero(mr->target_id)) {
+		if (!mr->merge_clean) {
+			refuse(v, "merge-conflict", NULL, NULL,
+			       "a stage holds only what its upstream held: find out how the target diverged before promoting again",
+			       "merging '%s' into '%s' conflicts: the forge cannot merge it", mr->source,
+			       mr->target);
+			goto done;
+		}
+		rc = build_candidate(&vr, &s, method, v);
+		if (rc || !v->accepted)
+			goto done;
+		snprintf(u.new_id, sizeof(u.new_id), "%s", vr.c[vr.n - 1].id);
+	}
+	rc = policy_judge(&pv, &s, &u, 1, &vread);
+	if (rc)
+		goto done;
+	for (k = 0; k < pv->nreasons; k++) {
+		struct policy_reason *r = &pv->reasons[k];
+
+		if (virtual_index(&vr, r->commit) < 0)
+			continue;
+		if (!strcmp(r->rule, "invalid-config")) {
+			/* the configuration judged is the source's */
+			char *sid = short_id(mr->source_id), *at = strstr(r->message, "fffffff");
+
+			if (at)
+				memcpy(at, sid, 7);
+			snprintf(r->commit, sizeof(r->commit), "%s", mr->source_id);
+			free(sid);
+			continue;
+		}
+		*made_commits = 1;
+		name_virtual(&vr, r);
+	}
+	take_reasons(v, pv);
+done:
+	policy_verdicts_free(pv, 1);
+	vreader_release(&vr);
+	free(u.ref);
+	return rc;
+}
+
+/* Whether a verdict refuses for anything but the configuration. */
+static int refused_by_rules(const struct policy_verdict *v)
+{
+	size_t k;
+
+	for (k = 0; k < v->nreasons; k++)
+		if (strcmp(v->reasons[k].rule, "invalid-config"))
+			return 1;
+	return 0;
+}
+
+/* After a squash, rebase or fast-forward refused for how it merges: the
+ * methods that would pass, first among the reasons. */
+static int advise_method(struct policy_verdict *v, const struct policy_settings *settings,
+			 const struct policy_merge_request *mr, const struct policy_reader *reader,
+			 int made_commits)
+{
+	struct policy_verdict alt[2];
+	enum policy_merge_method m[2] = { POLICY_MERGE_FF, POLICY_MERGE_COMMIT };
+	struct policy_reason first;
+	const char *ok[2] = { NULL, NULL };
+	char *advice;
+	size_t nok = 0, i;
+	int rc = 0, made;
+
+	memset(alt, 0, sizeof(alt));
+	for (i = 0; i < 2 && !rc; i++) {
+		alt[i].accepted = 1;
+		if (m[i] != mr->method)
+			rc = judge_method(&alt[i], settings, mr, m[i], reader, &made);
+		if (!rc && m[i] != mr->method && !refused_by_rules(&alt[i]))
+			ok[nok++] = policy_merge_method_name(m[i]);
+	}
+	for (i = 0; i < 2; i++) {
+		drop_reasons(&alt[i], 0);
+		free(alt[i].reasons);
+	}
+	if (rc || !nok)
+		return rc;
+	advice = fg_asprintf("choose the merge method '%s'%s%s%s (GitLab: Settings > Merge requests > Merge method; GitHub and Gitea: the merge button's method; fleetgate gate --merge-method)",
+			     ok[0], nok > 1 ? " or '" : "", nok > 1 ? ok[1] : "", nok > 1 ? "'" : "");
+	if (made_commits && v->upstream)
+		refuse(v, "merge-method", NULL, NULL, advice,
+		       "the merge method '%s' makes new commits that '%s' never had as its tip: the pre-receive hook refuses them",
+		       policy_merge_method_name(mr->method), v->upstream);
+	else if (made_commits)
+		refuse(v, "merge-method", NULL, NULL, advice,
+		       "the merge method '%s' makes new commits that are not merges: the pre-receive hook refuses them",
+		       policy_merge_method_name(mr->method));
+	else
+		refuse(v, "merge-method", NULL, NULL, advice,
+		       "the pre-receive hook refuses a %s of '%s' into '%s' here",
+		       policy_merge_method_name(mr->method), mr->source, mr->target);
+	free(advice);
+	/* The advice comes first: it is the one change that makes it pass. */
+	first = v->reasons[v->nreasons - 1];
+	memmove(&v->reasons[1], &v->reasons[0], (v->nreasons - 1) * sizeof(*v->reasons));
+	v->reasons[0] = first;
+	return 0;
+}
+
 int policy_judge_merge_request(struct policy_verdict **out, const struct policy_settings *settings,
-			       const char *source, const char *source_id, const char *target,
-			       const char *target_id, const struct policy_reader *reader)
+			       const struct policy_merge_request *mr,
+			       const struct policy_reader *reader)
 {
 	struct policy_settings s = *settings;
 	struct ref_update u;
 	struct judge j = { &s, reader, &u, NULL, 1 };
 	struct policy_verdict *v;
 	struct stage_list l;
-	int idx, yes = 0;
+	int idx, rc = 0, made = 0;
 
 	memset(&u, 0, sizeof(u));
-	snprintf(u.old_id, sizeof(u.old_id), "%s", target_id);
-	snprintf(u.new_id, sizeof(u.new_id), "%s", source_id);
-	u.ref = fg_asprintf("refs/heads/%s", target);
+	memset(&l, 0, sizeof(l));
+	snprintf(u.old_id, sizeof(u.old_id), "%s", mr->target_id);
+	snprintf(u.new_id, sizeof(u.new_id), "%s", mr->source_id);
+	u.ref = fg_asprintf("refs/heads/%s", mr->target);
 	v = fg_calloc(1, sizeof(*v));
 	j.verdicts = v;
-	v->ref = fg_strdup(target);
+	v->ref = fg_strdup(mr->target);
 	v->accepted = 1;
 	*out = v;
-	if (stages_for(&j, target, &l)) {
+	if (stages_for(&j, mr->target, &l)) {
 		refuse_internal(v, "read the stages");
 		goto done;
 	}
-	idx = list_index(l.names, l.n, target);
+	idx = list_index(l.names, l.n, mr->target);
 	if (idx >= 0) {
-		v->stage = fg_strdup(target);
+		v->stage = fg_strdup(mr->target);
 		if (idx > 0)
 			v->upstream = fg_strdup(l.names[idx - 1]);
 	}
-	if (idx > 0) {
-		if (strcmp(source, v->upstream))
+	if (idx < 0 || (idx > 0 && strcmp(mr->source, v->upstream))) {
+		if (idx > 0)
 			refuse(v, "not-from-upstream", NULL, NULL,
 			       "open the merge request from the upstream stage instead",
-			       "'%s' takes merge requests only from '%s', not from '%s'", target,
-			       v->upstream, source);
-		if (!policy_is_zero(target_id)) {
-			if (reader->is_ancestor(reader->ctx, target_id, source_id, &yes))
-				refuse_internal(v, "compare the histories");
-			else if (!yes)
-				refuse(v, "diverged", target_id, NULL,
-				       "a stage holds only what its upstream held: find out how the target diverged before promoting again",
-				       "the tip of '%s' is not in the history of '%s': the merge would bring together content that '%s' never held",
-				       target, source, source);
-		}
+			       "'%s' takes merge requests only from '%s', not from '%s'", mr->target,
+			       v->upstream, mr->source);
+		check_config(&j, v, &u);
+		goto done;
 	}
-	check_config(&j, v, &u);
-	stage_list_release(&l);
+	rc = judge_method(v, &s, mr, mr->method, reader, &made);
+	if (!rc && refused_by_rules(v) && mr->method != POLICY_MERGE_COMMIT &&
+	    !policy_is_zero(mr->target_id))
+		rc = advise_method(v, &s, mr, reader, made);
 done:
+	stage_list_release(&l);
 	free(u.ref);
-	return 0;
+	if (rc) {
+		policy_verdicts_free(v, 1);
+		*out = NULL;
+	}
+	return rc;
 }
 
 void policy_verdicts_free(struct policy_verdict *v, size_t n)

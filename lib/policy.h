@@ -132,20 +132,53 @@ int policy_judge(struct policy_verdict **verdicts, const struct policy_settings 
 
 void policy_verdicts_free(struct policy_verdict *verdicts, size_t n);
 
+/* How the forge merges a merge request. */
+enum policy_merge_method {
+	POLICY_MERGE_COMMIT, /* a merge commit (target tip, source tip), even when a fast-forward would do */
+	POLICY_MERGE_FF,     /* the target moves to the source's tip; impossible when the target has moved on */
+	POLICY_MERGE_SQUASH, /* one new commit on the target holding the merge's tree */
+	POLICY_MERGE_REBASE, /* the source's commits (merges left out) replayed onto the target as new commits */
+};
+
+/* A merge request as the forge will carry it out. */
+struct policy_merge_request {
+	const char *source;    /* branch names */
+	const char *target;
+	const char *source_id; /* full hex ids; target_id all zeros when the target does not exist */
+	const char *target_id;
+	enum policy_merge_method method;
+	/* git's three-way merge of the source into the target (see
+	 * repo_merge_result()): whether it is clean, and whether its tree is
+	 * the source's tree. Not read for a fast-forward. */
+	int merge_clean;
+	int merge_same_as_source;
+	const char *message;   /* the subject of the forge's merge or squash commit */
+};
+
 /*
- * The merge-request gate: would merging `source_id` (branch `source`) into
- * `target` (tip `target_id`, all zeros when it does not exist yet) keep the
- * rules? When the target is a later stage, the source must be its upstream
- * stage and the target's tip must already be in the source's history (the
- * merge adds nothing but the source); any branch may target the first
- * stage; the source's fleet configuration must validate. Stages come from
- * the settings, else from promotion: at the target's tip. Fills one
- * verdict (ref = target) that the caller frees with policy_verdicts_free(v, 1).
+ * The merge-request gate: judges what the forge's merge will push, with
+ * policy_judge() itself, so the gate and the pre-receive hook cannot
+ * disagree. The commits the merge would create are built in memory (ids
+ * that no real object has, never written) and judged as the new tip of
+ * the target; a reason about one of them names it in words, with no id.
+ * The fleet configuration validated is the source's. A later stage also takes merge requests only from its upstream
+ * stage. A target that is no stage only needs a valid configuration. When
+ * a squash or a rebase is refused for the commits it makes, the first
+ * reason (rule merge-method) names the method to choose. Stages come from
+ * the settings, else from promotion: at the target's tip; who may push a
+ * stage is not judged (the forge pushes). Fills one verdict (ref = target)
+ * that the caller frees with policy_verdicts_free(v, 1). Returns 0, or a
+ * negative code with a message when the merge request cannot be judged.
  */
 int policy_judge_merge_request(struct policy_verdict **verdict,
-			       const struct policy_settings *settings, const char *source,
-			       const char *source_id, const char *target, const char *target_id,
+			       const struct policy_settings *settings,
+			       const struct policy_merge_request *mr,
 			       const struct policy_reader *reader);
+
+/* The name of a merge method as the gate's flag spells it ("merge", "ff",
+ * "squash", "rebase"), and its name in a forge's settings ("merge commit"). */
+const char *policy_merge_method_flag(enum policy_merge_method m);
+const char *policy_merge_method_name(enum policy_merge_method m);
 
 /* Whether `id` is all zeros (git's "no object"). */
 int policy_is_zero(const char *id);

@@ -1,6 +1,7 @@
 #include "repo.h"
 
 #include "alloc.h"
+#include "buf.h"
 #include "error.h"
 #include "policy.h"
 
@@ -979,5 +980,158 @@ int repo_config_unset(struct fg_repo *repo, const char *key)
 		rc = git_fail(key);
 	git_config_free(local);
 	git_config_free(cfg);
+	return rc;
+}
+
+int repo_merge_result(struct fg_repo *repo, const char *ours, const char *theirs, int *clean,
+		      int *same_as_theirs)
+{
+	git_commit *a = NULL, *b = NULL;
+	git_tree *their_tree = NULL;
+	git_index *index = NULL;
+	git_diff *diff = NULL;
+	git_oid oa, ob;
+	int rc;
+
+	*clean = 0;
+	*same_as_theirs = 0;
+	if ((rc = parse_oid(&oa, ours)) || (rc = parse_oid(&ob, theirs)))
+		goto done;
+	if (git_commit_lookup(&a, repo->git, &oa) < 0) {
+		rc = git_fail(ours);
+		goto done;
+	}
+	if (git_commit_lookup(&b, repo->git, &ob) < 0 || git_commit_tree(&their_tree, b) < 0) {
+		rc = git_fail(theirs);
+		goto done;
+	}
+	/* In memory: the index is never written, nor any object. */
+	if (git_merge_commits(&index, repo->git, a, b, NULL) < 0) {
+		rc = git_fail("merging");
+		goto done;
+	}
+	if (git_index_has_conflicts(index))
+		goto done;
+	*clean = 1;
+	if (git_diff_tree_to_index(&diff, repo->git, their_tree, index, NULL) < 0) {
+		rc = git_fail("comparing the merge with the merged commit");
+		goto done;
+	}
+	*same_as_theirs = git_diff_num_deltas(diff) == 0;
+done:
+	git_diff_free(diff);
+	git_index_free(index);
+	git_tree_free(their_tree);
+	git_commit_free(b);
+	git_commit_free(a);
+	return rc;
+}
+
+/* The commit ref `refname` peels to; *found 0 when the ref does not exist. */
+static int peel_branch_ref(struct fg_repo *repo, const char *refname, char *hex, int *found)
+{
+	git_reference *ref = NULL;
+	git_object *commit = NULL;
+	int err = git_reference_lookup(&ref, repo->git, refname), rc = 0;
+
+	*found = 0;
+	if (err == GIT_ENOTFOUND)
+		return 0;
+	if (err < 0 || git_reference_peel(&commit, ref, GIT_OBJECT_COMMIT) < 0) {
+		rc = git_fail(refname);
+	} else {
+		git_oid_tostr(hex, GIT_OID_HEXSZ + 1, git_object_id(commit));
+		*found = 1;
+	}
+	git_object_free(commit);
+	git_reference_free(ref);
+	return rc;
+}
+
+void repo_branch_spec_release(struct repo_branch_spec *s)
+{
+	free(s->branch);
+	free(s->ref);
+	free(s->tried);
+	memset(s, 0, sizeof(*s));
+}
+
+int repo_branch_spec_resolve(struct fg_repo *repo, const char *spec, struct repo_branch_spec *out)
+{
+	struct candidate {
+		char *ref;
+		const char *branch; /* within spec */
+	} cand[3];
+	size_t n = 0, i;
+	int rc = 0, found = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(out->id, '0', GIT_OID_HEXSZ);
+	out->id[GIT_OID_HEXSZ] = '\0';
+	memset(cand, 0, sizeof(cand));
+	if (!strncmp(spec, "refs/heads/", 11)) {
+		/* the server's branch, which a CI clone holds as origin's */
+		cand[n].ref = fg_strdup(spec);
+		cand[n++].branch = spec + 11;
+		cand[n].ref = fg_asprintf("refs/remotes/origin/%s", spec + 11);
+		cand[n++].branch = spec + 11;
+	} else if (!strncmp(spec, "refs/remotes/", 13)) {
+		const char *slash = strchr(spec + 13, '/');
+
+		if (slash && slash > spec + 13) {
+			cand[n].ref = fg_strdup(spec);
+			cand[n++].branch = slash + 1;
+		}
+	} else if (!strncmp(spec, "refs/", 5)) {
+		return fg_error_set(FG_EINVAL, "'%s' is not a branch (a branch is refs/heads/<name> or refs/remotes/<remote>/<name>)",
+				    spec);
+	} else {
+		const char *slash = strchr(spec, '/');
+
+		/* git's order for a short name: the branch of that name, then a
+		 * remote-tracking branch <remote>/<name>, then origin's. */
+		cand[n].ref = fg_asprintf("refs/heads/%s", spec);
+		cand[n++].branch = spec;
+		if (slash && slash > spec) {
+			cand[n].ref = fg_asprintf("refs/remotes/%s", spec);
+			cand[n++].branch = slash + 1;
+		}
+		cand[n].ref = fg_asprintf("refs/remotes/origin/%s", spec);
+		cand[n++].branch = spec;
+	}
+	if (!n || !repo_branch_name_valid(cand[0].branch)) {
+		rc = fg_error_set(FG_EINVAL, "'%s' is not a valid branch name", spec);
+		goto done;
+	}
+	for (i = 0; i < n && !found; i++) {
+		if (!repo_branch_name_valid(cand[i].branch))
+			continue;
+		rc = peel_branch_ref(repo, cand[i].ref, out->id, &found);
+		if (rc)
+			goto done;
+		if (found) {
+			out->branch = fg_strdup(cand[i].branch);
+			out->ref = fg_strdup(cand[i].ref);
+		}
+	}
+	if (!found) {
+		struct fg_buf tried = FG_BUF_INIT;
+
+		fg_buf_init(&tried);
+		for (i = 0; i < n; i++)
+			fg_buf_printf(&tried, "%s%s", i ? (i + 1 == n ? " nor " : ", ") : n > 1 ? "neither " : "",
+				      cand[i].ref);
+		fg_buf_puts(&tried, n > 1 ? " exists" : " does not exist");
+		out->tried = fg_strdup(tried.ptr);
+		fg_buf_release(&tried);
+		/* A branch yet to be created keeps the name it would have. */
+		out->branch = fg_strdup(cand[n - 1].branch);
+	}
+	out->found = found;
+done:
+	for (i = 0; i < n; i++)
+		free(cand[i].ref);
+	if (rc)
+		repo_branch_spec_release(out);
 	return rc;
 }

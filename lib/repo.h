@@ -143,4 +143,39 @@ int repo_set_head(struct fg_repo *repo, const char *ref);
 /* Remove `key` from the repository's own config file (nothing when unset). */
 int repo_config_unset(struct fg_repo *repo, const char *key);
 
+/*
+ * The merge a forge makes of `theirs` into `ours` (both full hex commit
+ * ids), computed in memory as git's three-way merge: *clean 0 when it
+ * conflicts; else *same_as_theirs says whether its tree equals the tree of
+ * `theirs` (the merge brings in `theirs` unchanged). Writes no object and
+ * no index.
+ */
+int repo_merge_result(struct fg_repo *repo, const char *ours, const char *theirs, int *clean,
+		      int *same_as_theirs);
+
+/* A branch named as git users name it, resolved (repo_branch_spec_resolve). */
+struct repo_branch_spec {
+	char *branch; /* the branch's name on the server: "main" */
+	char *ref;    /* the ref it was read from ("refs/remotes/origin/main"), NULL when not found */
+	char id[41];  /* the commit it points to; all zeros when not found */
+	int found;
+	char *tried;  /* when not found, for a message: "neither refs/heads/x nor
+		       * refs/remotes/origin/x exists" */
+};
+
+/*
+ * Resolve `spec` as git resolves a branch: "main" is refs/heads/main, else
+ * refs/remotes/origin/main (a CI clone has only those); "origin/main" is
+ * refs/heads/origin/main, else refs/remotes/origin/main (branch "main");
+ * "refs/heads/main" is that ref, else refs/remotes/origin/main (the server's
+ * branch, in a clone); "refs/remotes/<remote>/main" is that ref. A
+ * branch that exists nowhere is out->found 0 with out->branch the name it
+ * would have and out->tried naming the refs looked up; that is not an
+ * error. FG_EINVAL (with a message) when `spec` cannot name a branch (an
+ * invalid name, refs/tags/...), FG_EGIT when a ref cannot be read. Release
+ * `out` with repo_branch_spec_release() after success.
+ */
+int repo_branch_spec_resolve(struct fg_repo *repo, const char *spec, struct repo_branch_spec *out);
+void repo_branch_spec_release(struct repo_branch_spec *s);
+
 #endif

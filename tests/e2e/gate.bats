@@ -5,6 +5,8 @@
 # actions/checkout's clones are.
 
 load helpers
+# push(), assert_server_tip, change, merge_feature; make_server below is the gate's own.
+load push_helpers
 
 KIOSK=devices/0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40.yaml
 LAB=devices/c8b1f4e2-6d3a-4c7b-9a2e-5b8d1f3c6a04.yaml
@@ -118,10 +120,12 @@ assert_junit_is() { # file expected
 	make_ci_clone main
 	run "$FLEETGATE" gate --source main --target canary
 	assert_status 0
-	assert_output_is "gate: main -> canary: accepted"
+	assert_output_is "gate: main -> canary: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be accepted too"
 	run "$FLEETGATE" gate --source canary --target production
 	assert_status 0
-	assert_output_is "gate: canary -> production: accepted"
+	assert_output_is "gate: canary -> production: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be accepted too"
 }
 
 @test "--repo judges a bare repository from anywhere, with its local branches" {
@@ -174,7 +178,7 @@ assert_junit_is() { # file expected
     what to do: open the merge request from the upstream stage instead"
 }
 
-@test "a target that diverged from its upstream is refused" {
+@test "a target that changed on its own is refused: the merge would bring that change" {
 	make_server
 	git -C dev checkout -q canary
 	echo "# hotfix" >> dev/fleet.yaml
@@ -185,25 +189,24 @@ assert_junit_is() { # file expected
 	assert_status 1
 	assert_output_is "gate: main -> canary: refused
   stage 'canary' takes only unmodified merges from 'main'
-  [diverged] the tip of 'canary' is not in the history of 'main': the merge would bring together content that 'main' never held
-    commit $(short origin/canary) \"Hotfix on canary\"
-    what to do: a stage holds only what its upstream held: find out how the target diverged before promoting again"
+  [modified-content] the forge's merge commit changes what it brings from 'main': its tree differs from the merged commit's
+    what to do: merge without changing anything (git merge --no-ff <upstream>, no edits, no conflict resolution); make changes on the upstream stage first
+  judged as a merge commit (--merge-method to choose); a fast-forward would be refused: 'canary' cannot fast-forward to 'main': its tip $(short origin/canary) is not in the history of 'main' (a promotion merge commit, or a change of its own, is on it)"
 }
 
 @test "the local branch wins over origin/<name>" {
 	make_server
 	make_ci_clone main
-	# A local canary that left the stages' history: it is the one judged.
-	git branch canary "$(git commit-tree -p origin/production -m 'Local experiment' 'origin/production^{tree}')"
-	run "$FLEETGATE" gate --source main --target canary
+	# A local canary that undid canary's last change: it is the one judged.
+	git branch canary "$(git commit-tree -p origin/canary -m 'Local experiment' 'origin/production^{tree}')"
+	run "$FLEETGATE" gate --source main --target canary --merge-method merge
 	assert_status 1
 	assert_output_is "gate: main -> canary: refused
   stage 'canary' takes only unmodified merges from 'main'
-  [diverged] the tip of 'canary' is not in the history of 'main': the merge would bring together content that 'main' never held
-    commit $(short canary) \"Local experiment\"
-    what to do: a stage holds only what its upstream held: find out how the target diverged before promoting again"
+  [modified-content] the forge's merge commit changes what it brings from 'main': its tree differs from the merged commit's
+    what to do: merge without changing anything (git merge --no-ff <upstream>, no edits, no conflict resolution); make changes on the upstream stage first"
 	git branch -D -q canary
-	run "$FLEETGATE" gate --source main --target canary
+	run "$FLEETGATE" gate --source main --target canary --merge-method merge
 	assert_status 0
 	assert_output_is "gate: main -> canary: accepted"
 }
@@ -378,7 +381,8 @@ $(typo_text)"
 	run "$FLEETGATE" gate --source main --target canary \
 		--junit gate.xml --codequality gate-cq.json --markdown gate.md
 	assert_status 0
-	assert_output_is "gate: main -> canary: accepted"
+	assert_output_is "gate: main -> canary: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be accepted too"
 	assert_junit_is gate.xml "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
 <testsuites name=\"fleetgate\" tests=\"2\" failures=\"0\" errors=\"0\" time=\"T\">
   <testsuite name=\"fleetgate\" tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"0\" time=\"T\" timestamp=\"TS\" hostname=\"H\">
@@ -408,7 +412,7 @@ gate.xml"
 	make_ci_clone main
 	run "$FLEETGATE" gate --source feature/nope --target main --junit gate.xml
 	assert_status 2
-	assert_output_is "fleetgate gate: source branch 'feature/nope' not found: neither refs/heads/feature/nope nor refs/remotes/origin/feature/nope exists (fetch it; a fork's branch must be fetched into one of them)"
+	assert_output_is "fleetgate gate: source branch 'feature/nope' not found: neither refs/heads/feature/nope, refs/remotes/feature/nope nor refs/remotes/origin/feature/nope exists (fetch it; a fork's branch must be fetched into one of them)"
 	[ ! -e gate.xml ]
 	run "$FLEETGATE" gate --source 'bad..name' --target main
 	assert_status 2
@@ -445,7 +449,8 @@ gate.xml"
 	git -C shallow fetch -q --unshallow
 	run "$FLEETGATE" gate --repo shallow --source main --target canary
 	assert_status 0
-	assert_output_is "gate: main -> canary: accepted"
+	assert_output_is "gate: main -> canary: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be accepted too"
 	mkdir plain
 	cd plain
 	run "$FLEETGATE" gate --source main --target canary
@@ -464,7 +469,8 @@ gate.xml"
 	git config --global --add safe.directory "$WORK/ci"
 	run "$FLEETGATE" gate --source main --target canary
 	assert_status 0
-	assert_output_is "gate: main -> canary: accepted"
+	assert_output_is "gate: main -> canary: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be accepted too"
 }
 
 @test "bad options and unwritable reports are exit 2; --help is exit 0" {
@@ -485,11 +491,189 @@ gate.xml"
 	run "$FLEETGATE" gate --source main --target canary --codequality "$WORK/no/such/dir/cq.json"
 	assert_status 2
 	assert_output_is "gate: main -> canary: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be accepted too
 fleetgate gate: --codequality: $WORK/no/such/dir/cq.json: No such file or directory"
 	run "$FLEETGATE" gate --help
 	assert_status 0
 	[ "${lines[0]}" = "usage: fleetgate gate [--source BRANCH --target BRANCH] [--repo PATH]" ]
 	[ "${lines[${#lines[@]}-1]}" = "environment error (no repository, shallow clone, unknown source branch)." ]
+}
+
+# ---- the gate and a real push judge the forge's merge alike ----
+
+# $SRV: a bare server with fleetgate's hooks, main bootstrapped and canary
+# and production created at it; the current folder is the developer's clone
+# `w`, and the CI job's clone (only origin/*) is refreshed by ci_fetch.
+hooked_stages() {
+	unset GL_ID GL_USERNAME GL_PROTOCOL GITEA_PUSHER_NAME GL_USER REMOTE_USER
+	unset MENDER_SERVER MENDER_ACCESS_TOKEN MENDER_USER MENDER_PASSWORD
+	export USER=fleet-dev
+	SRV=$WORK/srv.git
+	URL=file://$SRV
+	git init -q --bare "$SRV"
+	"$FLEETGATE" install --repo "$SRV" >/dev/null
+	git clone -q "$URL" w 2>/dev/null
+	cp -R "$FG_TOP/fleet-example/." w/
+	cd w
+	git add -A
+	git commit -q -m "Example fleet"
+	git push -q origin main 2>/dev/null
+	git push -q origin main:canary main:production 2>/dev/null
+	git fetch -q origin
+	git branch -q canary origin/canary
+	# as a CI job's clone: detached, no local branch
+	git clone -q --no-checkout "$URL" "$WORK/ci" 2>/dev/null
+	git -C "$WORK/ci" checkout -q --detach origin/main
+	git -C "$WORK/ci" branch -q -D main
+}
+
+ci_fetch() { git -C "$WORK/ci" fetch -q origin; }
+
+# The gate in the CI clone.
+ci_gate() { # gate arguments...
+	run "$FLEETGATE" gate --repo "$WORK/ci" "$@"
+}
+
+# canary holds a promotion merge commit made as GitLab makes it, then main
+# takes a second reviewed change.
+promoted_once() {
+	hooked_stages
+	merge_feature one
+	git push -q origin main 2>/dev/null
+	git checkout -q canary
+	git merge -q --no-ff -m "Merge branch 'main' into 'canary'" main
+	git push -q origin canary 2>/dev/null
+	assert_server_tip canary "$(git rev-parse canary)"
+	git checkout -q main
+	merge_feature two
+	git push -q origin main 2>/dev/null
+	ci_fetch
+}
+
+METHOD_ADVICE="(GitLab: Settings > Merge requests > Merge method; GitHub and Gitea: the merge button's method; fleetgate gate --merge-method)"
+
+@test "after a promotion merge commit, the next merge commit passes the gate and the hook" {
+	promoted_once
+	ci_gate --source origin/main --target origin/canary --merge-method merge
+	assert_status 0
+	assert_output_is "gate: main -> canary: accepted"
+	ci_gate --source main --target canary
+	assert_status 0
+	assert_output_is "gate: main -> canary: accepted
+  judged as a merge commit (--merge-method to choose); a fast-forward would be refused: 'canary' cannot fast-forward to 'main': its tip $(short canary) is not in the history of 'main' (a promotion merge commit, or a change of its own, is on it)"
+	ci_gate --source main --target canary --merge-method ff
+	assert_status 1
+	assert_output_is "gate: main -> canary: refused
+  stage 'canary' takes only unmodified merges from 'main'
+  [merge-method] the pre-receive hook refuses a fast-forward of 'main' into 'canary' here
+    what to do: choose the merge method 'merge commit' $METHOD_ADVICE
+  [fast-forward] 'canary' cannot fast-forward to 'main': its tip $(short canary) is not in the history of 'main' (a promotion merge commit, or a change of its own, is on it)
+    commit $(short canary) \"Merge branch 'main' into 'canary'\"
+    what to do: choose the merge method 'merge commit'"
+	# GitLab's merge commit, pushed
+	git checkout -q canary
+	git merge -q --no-ff -m "Merge branch 'main' into 'canary'" main
+	push origin canary
+	assert_status 0
+	assert_server_tip canary "$(git rev-parse canary)"
+	[ "$(git rev-parse canary^2)" = "$(git rev-parse main)" ]
+}
+
+@test "a squash or a rebase is refused by the gate and the hook, and the gate names the method" {
+	promoted_once
+	old=$(git rev-parse canary)
+	ci_gate --source main --target canary --merge-method squash
+	assert_status 1
+	assert_output_is "gate: main -> canary: refused
+  stage 'canary' takes only unmodified merges from 'main'
+  [merge-method] the merge method 'squash' makes new commits that 'main' never had as its tip: the pre-receive hook refuses them
+    what to do: choose the merge method 'merge commit' $METHOD_ADVICE
+  [not-from-upstream] the forge's squash commit is not in 'main': 'canary' takes only what 'main' already holds
+    what to do: make the change on a branch merged into the first stage, then promote it stage by stage"
+	# GitLab says when it squashes
+	CI_MERGE_REQUEST_SQUASH_ON_MERGE=true ci_gate --source main --target canary --format json
+	assert_status 1
+	[ "$(printf '%s' "$output" | jq -r '.reasons[0].rule')" = merge-method ]
+	# the squash, pushed
+	git checkout -q -b squashed canary
+	git merge -q --squash main >/dev/null
+	git commit -q -m "Main, squashed"
+	push origin squashed:canary
+	assert_status 1
+	assert_line_present "remote: fleetgate:   [not-from-upstream] commit $(short squashed) is not in 'main': 'canary' takes only what 'main' already holds"
+	assert_server_tip canary "$old"
+	# the rebase: main's own commits replayed onto canary
+	ci_gate --source main --target canary --merge-method rebase
+	assert_status 1
+	assert_output_is "gate: main -> canary: refused
+  stage 'canary' takes only unmodified merges from 'main'
+  [merge-method] the merge method 'rebase' makes new commits that 'main' never had as its tip: the pre-receive hook refuses them
+    what to do: choose the merge method 'merge commit' $METHOD_ADVICE
+  [not-from-upstream] the rebase's copy of 'Change two' is not in 'main': 'canary' takes only what 'main' already holds
+    what to do: make the change on a branch merged into the first stage, then promote it stage by stage"
+	git checkout -q -b rebased main
+	git rebase -q canary >/dev/null 2>&1
+	[ "$(git log --format=%s -1 rebased)" = "Change two" ]
+	push origin rebased:canary
+	assert_status 1
+	assert_line_present "remote: fleetgate:   [not-from-upstream] commit $(short rebased) is not in 'main': 'canary' takes only what 'main' already holds"
+	assert_server_tip canary "$old"
+}
+
+@test "canary that never held a promotion merge takes a fast-forward or GitHub's merge commit" {
+	hooked_stages
+	merge_feature one
+	git push -q origin main 2>/dev/null
+	ci_fetch
+	ci_gate --source main --target canary --merge-method ff
+	assert_status 0
+	assert_output_is "gate: main -> canary: accepted"
+	ci_gate --source main --target canary --merge-method squash
+	assert_status 1
+	[ "${lines[2]}" = "  [merge-method] the merge method 'squash' makes new commits that 'main' never had as its tip: the pre-receive hook refuses them" ]
+	[ "${lines[3]}" = "    what to do: choose the merge method 'fast-forward' or 'merge commit' $METHOD_ADVICE" ]
+	GITHUB_ACTIONS=true GITHUB_REF=refs/pull/7/merge GITHUB_REPOSITORY_OWNER=fleet ci_gate --source main --target canary --merge-method merge
+	assert_status 0
+	assert_output_is "gate: main -> canary: accepted"
+	# GitHub's merge commit, pushed to production's twin: canary takes the fast-forward
+	git checkout -q canary
+	git merge -q --ff-only main
+	push origin canary
+	assert_status 0
+	assert_server_tip canary "$(git rev-parse main)"
+	# and production takes GitHub's merge commit of canary
+	git checkout -q -b production origin/production
+	git merge -q --no-ff -m "Merge pull request #7 from fleet/canary" canary
+	ci_fetch
+	ci_gate --source canary --target production --merge-method merge
+	assert_status 0
+	push origin production
+	assert_status 0
+	assert_server_tip production "$(git rev-parse production)"
+}
+
+@test "branch names as git users type them, in a clone with only origin/*" {
+	hooked_stages
+	merge_feature one
+	git push -q origin main 2>/dev/null
+	ci_fetch
+	for s in main origin/main refs/heads/main refs/remotes/origin/main; do
+		ci_gate --source "$s" --target "${s/main/canary}" --merge-method merge
+		assert_status 0
+		assert_output_is "gate: main -> canary: accepted"
+	done
+	CI_MERGE_REQUEST_SOURCE_BRANCH_NAME=origin/main CI_MERGE_REQUEST_TARGET_BRANCH_NAME=refs/remotes/origin/canary ci_gate --merge-method merge
+	assert_status 0
+	assert_output_is "gate: main -> canary: accepted"
+	GITHUB_HEAD_REF=refs/heads/main GITHUB_BASE_REF=origin/canary ci_gate --merge-method merge
+	assert_status 0
+	assert_output_is "gate: main -> canary: accepted"
+	ci_gate --source origin/nope --target canary
+	assert_status 2
+	assert_output_is "fleetgate gate: source branch 'origin/nope' not found: neither refs/heads/origin/nope, refs/remotes/origin/nope nor refs/remotes/origin/origin/nope exists (fetch it; a fork's branch must be fetched into one of them)"
+	ci_gate --source refs/tags/v1 --target canary
+	assert_status 2
+	assert_output_is "fleetgate gate: source 'refs/tags/v1' is not a branch (a branch is refs/heads/<name> or refs/remotes/<remote>/<name>)"
 }
 
 # ---- the pipeline snippets of docs/gate.md, run as written ----

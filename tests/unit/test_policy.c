@@ -638,18 +638,34 @@ static void test_stage_created_from_upstream_promotion(void **state)
 	ASSERT_RULES(&p, 0, "not-from-upstream");
 }
 
-static char *mr(const char *source, int src, const char *target, int tgt)
+/* The rules a merge request refuses with `method`; the merge's tree is
+ * the source's when `same` (git's merge would bring it in unchanged). */
+static char *mr_method(const char *source, int src, const char *target, int tgt,
+		       enum policy_merge_method method, int same)
 {
 	static char buf[256];
 	struct policy_verdict *v = NULL;
+	struct policy_merge_request m;
 
-	assert_int_equal(policy_judge_merge_request(&v, &settings, source, g.c[src].id, target,
-						    tgt < 0 ? ZERO : g.c[tgt].id, &reader), 0);
+	memset(&m, 0, sizeof(m));
+	m.source = source;
+	m.target = target;
+	m.source_id = g.c[src].id;
+	m.target_id = tgt < 0 ? ZERO : g.c[tgt].id;
+	m.method = method;
+	m.merge_clean = 1;
+	m.merge_same_as_source = same;
+	m.message = "Merge branch 'main' into 'canary'";
+	assert_int_equal(policy_judge_merge_request(&v, &settings, &m, &reader), 0);
 	snprintf(buf, sizeof(buf), "%s", rules(v));
 	policy_verdicts_free(v, 1);
 	return buf;
 }
 
+static char *mr(const char *source, int src, const char *target, int tgt)
+{
+	return mr_method(source, src, target, tgt, POLICY_MERGE_COMMIT, 1);
+}
 
 /* A feature branch's intermediate commit (work in progress, fixed before
  * the merge) is in main's history but was never main's tip: no later stage
@@ -802,16 +818,65 @@ static void test_merge_requests(void **state)
 
 	(void)state;
 	g.c[bad].invalid = 1;
-	set_branch("main", merge);
 	assert_string_equal(mr("feature/tune", work, "main", base), "");
 	assert_string_equal(mr("feature/typo", bad, "main", base), "invalid-config");
+	set_branch("main", merge);
 	assert_string_equal(mr("main", merge, "canary", base), "");
 	assert_string_equal(mr("feature/tune", work, "canary", base), "not-from-upstream");
 	assert_string_equal(mr("main", merge, "production", base), "not-from-upstream");
-	assert_string_equal(mr("canary", base, "production", base), "");
-	assert_string_equal(mr("main", merge, "canary", diverged), "diverged");
 	assert_string_equal(mr("feature/tune", work, "develop", base), "");
 	assert_string_equal(mr("feature/typo", bad, "develop", base), "invalid-config");
+	/* canary changed on its own: git's merge brings that in */
+	set_branch("canary", diverged);
+	assert_string_equal(mr_method("main", merge, "canary", diverged, POLICY_MERGE_COMMIT, 0),
+			    "modified-content");
+	assert_string_equal(mr_method("main", merge, "canary", diverged, POLICY_MERGE_FF, 0),
+			    "fast-forward");
+}
+
+/* How the forge merges decides what the hook sees: after a promotion merge
+ * commit on canary, only another merge commit passes. */
+static void test_merge_request_methods(void **state)
+{
+	int base = base_history();
+	int work = commit(3, "tune", base, -1);
+	int merge = commit(3, "Merge tune", base, work);
+	int promo = commit(3, "Merge branch 'main' into 'canary'", base, merge);
+	int work2 = commit(6, "rotate", merge, -1);
+	int merge2 = commit(6, "Merge rotate", merge, work2);
+
+	(void)state;
+	/* the first stage: only a merge commit is a merge */
+	assert_string_equal(mr_method("feature/tune", work, "main", base, POLICY_MERGE_COMMIT, 1), "");
+	assert_string_equal(mr_method("feature/tune", work, "main", base, POLICY_MERGE_FF, 1),
+			    "merge-method merge-only");
+	assert_string_equal(mr_method("feature/tune", work, "main", base, POLICY_MERGE_SQUASH, 1),
+			    "merge-method merge-only");
+	assert_string_equal(mr_method("feature/tune", work, "main", base, POLICY_MERGE_REBASE, 1),
+			    "merge-method merge-only");
+	/* canary never held a promotion merge: fast-forward or merge commit */
+	set_branch("main", merge);
+	assert_string_equal(mr_method("main", merge, "canary", base, POLICY_MERGE_FF, 1), "");
+	assert_string_equal(mr_method("main", merge, "canary", base, POLICY_MERGE_SQUASH, 1),
+			    "merge-method not-from-upstream");
+	assert_string_equal(mr_method("main", merge, "canary", base, POLICY_MERGE_REBASE, 1),
+			    "merge-method not-from-upstream");
+	/* canary holds a promotion merge commit: the next one passes too */
+	set_branch("canary", promo);
+	set_branch("main", merge2);
+	assert_string_equal(mr_method("main", merge2, "canary", promo, POLICY_MERGE_COMMIT, 1), "");
+	assert_string_equal(mr_method("main", merge2, "canary", promo, POLICY_MERGE_FF, 1),
+			    "merge-method fast-forward");
+	assert_string_equal(mr_method("main", merge2, "canary", promo, POLICY_MERGE_SQUASH, 1),
+			    "merge-method not-from-upstream");
+	assert_string_equal(mr_method("main", merge2, "canary", promo, POLICY_MERGE_REBASE, 1),
+			    "merge-method not-from-upstream");
+	/* a merge that brings more than main's tip */
+	assert_string_equal(mr_method("main", merge2, "canary", promo, POLICY_MERGE_COMMIT, 0),
+			    "modified-content");
+	/* nothing to promote: main's tip is in canary already, as the hook says */
+	assert_string_equal(mr_method("main", merge, "canary", promo, POLICY_MERGE_COMMIT, 1),
+			    "not-from-upstream");
 }
 
 static void test_parse_update(void **state)
@@ -862,6 +927,7 @@ int main(void)
 		cmocka_unit_test_setup(test_many_stages, setup),
 		cmocka_unit_test_setup(test_stage_name_unusable, setup),
 		cmocka_unit_test_setup(test_merge_requests, setup),
+		cmocka_unit_test_setup(test_merge_request_methods, setup),
 		cmocka_unit_test(test_parse_update),
 	};
 
