@@ -24,9 +24,11 @@
  *
  * Invariants checked after loading (a violation aborts, which libFuzzer
  * reports as a crash and the replay as a failed input):
- *   - fleet_load and fleet_read_promotion succeed (a memory source never
- *     fails, so any error code is a bug) and free everything they allocate
- *     (AddressSanitizer's leak check);
+ *   - fleet_load succeeds (a memory source never fails, so any error code
+ *     is a bug); fleet_read_promotion succeeds, or says FG_EINVAL (with a
+ *     message and no stages) only when fleet_load found an error: a stage
+ *     list that cannot be read is never "no stages"; both free everything
+ *     they allocate (AddressSanitizer's leak check);
  *   - every diagnostic has a file, a severity, a code of [a-z0-9-] and a
  *     message; its line and column are both 1 or more (a place in the file,
  *     at most the line after its last, where libyaml puts the end of the
@@ -291,8 +293,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	diags_sort(&d);
 	check_report(&d);
 	rc = fleet_read_promotion(&src, &promotion, &npromotion);
-	if (rc)
+	if (rc == FG_EINVAL) {
+		if (!d.errors || npromotion || promotion || !fg_error_message()[0])
+			fuzz_fail("fleet_read_promotion refused a fleet that loads without errors, or kept stages");
+	} else if (rc) {
 		fuzz_fail("fleet_read_promotion returned %d on a memory source", rc);
+	}
 	fg_strings_free(promotion, npromotion);
 	fleet_free(f);
 	diags_release(&d);
