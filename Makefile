@@ -53,7 +53,8 @@ ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointe
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC := $(sort $(wildcard lib/*.c))
+# lib/<layer>/*.c: one folder a layer (scripts/check-layers)
+LIB_SRC := $(sort $(wildcard lib/*/*.c))
 FG_SRC := $(sort $(wildcard cli/*.c hooks/*.c gate/*.c validate/*.c))
 SIM_SRC := $(sort $(wildcard sim/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))

@@ -10,11 +10,11 @@
  * requests counts the stand-in's log after the walk and vmhwm_kb is this
  * process's peak resident set.
  */
-#include "alloc.h"
-#include "buf.h"
-#include "error.h"
-#include "http.h"
-#include "mender.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "mender/http.h"
+#include "mender/mender.h"
 
 #include <cjson/cJSON.h>
 

@@ -7,14 +7,14 @@
  */
 #include "cli.h"
 
-#include "alloc.h"
-#include "buf.h"
-#include "error.h"
-#include "fleet.h"
-#include "fsutil.h"
-#include "hmac.h"
-#include "repo.h"
-#include "settings.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "fleet/fleet.h"
+#include "core/fsutil.h"
+#include "core/hmac.h"
+#include "git/repo.h"
+#include "rules/settings.h"
 
 #include <errno.h>
 #include <fcntl.h>

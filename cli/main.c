@@ -7,10 +7,10 @@
 #include "cli.h"
 #include "hooks.h"
 
-#include "alloc.h"
-#include "error.h"
-#include "http.h"
-#include "repo.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "mender/http.h"
+#include "git/repo.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,19 +1,19 @@
 /*
  * fleetgate plan | apply | reconcile | status: the commands of the people
  * running the fleet. Each opens the repository, runs the scheduler
- * (lib/schedule.h) and prints.
+ * (lib/deploy/schedule.h) and prints.
  */
 #include "cli.h"
 
-#include "alloc.h"
-#include "buf.h"
-#include "error.h"
-#include "http.h"
-#include "plan_report.h"
-#include "repo.h"
-#include "schedule.h"
-#include "settings.h"
-#include "spool.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "mender/http.h"
+#include "deploy/plan_report.h"
+#include "git/repo.h"
+#include "deploy/schedule.h"
+#include "rules/settings.h"
+#include "deploy/spool.h"
 
 #include <getopt.h>
 #include <stdio.h>

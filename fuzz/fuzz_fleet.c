@@ -45,9 +45,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "diag.h"
-#include "fleet.h"
+#include "core/buf.h"
+#include "fleet/diag.h"
+#include "fleet/fleet.h"
 #include "memsource.h"
 
 #define FUZZ_MAX_FILES 64

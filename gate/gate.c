@@ -8,18 +8,18 @@
  */
 #include "cli.h"
 
-#include "alloc.h"
-#include "buf.h"
-#include "error.h"
-#include "gate.h"
-#include "gate_report.h"
-#include "repo.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "rules/gate.h"
+#include "rules/gate_report.h"
+#include "git/repo.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include "plan_report.h"
-#include "schedule.h"
-#include "settings.h"
+#include "deploy/plan_report.h"
+#include "deploy/schedule.h"
+#include "rules/settings.h"
 
 #include <getopt.h>
 #include <stdio.h>

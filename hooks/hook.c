@@ -6,9 +6,9 @@
 
 #include "cli.h"
 
-#include "alloc.h"
-#include "error.h"
-#include "policy.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "rules/policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,17 +9,17 @@
  */
 #include "hooks.h"
 
-#include "alloc.h"
-#include "buf.h"
+#include "core/alloc.h"
+#include "core/buf.h"
 #include "cli.h"
-#include "error.h"
-#include "fsutil.h"
-#include "http.h"
-#include "policy.h"
-#include "repo.h"
-#include "schedule.h"
-#include "settings.h"
-#include "spool.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "mender/http.h"
+#include "rules/policy.h"
+#include "git/repo.h"
+#include "deploy/schedule.h"
+#include "rules/settings.h"
+#include "deploy/spool.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -5,21 +5,21 @@
  * It fails closed: any internal error refuses the push. Refusing one ref
  * while others land needs git's update hook, so when some refs are refused
  * and fleetgate's update hook is installed, the verdicts are handed to it
- * (lib/handoff.h) and pre-receive lets git go on; without that hook, any
+ * (lib/rules/handoff.h) and pre-receive lets git go on; without that hook, any
  * refusal refuses the whole push.
  */
 #include "hooks.h"
 
-#include "alloc.h"
-#include "buf.h"
+#include "core/alloc.h"
+#include "core/buf.h"
 #include "cli.h"
-#include "error.h"
-#include "handoff.h"
-#include "policy.h"
-#include "policy_repo.h"
-#include "report.h"
-#include "repo.h"
-#include "settings.h"
+#include "core/error.h"
+#include "rules/handoff.h"
+#include "rules/policy.h"
+#include "rules/policy_repo.h"
+#include "rules/report.h"
+#include "git/repo.h"
+#include "rules/settings.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -17,13 +17,13 @@
 #include "hooks.h"
 
 #include "cli.h"
-#include "alloc.h"
-#include "error.h"
-#include "handoff.h"
-#include "policy.h"
-#include "policy_repo.h"
-#include "repo.h"
-#include "settings.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "rules/handoff.h"
+#include "rules/policy.h"
+#include "rules/policy_repo.h"
+#include "git/repo.h"
+#include "rules/settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,16 +1,16 @@
 /*
  * update <ref> <old> <new>: decline the refs pre-receive refused, so that a
  * non-atomic push lands its good refs. The judging is pre-receive's; this
- * hook only takes its verdict (lib/handoff.h). Without a verdict, a stage is
+ * hook only takes its verdict (lib/rules/handoff.h). Without a verdict, a stage is
  * declined (fail closed) and any other ref is left alone.
  */
 #include "hooks.h"
 
 #include "cli.h"
-#include "error.h"
-#include "handoff.h"
-#include "repo.h"
-#include "settings.h"
+#include "core/error.h"
+#include "rules/handoff.h"
+#include "git/repo.h"
+#include "rules/settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>

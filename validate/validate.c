@@ -6,13 +6,13 @@
  */
 #include "cli.h"
 
-#include "alloc.h"
-#include "buf.h"
-#include "diag.h"
-#include "error.h"
-#include "fleet.h"
-#include "repo.h"
-#include "settings.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "fleet/diag.h"
+#include "core/error.h"
+#include "fleet/fleet.h"
+#include "git/repo.h"
+#include "rules/settings.h"
 
 #include <getopt.h>
 #include <stdio.h>

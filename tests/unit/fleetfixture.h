@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fleet.h"
+#include "fleet/fleet.h"
 #include "memsource.h"
 
 /* load_fleet(fleet_yaml, id1, yaml1, id2, yaml2, ..., NULL); asserts the

@@ -1,14 +1,14 @@
 /*
- * Test helper: a source (lib/source.h) over files held in memory, so the
+ * Test helper: a source (lib/fleet/source.h) over files held in memory, so the
  * loader and validator can be tested without a disk or a repository.
  * Header-only: each test program includes it once.
  */
 #ifndef FLEETGATE_TEST_MEMSOURCE_H
 #define FLEETGATE_TEST_MEMSOURCE_H
 
-#include "alloc.h"
-#include "error.h"
-#include "source.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "fleet/source.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,10 +8,10 @@
  * (and marked unused, since not every test uses all of them).
  */
 
-#include "alloc.h"
-#include "buf.h"
-#include "error.h"
-#include "http.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "mender/http.h"
 
 #include <cjson/cJSON.h>
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "buf.h"
+#include "core/buf.h"
 
 #include <stdio.h>
 #include <string.h>

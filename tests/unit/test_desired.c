@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "desired.h"
+#include "fleet/desired.h"
 #include "fleetfixture.h"
-#include "repo.h"
+#include "git/repo.h"
 
 #define PI3 "0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40"
 #define PI4 "c8b1f4e2-6d3a-4c7b-9a2e-5b8d1f3c6a04"

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "buf.h"
-#include "diag.h"
-#include "ydoc.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "fleet/diag.h"
+#include "fleet/ydoc.h"
 
 static char *docs;
 

@@ -1,5 +1,5 @@
 /*
- * The merge-request gate's report writers (lib/gate_report.h) on verdicts
+ * The merge-request gate's report writers (lib/rules/gate_report.h) on verdicts
  * built here: the exact text, JSON, JUnit XML, Code Quality JSON, markdown
  * and GitHub Actions annotations for each outcome, and the escaping of
  * hostile names and messages in every format. Code Quality fingerprints
@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "buf.h"
-#include "gate.h"
-#include "gate_report.h"
-#include "repo.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "rules/gate.h"
+#include "rules/gate_report.h"
+#include "git/repo.h"
 
 #define SRC "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 #define TGT "0f1e2d3c4b5a69788796a5b4c3d2e1f001234567"

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "apply.h"
-#include "mender.h"
+#include "deploy/apply.h"
+#include "mender/mender.h"
 #include "simctl.h"
 
 #define USER "alice@example.com"

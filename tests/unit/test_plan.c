@@ -13,10 +13,10 @@
 #include <string.h>
 
 #include "fleetfixture.h"
-#include "plan.h"
-#include "repo.h"
-#include "plan_report.h"
-#include "repo.h"
+#include "deploy/plan.h"
+#include "git/repo.h"
+#include "deploy/plan_report.h"
+#include "git/repo.h"
 
 #define D1 "0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40"
 #define D2 "5ef8a3d2-9c41-4b7e-8f10-2a6c4d9b3e71"

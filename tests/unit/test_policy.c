@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "error.h"
-#include "policy.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "rules/policy.h"
 
 #define MAX_COMMITS 64
 #define MAX_BRANCHES 8

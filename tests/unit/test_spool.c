@@ -10,10 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alloc.h"
-#include "error.h"
-#include "repo.h"
-#include "spool.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/hmac.h"
+#include "git/repo.h"
+#include "deploy/spool.h"
 
 #define C1 "1111111111111111111111111111111111111111"
 #define C2 "2222222222222222222222222222222222222222"
@@ -153,6 +154,24 @@ static void test_line_caps(void **state)
 	free(error);
 }
 
+/* Spool and verdict files keep the names they had when libgit2 hashed
+ * them: git's blob id of the name (git hash-object gives the same). */
+static void test_file_names_are_blob_ids(void **state)
+{
+	static const char big[] = "refs/heads/a-branch-name-of-some-length/with/levels";
+	char hex[HASH_BLOB_HEX_LEN + 1], git[41];
+
+	(void)state;
+	assert_int_equal(hash_blob_hex("", 0, hex), 0);
+	assert_string_equal(hex, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+	assert_int_equal(hash_blob_hex("canary", 6, hex), 0);
+	repo_hash_hex("canary", 6, git);
+	assert_string_equal(hex, git);
+	assert_int_equal(hash_blob_hex(big, sizeof(big), hex), 0);
+	repo_hash_hex(big, sizeof(big), git);
+	assert_string_equal(hex, git);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -160,6 +179,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_attempts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_and_broken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_line_caps, setup, teardown),
+		cmocka_unit_test(test_file_names_are_blob_ids),
 	};
 	int failed;
 

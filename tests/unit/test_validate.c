@@ -26,11 +26,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "diag.h"
-#include "fleet.h"
+#include "core/buf.h"
+#include "fleet/diag.h"
+#include "fleet/fleet.h"
 #include "memsource.h"
-#include "repo.h"
+#include "git/repo.h"
 
 struct corpus_case {
 	char *path;

@@ -1,0 +1,50 @@
+#ifndef FLEETGATE_FACTS_H
+#define FLEETGATE_FACTS_H
+
+#include <stddef.h>
+
+#include "mender/mender.h"
+#include "deploy/plan.h"
+
+/*
+ * The facts the planner needs, read from Mender page by page, never one
+ * request per device (except with `full`, which reads every device's
+ * configuration to catch drift):
+ *   - the inventory (device_type, the OS attribute, artifact_name,
+ *     identity status, subscribed_branch, the digest tag), pages of 500;
+ *   - the active software deployments and the ones named as this plan's
+ *     would be, each with its targeted devices and the status of the
+ *     devices that picked it up;
+ *   - the artifacts named by the fleet, with their device types.
+ */
+
+struct facts_request {
+	const char *os_attribute;             /* e.g. rootfs-image.version */
+	const char *const *artifacts;         /* artifact names the fleet uses */
+	size_t nartifacts;
+	const char *const *deployment_names;  /* fleetgate:<branch>@<sha>:<artifact> */
+	size_t ndeployment_names;
+	int full;                             /* also read every configuration */
+};
+
+struct facts {
+	struct mender_device_list devices;
+	struct mender_deployment_list deployments;
+	struct mender_device_status_list *statuses; /* per deployment */
+	struct mender_artifact_list artifacts;
+	struct mender_config *configs;        /* with `full`, per device */
+	/* For plan_input: arrays that point into the above. */
+	struct plan_facts *plan;
+	size_t nplan;
+	struct plan_artifact *plan_artifacts;
+	size_t nplan_artifacts;
+	struct plan_deployment_fact *dep_pool;
+	struct plan_kv *kv_pool;
+};
+
+/* Gather the facts; `out` is the caller's, released with facts_release()
+ * (also after a failure). */
+int facts_gather(struct facts *out, struct mender_client *c, const struct facts_request *rq);
+void facts_release(struct facts *f);
+
+#endif

@@ -1,0 +1,20 @@
+#ifndef FLEETGATE_PLAN_REPORT_H
+#define FLEETGATE_PLAN_REPORT_H
+
+#include "core/buf.h"
+#include "deploy/plan.h"
+
+/* A plan rendered for people (text) and for tools (JSON). Secret values
+ * never appear: the JSON shows "***" for them and the text no values. */
+
+/* With `all`, devices with nothing to do are listed too. */
+void plan_report_text(struct fg_buf *out, const struct plan *p, int all);
+void plan_report_json(struct fg_buf *out, const struct plan *p);
+/* One line: "production@1a2b3c4: 3 OS updates in 2 deployments, ..." */
+void plan_report_summary(struct fg_buf *out, const struct plan *p);
+
+const char *plan_os_name(enum plan_os os);
+const char *plan_config_name(enum plan_config c);
+const char *plan_kind_name(enum plan_kind k);
+
+#endif
