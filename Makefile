@@ -47,6 +47,11 @@ ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
+# make coverage: gcov's counters in every object and program.
+ifeq ($(COVERAGE),1)
+ALL_CFLAGS += --coverage
+LDFLAGS += --coverage
+endif
 # make fuzz: coverage for libFuzzer in every object, its main linked only
 # into the fuzz targets.
 ifeq ($(SANITIZE),fuzzer)
@@ -237,6 +242,23 @@ analyze:
 	cppcheck $(CPPCHECK_FLAGS) $(LIB_SRC) $(SIM_SRC) || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make analyze: findings above" >&2; exit 1; fi; \
 	echo "make analyze: no findings in $(words $(LIB_SRC) $(SIM_SRC)) files"
+
+# ---- coverage ----
+# The whole suite built with --coverage in build-cov (counters reset first),
+# then lcov's lines covered per source file and in total, and an HTML page
+# per file in build-cov/html/ (genhtml). Exits as the suite did.
+coverage:
+	$(Q)scripts/ensure-deps coverage
+	$(Q)rm -f build-cov/coverage.info; find build-cov -name '*.gcda' -delete 2>/dev/null; \
+	$(MAKE) --no-print-directory BUILD=build-cov COVERAGE=1 OPT=-O0 check; rc=$$?; \
+	lcov -q --capture --no-external --base-directory . --directory build-cov/obj \
+		--output-file build-cov/coverage.info 2>/dev/null && \
+	lcov -q --remove build-cov/coverage.info '*/tests/*' '*/fuzz/*' '*/bench/*' \
+		--output-file build-cov/coverage.info && \
+	lcov --list build-cov/coverage.info && \
+	lcov --summary build-cov/coverage.info 2>&1 | grep -E 'lines|functions' && \
+	genhtml -q --output-directory build-cov/html build-cov/coverage.info || rc=1; \
+	exit $$rc
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz build-cov
