@@ -4,6 +4,8 @@
 #   make check          run every test; ends with "N passed, N failed"
 #   make asan           the same suite built with AddressSanitizer + UBSan
 #   make fuzz           libFuzzer on fuzz/fuzz_*.c for FUZZ_TIME seconds (clang)
+#   make analyze        gcc -fanalyzer and cppcheck over the library and the stand-in
+#   make coverage       the suite built with --coverage in build-cov; lines covered per file
 #   make demo           the whole flow on this machine (see README)
 #   make install        PREFIX=/usr/local DESTDIR= (make uninstall: the same, removed)
 #   make V=1            show full commands
@@ -45,6 +47,11 @@ ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
+# make coverage: gcov's counters in every object and program.
+ifeq ($(COVERAGE),1)
+ALL_CFLAGS += --coverage
+LDFLAGS += --coverage
+endif
 # make fuzz: coverage for libFuzzer in every object, its main linked only
 # into the fuzz targets.
 ifeq ($(SANITIZE),fuzzer)
@@ -73,7 +80,7 @@ FLEETGATE := $(BUILD)/fleetgate
 # not MENDER_SIM: that name is the environment variable the tests read
 SIM_BIN := $(BUILD)/mender-sim
 
-.PHONY: all deps check-deps check asan demo install uninstall clean bench fuzz
+.PHONY: all deps check-deps check asan demo install uninstall clean bench fuzz analyze coverage
 # Keep objects of chained pattern rules: no rebuild on the next make.
 .SECONDARY:
 all: $(if $(FG_SRC),$(FLEETGATE)) $(if $(SIM_SRC),$(SIM_BIN))
@@ -205,7 +212,56 @@ fuzz:
 	$(Q)mkdir -p build-fuzz/corpus
 	$(Q)build-fuzz/fuzz/fuzz_fleet $(FUZZ_OPTS) build-fuzz/corpus fuzz/corpus
 
+# ---- static analysis ----
+# gcc's -fanalyzer compiles every source of the library and the stand-in
+# (LIB_SRC, SIM_SRC: wherever they live) with the build's own flags, its
+# warnings errors; then cppcheck reads them with the same -I and -D. A false
+# positive is silenced where it is, with the reason beside it: a
+# "#pragma GCC diagnostic" around the function for gcc, a
+# "cppcheck-suppress" comment on the line before for cppcheck.
+ANALYZE_CC ?= gcc
+ANALYZE_CFLAGS = $(filter-out -MMD -MP,$(ALL_CFLAGS)) -fanalyzer
+CPPCHECK_FLAGS = --enable=warning,performance,portability --inline-suppr --error-exitcode=1 \
+	--std=c11 -q $(filter -I% -D%,$(ALL_CFLAGS)) \
+	$(shell $(PKG_CONFIG) --cflags-only-I $(LIB_PKGS) $(SIM_PKGS) 2>/dev/null) \
+	--include=$(shell $(PKG_CONFIG) --variable=includedir libcjson 2>/dev/null)/cjson/cJSON.h
+# (cppcheck does not read the system headers; it needs cJSON.h for the
+# cJSON_ArrayForEach loops.)
+
+analyze:
+	$(Q)scripts/ensure-deps analyze
+	$(Q)$(call check_pkgs,$(LIB_PKGS) $(SIM_PKGS))fail=0; \
+	for f in $(LIB_SRC); do \
+		$(if $(Q),echo "  ANALYZE $$f";) \
+		$(ANALYZE_CC) $(ANALYZE_CFLAGS) $(LIB_CFLAGS) -c -o /dev/null $$f || fail=1; \
+	done; \
+	for f in $(SIM_SRC); do \
+		$(if $(Q),echo "  ANALYZE $$f";) \
+		$(ANALYZE_CC) $(ANALYZE_CFLAGS) $(SIM_CFLAGS) -c -o /dev/null $$f || fail=1; \
+	done; \
+	$(if $(Q),echo "  CPPCHECK $(words $(LIB_SRC) $(SIM_SRC)) files";) \
+	cppcheck $(CPPCHECK_FLAGS) $(LIB_SRC) $(SIM_SRC) || fail=1; \
+	if [ $$fail -ne 0 ]; then echo "make analyze: findings above" >&2; exit 1; fi; \
+	echo "make analyze: no findings in $(words $(LIB_SRC) $(SIM_SRC)) files"
+
+# ---- coverage ----
+# The whole suite built with --coverage in build-cov (counters reset first),
+# then lcov's lines covered per source file and in total, and an HTML page
+# per file in build-cov/html/ (genhtml). Exits as the suite did.
+coverage:
+	$(Q)scripts/ensure-deps coverage
+	$(Q)rm -f build-cov/coverage.info; find build-cov -name '*.gcda' -delete 2>/dev/null; \
+	$(MAKE) --no-print-directory BUILD=build-cov COVERAGE=1 OPT=-O0 check; rc=$$?; \
+	lcov -q --capture --no-external --base-directory . --directory build-cov/obj \
+		--output-file build-cov/coverage.info 2>/dev/null && \
+	lcov -q --remove build-cov/coverage.info '*/tests/*' '*/fuzz/*' '*/bench/*' \
+		--output-file build-cov/coverage.info && \
+	lcov --list build-cov/coverage.info && \
+	lcov --summary build-cov/coverage.info 2>&1 | grep -E 'lines|functions' && \
+	genhtml -q --output-directory build-cov/html build-cov/coverage.info || rc=1; \
+	exit $$rc
+
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-fuzz build-cov
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

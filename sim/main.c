@@ -189,11 +189,17 @@ static int write_port_file(const char *path, uint16_t port)
 {
 	struct sim_buf tmp = SIM_BUF_INIT;
 	FILE *f;
-	int ret = -1;
+	int wrote, ret = -1;
 
 	sim_buf_printf(&tmp, "%s.tmp", path);
 	f = fopen(tmp.ptr, "w");
-	if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f)) {
+	if (!f) {
+		fprintf(stderr, "mender-sim: %s: %s\n", tmp.ptr, strerror(errno));
+		goto done;
+	}
+	/* closed whether or not the write worked */
+	wrote = fprintf(f, "%u\n", port) >= 0;
+	if (fclose(f) || !wrote) {
 		fprintf(stderr, "mender-sim: %s: %s\n", tmp.ptr, strerror(errno));
 		goto done;
 	}

@@ -251,6 +251,12 @@ void *sim_map_get(const struct sim_map *m, const char *key)
 	return s ? s->value : NULL;
 }
 
+/* gcc -fanalyzer: the key's copy is owned by its slot (sim_map_del and
+ * sim_map_free free it); the analyzer loses it through the slot index */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
 void *sim_map_put(struct sim_map *m, const char *key, void *value)
 {
 	uint64_t h = hash_str(key);
@@ -276,6 +282,9 @@ void *sim_map_put(struct sim_map *m, const char *key, void *value)
 	m->count++;
 	return NULL;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 void *sim_map_del(struct sim_map *m, const char *key)
 {

@@ -1039,11 +1039,10 @@ void fleet_free(struct fleet *f)
 
 const struct fleet_device *fleet_find_device(const struct fleet *f, const char *id)
 {
-	struct fleet_device key;
+	struct fleet_device key = { .id = (char *)id };
 
 	if (!f->ndevices)
 		return NULL;
-	key.id = (char *)id;
 	return bsearch(&key, f->devices, f->ndevices, sizeof(*f->devices), device_cmp);
 }
 

@@ -1207,10 +1207,10 @@ done:
 	op_free(op);
 }
 
-/* Details of deployments [from, l->n): device lists and statistics. */
+/* Details of deployments [next, l->n): device lists and statistics. */
 struct dep_details {
 	struct mender_deployment_list *l;
-	size_t from, next;
+	size_t next;
 	unsigned flags;
 };
 
@@ -1285,7 +1285,7 @@ static int list_deployments(struct mender_client *c, int64_t deadline, char **qu
 			    size_t nqueries, unsigned flags, struct mender_deployment_list *out)
 {
 	struct dep_query q = { queries, nqueries, 0, out };
-	struct dep_details dd = { out, out->n, out->n, flags };
+	struct dep_details dd = { out, out->n, flags };
 	struct runner rn = { 0 };
 	size_t from = out->n, i, k;
 	int err;
