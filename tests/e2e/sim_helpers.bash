@@ -6,6 +6,10 @@ start_sim() { # seed.json [extra args]
 	local seed=$1
 	shift
 	: "${MENDER_SIM:?}"
+	# The files exist before the loop reads them: the background child
+	# makes its redirections only when it runs.
+	: > "$WORK/sim.out"
+	: > "$WORK/sim.err"
 	"$MENDER_SIM" --listen 127.0.0.1:0 --seed "$seed" "$@" >"$WORK/sim.out" 2>"$WORK/sim.err" &
 	SIM_PID=$!
 	local i
