@@ -213,9 +213,7 @@ int hook_post_receive(int argc, char **argv)
 done:
 	fputs(out.ptr, stderr);
 	fg_buf_release(&out);
-	for (i = 0; i < n; i++)
-		ref_update_release(&updates[i]);
-	free(updates);
+	ref_updates_free(updates, n);
 	if (settings_loaded)
 		settings_release(&s);
 	repo_free(repo);

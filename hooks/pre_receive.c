@@ -209,13 +209,8 @@ done:
 	alarm(0);
 	fg_buf_release(&out);
 	policy_verdicts_free(verdicts, n);
-	for (i = 0; i < n; i++) {
-		ref_update_release(&updates[i]);
-		if (judged)
-			ref_update_release(&judged[i]);
-	}
-	free(updates);
-	free(judged);
+	ref_updates_free(updates, n);
+	ref_updates_free(judged, n);
 	if (settings_loaded)
 		settings_release(&settings);
 	repo_free(repo);

@@ -122,12 +122,8 @@ int hook_reference_transaction(int argc, char **argv)
 	}
 done:
 	policy_verdicts_free(verdicts, n);
-	for (i = 0; i < n; i++)
-		ref_update_release(&updates[i]);
-	free(updates);
-	for (i = 0; i < nlines; i++)
-		ref_update_release(&lines[i]);
-	free(lines);
+	ref_updates_free(updates, n);
+	ref_updates_free(lines, nlines);
 	if (settings_loaded)
 		settings_release(&settings);
 	repo_free(repo);

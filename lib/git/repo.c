@@ -635,6 +635,8 @@ int repo_branch_tip(struct fg_repo *repo, const char *branch, char *hex)
 	return rc;
 }
 
+static int peel_branch_ref(struct fg_repo *repo, const char *refname, char *hex, int *found);
+
 int repo_resolve_branch(struct fg_repo *repo, const char *name, char *hex, int *found)
 {
 	static const char *const prefixes[] = { "refs/heads/", "refs/remotes/origin/" };
@@ -647,23 +649,9 @@ int repo_resolve_branch(struct fg_repo *repo, const char *name, char *hex, int *
 	if (!repo_branch_name_valid(name))
 		return fg_error_set(FG_EINVAL, "'%s' is not a valid branch name", name);
 	for (i = 0; i < sizeof(prefixes) / sizeof(*prefixes) && !*found && !rc; i++) {
-		git_reference *ref = NULL;
-		git_object *commit = NULL;
 		char *refname = fg_asprintf("%s%s", prefixes[i], name);
-		int err = git_reference_lookup(&ref, repo->git, refname);
 
-		if (err == GIT_ENOTFOUND) {
-			free(refname);
-			continue;
-		}
-		if (err < 0 || git_reference_peel(&commit, ref, GIT_OBJECT_COMMIT) < 0) {
-			rc = git_fail(refname);
-		} else {
-			git_oid_tostr(hex, GIT_OID_HEXSZ + 1, git_object_id(commit));
-			*found = 1;
-		}
-		git_object_free(commit);
-		git_reference_free(ref);
+		rc = peel_branch_ref(repo, refname, hex, found);
 		free(refname);
 	}
 	return rc;

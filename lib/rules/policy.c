@@ -71,6 +71,17 @@ void ref_update_release(struct ref_update *u)
 	u->ref = NULL;
 }
 
+void ref_updates_free(struct ref_update *u, size_t n)
+{
+	size_t i;
+
+	if (!u)
+		return;
+	for (i = 0; i < n; i++)
+		ref_update_release(&u[i]);
+	free(u);
+}
+
 void policy_commit_release(struct policy_commit *c)
 {
 	fg_strings_free(c->parents, c->nparents);
@@ -78,9 +89,17 @@ void policy_commit_release(struct policy_commit *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The rest of `s` after `prefix`, or NULL when `s` does not start so. */
+static const char *after_prefix(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(s, prefix, n) ? NULL : s + n;
+}
+
 static const char *branch_of(const char *ref)
 {
-	return strncmp(ref, "refs/heads/", 11) ? NULL : ref + 11;
+	return after_prefix(ref, "refs/heads/");
 }
 
 static int list_index(char *const *list, size_t n, const char *name)
@@ -138,8 +157,8 @@ static void refuse_internal(struct policy_verdict *v, const char *what)
  * refs/notes/fleetgate/ is fleetgate's own record on the server. */
 static int reserved_ref(const char *ref)
 {
-	return !strncmp(ref, "refs/replace/", 13) || !strcmp(ref, "refs/notes/fleetgate") ||
-	       !strncmp(ref, "refs/notes/fleetgate/", 21);
+	return after_prefix(ref, "refs/replace/") || !strcmp(ref, "refs/notes/fleetgate") ||
+	       after_prefix(ref, "refs/notes/fleetgate/");
 }
 
 /* ---- which branches are stages ---- */
@@ -272,6 +291,20 @@ static void drop_reasons(struct policy_verdict *v, size_t from)
 	v->accepted = v->nreasons == 0;
 }
 
+/* The stage's new first-parent line does not reach its old tip: the
+ * reasons this walk gave (from index `first`) are taken back for that one. */
+static void refuse_lost_line(struct policy_verdict *v, size_t first, const struct ref_update *u,
+			     const char *advice)
+{
+	char *old = short_id(u->old_id);
+
+	drop_reasons(v, first);
+	refuse(v, "first-parent", NULL, NULL, advice,
+	       "the first-parent history of '%s' does not continue from its previous tip %s",
+	       v->stage, old);
+	free(old);
+}
+
 /* Count an offending commit past the listed ones; 0 when counting stops. */
 static int count_more(struct policy_verdict *v, const char *what)
 {
@@ -350,18 +383,11 @@ static void check_merge_only(struct judge *j, struct policy_verdict *v, const st
 		if (!go_on)
 			return;
 	}
-	if (!reached) {
+	if (!reached)
 		/* A merge of the stage into a feature branch, pushed as the stage:
 		 * that is the problem to explain, not each commit under it. */
-		char *old = short_id(u->old_id);
-
-		drop_reasons(v, first);
-		refuse(v, "first-parent", NULL, NULL,
-		       "merge the feature branch into the stage (git checkout <stage>; git merge --no-ff <feature>), not the stage into the feature branch",
-		       "the first-parent history of '%s' does not continue from its previous tip %s",
-		       v->stage, old);
-		free(old);
-	}
+		refuse_lost_line(v, first, u,
+				 "merge the feature branch into the stage (git checkout <stage>; git merge --no-ff <feature>), not the stage into the feature branch");
 }
 
 /* A sorted set of object ids. */
@@ -597,16 +623,9 @@ static void check_from_upstream(struct judge *j, struct policy_verdict *v,
 		if (!go_on || !reached)
 			break;
 	}
-	if (!reached) {
-		char *old = short_id(u->old_id);
-
-		drop_reasons(v, first);
-		refuse(v, "first-parent", NULL, NULL,
-		       "promote with a merge into the stage (git checkout <stage>; git merge --no-ff origin/<upstream>)",
-		       "the first-parent history of '%s' does not continue from its previous tip %s",
-		       v->stage, old);
-		free(old);
-	}
+	if (!reached)
+		refuse_lost_line(v, first, u,
+				 "promote with a merge into the stage (git checkout <stage>; git merge --no-ff origin/<upstream>)");
 	id_set_release(&line);
 }
 

@@ -178,5 +178,7 @@ int policy_is_zero(const char *id);
  * malformed line, with a message naming it. */
 int policy_parse_update(struct ref_update *out, const char *line);
 void ref_update_release(struct ref_update *u);
+/* Release `n` updates and free the array (NULL is fine). */
+void ref_updates_free(struct ref_update *u, size_t n);
 
 #endif
