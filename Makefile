@@ -40,7 +40,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-	-DFLEETGATE_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) -Ilib -Icli -Ihooks -Igate -MMD -MP
+	-DFLEETGATE_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) -Ilib -I. -MMD -MP
 LDFLAGS ?=
 
 ifeq ($(SANITIZE),1)
@@ -62,7 +62,7 @@ endif
 
 # lib/<layer>/*.c: one folder a layer (scripts/check-layers)
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
-FG_SRC := $(sort $(wildcard cli/*.c hooks/*.c gate/*.c validate/*.c))
+FG_SRC := $(sort $(wildcard front/*.c cli/*.c hooks/*.c gate/*.c validate/*.c))
 SIM_SRC := $(sort $(wildcard sim/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 SIMTEST_SRC := $(sort $(wildcard tests/sim/*.c))
@@ -99,7 +99,7 @@ SIMTEST_CFLAGS = $(call pkgflags,--cflags,$(SIMTEST_PKGS))
 SIMTEST_LIBS = $(call pkgflags,--libs,$(SIMTEST_PKGS)) -lm
 TEST_LIBS = $(call pkgflags,--libs,$(TEST_PKGS))
 
-$(BUILD)/obj/lib/%.o $(BUILD)/obj/cli/%.o $(BUILD)/obj/hooks/%.o \
+$(BUILD)/obj/lib/%.o $(BUILD)/obj/front/%.o $(BUILD)/obj/cli/%.o $(BUILD)/obj/hooks/%.o \
 $(BUILD)/obj/gate/%.o $(BUILD)/obj/validate/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)
 $(BUILD)/obj/sim/%.o: CFLAGS_EXTRA = $(SIM_CFLAGS)
 $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/bench/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS)

@@ -7,11 +7,12 @@
  * the deadline goes on in a detached process whose every descriptor is
  * redirected, so the push's connection closes at once.
  */
-#include "hooks.h"
+#include "hooks/hooks.h"
+
+#include "front/front.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
-#include "cli.h"
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "mender/http.h"
@@ -48,7 +49,7 @@ static void on_alarm(int sig)
  * descriptor on /dev/null or the log, so git does not wait for it. */
 static int spawn_reconcile(const char *gitdir)
 {
-	char *self = cli_self_path(), *log = fs_state_dir(gitdir, "reconcile.log");
+	char *self = front_self_path(), *log = fs_state_dir(gitdir, "reconcile.log");
 	pid_t pid;
 
 	if (!self) {
@@ -128,6 +129,13 @@ static void report(struct fg_buf *out, const char *branch, const struct schedule
 		    p->no_artifact, p->secret_missing, branch);
 }
 
+/* The branch an update moves, or NULL: a deleted branch or another ref is
+ * not scheduled. */
+static const char *scheduled_branch(const struct ref_update *u)
+{
+	return policy_is_zero(u->new_id) ? NULL : front_branch_of(u->ref);
+}
+
 int hook_post_receive(int argc, char **argv)
 {
 	struct ref_update *updates = NULL;
@@ -152,21 +160,21 @@ int hook_post_receive(int argc, char **argv)
 	/* Durable first: every updated branch is in the spool before Mender
 	 * is called. Deleted branches are ignored. */
 	for (i = 0; i < n; i++) {
-		if (strncmp(updates[i].ref, "refs/heads/", 11) || policy_is_zero(updates[i].new_id))
-			continue;
-		if (spool_put(repo_gitdir(repo), updates[i].ref + 11, updates[i].new_id))
-			say(&out, "%s: could not spool the job: %s", updates[i].ref + 11, fg_error_message());
+		const char *branch = scheduled_branch(&updates[i]);
+
+		if (branch && spool_put(repo_gitdir(repo), branch, updates[i].new_id))
+			say(&out, "%s: could not spool the job: %s", branch, fg_error_message());
 	}
 	signal(SIGALRM, on_alarm);
 	alarm(s.apply_timeout + 5);
 	deadline = fg_http_now_ms() + (int64_t)s.apply_timeout * 1000;
 	for (i = 0; i < n; i++) {
-		const char *branch = updates[i].ref + 11;
+		const char *branch = scheduled_branch(&updates[i]);
 		struct schedule_options o;
 		struct schedule sc;
 		int rc;
 
-		if (strncmp(updates[i].ref, "refs/heads/", 11) || policy_is_zero(updates[i].new_id))
+		if (!branch)
 			continue;
 		if (timed_out || fg_http_now_ms() >= deadline) {
 			timed_out = 1;
