@@ -262,6 +262,6 @@ coverage:
 	exit $$rc
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz build-cov
+	rm -rf $(BUILD) build-asan build-fuzz build-cov build-trace
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -136,13 +136,50 @@ static const char *scheduled_branch(const struct ref_update *u)
 	return policy_is_zero(u->new_id) ? NULL : front_branch_of(u->ref);
 }
 
+/* Schedule `branch` at `commit` and say how it went; its spool job is
+ * done, parked (never schedulable at this commit: 0) or failed (the
+ * scheduler's error, kept for 'fleetgate reconcile'). */
+static int schedule_branch(struct fg_buf *out, struct fg_repo *repo, const struct settings *s,
+			   const char *branch, const char *commit, int64_t deadline)
+{
+	struct schedule_options o;
+	struct schedule sc;
+	size_t k;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.branch = branch;
+	o.rev = commit;
+	o.apply = 1;
+	o.deadline_ms = deadline;
+	rc = schedule_run(&sc, repo, s, &o);
+	if (sc.planned)
+		report(out, branch, &sc);
+	for (k = 0; k < sc.nwarnings; k++)
+		say(out, "%s@%.7s: warning: %s", branch, commit, sc.warnings[k]);
+	if (rc == 0) {
+		spool_done(repo_gitdir(repo), branch, commit, NULL);
+	} else if (schedule_unschedulable(rc, &sc)) {
+		/* Said once, here; later runs skip the parked job. */
+		spool_park(repo_gitdir(repo), branch, commit, fg_error_message());
+		say(out, "%s@%.7s: not scheduled: %s; the next commit of the branch is scheduled as usual", branch,
+		    commit, fg_error_message());
+		rc = 0;
+	} else {
+		spool_failed(repo_gitdir(repo), branch, commit, fg_error_message());
+		say(out, "%s@%.7s: deferred: %s", branch, commit, fg_error_message());
+	}
+	schedule_release(&sc);
+	return rc;
+}
+
 int hook_post_receive(int argc, char **argv)
 {
 	struct ref_update *updates = NULL;
 	struct fg_repo *repo = NULL;
 	struct settings s;
 	struct fg_buf out = FG_BUF_INIT;
-	size_t n = 0, i, k;
+	size_t n = 0, i;
 	int settings_loaded = 0, timed_out = 0, deferred = 0;
 	int64_t deadline;
 
@@ -170,8 +207,6 @@ int hook_post_receive(int argc, char **argv)
 	deadline = fg_http_now_ms() + (int64_t)s.apply_timeout * 1000;
 	for (i = 0; i < n; i++) {
 		const char *branch = scheduled_branch(&updates[i]);
-		struct schedule_options o;
-		struct schedule sc;
 		int rc;
 
 		if (!branch)
@@ -181,32 +216,11 @@ int hook_post_receive(int argc, char **argv)
 			say(&out, "%s@%.7s: deferred: out of time", branch, updates[i].new_id);
 			continue;
 		}
-		memset(&o, 0, sizeof(o));
-		o.branch = branch;
-		o.rev = updates[i].new_id;
-		o.apply = 1;
-		o.deadline_ms = deadline;
-		rc = schedule_run(&sc, repo, &s, &o);
-		if (sc.planned)
-			report(&out, branch, &sc);
-		for (k = 0; k < sc.nwarnings; k++)
-			say(&out, "%s@%.7s: warning: %s", branch, updates[i].new_id, sc.warnings[k]);
-		if (rc == 0) {
-			spool_done(repo_gitdir(repo), branch, updates[i].new_id, NULL);
-		} else if (schedule_unschedulable(rc, &sc)) {
-			/* Said once, here; later runs skip the parked job. */
-			spool_park(repo_gitdir(repo), branch, updates[i].new_id, fg_error_message());
-			say(&out, "%s@%.7s: not scheduled: %s; the next commit of the branch is scheduled as usual", branch,
-			    updates[i].new_id, fg_error_message());
-		} else {
-			spool_failed(repo_gitdir(repo), branch, updates[i].new_id, fg_error_message());
-			say(&out, "%s@%.7s: deferred: %s", branch, updates[i].new_id, fg_error_message());
-			if (rc == FG_ETIMEOUT)
-				timed_out = 1;
-			else
-				deferred++;
-		}
-		schedule_release(&sc);
+		rc = schedule_branch(&out, repo, &s, branch, updates[i].new_id, deadline);
+		if (rc == FG_ETIMEOUT)
+			timed_out = 1;
+		else if (rc)
+			deferred++;
 	}
 	alarm(0);
 	if (deferred)
