@@ -84,7 +84,9 @@ static int install_pre_commit(const char *repo_path)
 	if (repo_open(&repo, repo_path))
 		return front_fail("install", EXIT_USAGE, NULL);
 	if (!repo_workdir(repo)) {
-		status = front_usage_error("install", "--pre-commit needs a clone with a working tree, not a bare repository");
+		status = front_usage_error(
+			"install",
+			"--pre-commit needs a clone with a working tree, not a bare repository");
 		goto done;
 	}
 	if (repo_config_string(repo, "core.hooksPath", &custom) == 0) {
@@ -100,9 +102,10 @@ static int install_pre_commit(const char *repo_path)
 	hook = fg_asprintf("%s/pre-commit", hooks);
 	if (!ours_or_absent(hook)) {
 		status = front_usage_error("install",
-					 "%s exists and was not written by fleetgate: add the line\n"
-					 "    fleetgate validate --staged || exit 1\n"
-					 "to it yourself, or move it away and run this again", hook);
+					   "%s exists and was not written by fleetgate: add the line\n"
+					   "    fleetgate validate --staged || exit 1\n"
+					   "to it yourself, or move it away and run this again",
+					   hook);
 		goto done;
 	}
 	self = front_self_path();
@@ -112,7 +115,8 @@ static int install_pre_commit(const char *repo_path)
 	}
 	script = fg_asprintf("#!/bin/sh\n" FRONT_HOOK_MARK " --pre-commit\n"
 			     "# Refuse a commit whose staged fleet configuration is invalid.\n"
-			     "exec '%s' validate --staged --quiet\n", self);
+			     "exec '%s' validate --staged --quiet\n",
+			     self);
 	if (write_executable(hook, script)) {
 		status = front_fail("install", EXIT_USAGE, NULL);
 		goto done;
@@ -152,19 +156,22 @@ static char *wrapper(const char *self, const char *hook, int chained)
 {
 	if (!chained)
 		return fg_asprintf("#!/bin/sh\n" FRONT_HOOK_MARK " --repo\n"
-				   "exec '%s' hook %s \"$@\"\n", self, hook);
+				   "exec '%s' hook %s \"$@\"\n",
+				   self, hook);
 	if (!strcmp(hook, "update"))
 		return fg_asprintf("#!/bin/sh\n" FRONT_HOOK_MARK " --repo --chain\n"
 				   "# fleetgate first, then the hook that was here before.\n"
 				   "'%s' hook update \"$@\" || exit $?\n"
-				   "exec \"$(dirname \"$0\")/update.chained\" \"$@\"\n", self);
+				   "exec \"$(dirname \"$0\")/update.chained\" \"$@\"\n",
+				   self);
 	return fg_asprintf("#!/bin/sh\n" FRONT_HOOK_MARK " --repo --chain\n"
 			   "# fleetgate first, then the hook that was here before, on the same input.\n"
 			   "input=$(mktemp) || exit 1\n"
 			   "trap 'rm -f \"$input\"' EXIT\n"
 			   "cat > \"$input\"\n"
 			   "'%s' hook %s \"$@\" < \"$input\" || exit $?\n"
-			   "\"$(dirname \"$0\")/%s.chained\" \"$@\" < \"$input\"\n", self, hook, hook);
+			   "\"$(dirname \"$0\")/%s.chained\" \"$@\" < \"$input\"\n",
+			   self, hook, hook);
 }
 
 /* `s` as one shell word: as it is when it needs no quoting. */
@@ -727,14 +734,19 @@ int cmd_install(int argc, char **argv)
 
 	if (rc)
 		return rc == FRONT_HELP ? EXIT_OK : rc;
-	if (a.key_only && (a.pre_commit || a.chain || a.stages_given || a.layout != FRONT_LAYOUT_PLAIN))
+	if (a.key_only &&
+	    (a.pre_commit || a.chain || a.stages_given || a.layout != FRONT_LAYOUT_PLAIN))
 		return front_usage_error("install", "--key-only takes only --repo PATH.git");
 	if (a.pre_commit && (a.stages_given || a.layout != FRONT_LAYOUT_PLAIN || a.chain))
-		return front_usage_error("install", "--pre-commit installs in a clone: --stages, --gitlab, --gitea and --chain are for --repo on a server (see --help)");
+		return front_usage_error(
+			"install",
+			"--pre-commit installs in a clone: --stages, --gitlab, --gitea and --chain are for --repo on a server (see --help)");
 	if (a.pre_commit)
 		return install_pre_commit(a.repo);
 	if (!a.repo)
-		return front_usage_error("install", "say what to install: --repo PATH.git on a server, or --pre-commit in a clone (see --help)");
+		return front_usage_error(
+			"install",
+			"say what to install: --repo PATH.git on a server, or --pre-commit in a clone (see --help)");
 	if (a.key_only)
 		return install_key_only(a.repo);
 	return install_server(a.repo, a.stages, a.stages_given, a.layout, a.chain);

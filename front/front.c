@@ -51,7 +51,8 @@ int front_option_error(const char *cmd, int c, char **argv, const struct option 
 		if (strncmp(options[i].name, arg + 2, name_len - 2))
 			continue;
 		if (o)
-			return front_usage_error(cmd, "option '%.*s' is ambiguous: --%s or --%s? (see --help)",
+			return front_usage_error(cmd,
+						 "option '%.*s' is ambiguous: --%s or --%s? (see --help)",
 						 (int)name_len, arg, o->name, options[i].name);
 		o = &options[i];
 	}

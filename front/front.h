@@ -43,17 +43,17 @@ struct option;
  * arguments that are not options, which go to operands[].
  */
 struct front_args {
-	const char *cmd;     /* "plan": the name in messages */
-	const char *usage;   /* what --help prints, to stdout */
+	const char *cmd;   /* "plan": the name in messages */
+	const char *usage; /* what --help prints, to stdout */
 	const struct option *options;
 	/* Called for each option but --help, in order, with getopt_long's
 	 * value and argument (NULL without one): 0, or the usage error
 	 * front_usage_error() returned, which stops the parse. */
 	int (*option)(void *data, int c, const char *arg);
 	void *data;
-	char **operands;     /* room for max_operands */
+	char **operands; /* room for max_operands */
 	size_t max_operands;
-	size_t noperands;    /* out */
+	size_t noperands; /* out */
 };
 
 /*

@@ -30,10 +30,11 @@ enum front_hook front_hook_find(const char *name)
 	return h;
 }
 
-void front_hook_files(const char *gitdir, enum front_layout layout, const char *hook,
-		      char *dirs[2], char **path)
+void front_hook_files(const char *gitdir, enum front_layout layout, const char *hook, char *dirs[2],
+		      char **path)
 {
-	dirs[0] = fg_asprintf("%s%s", gitdir, layout == FRONT_LAYOUT_GITLAB ? "custom_hooks" : "hooks");
+	dirs[0] = fg_asprintf("%s%s", gitdir,
+			      layout == FRONT_LAYOUT_GITLAB ? "custom_hooks" : "hooks");
 	dirs[1] = NULL;
 	if (layout == FRONT_LAYOUT_PLAIN) {
 		*path = fg_asprintf("%s/%s", dirs[0], hook);

@@ -40,8 +40,8 @@ enum front_layout {
  * dirs[0] ("<gitdir>hooks"), and dirs[1] ("<dirs[0]>/<hook>.d") or NULL;
  * and the hook file's path. `gitdir` ends with '/'.
  */
-void front_hook_files(const char *gitdir, enum front_layout layout, const char *hook,
-		      char *dirs[2], char **path);
+void front_hook_files(const char *gitdir, enum front_layout layout, const char *hook, char *dirs[2],
+		      char **path);
 
 /* The line every file install writes carries, after "#!/bin/sh\n": a file
  * without it is not fleetgate's and is never overwritten. */

@@ -128,9 +128,9 @@ static int gate_option(void *data, int c, const char *arg)
 		break;
 	case 'M':
 		if (parse_method(&a->merge, arg))
-			return front_usage_error("gate",
-						 "--merge-method must be merge, ff, squash or rebase, not '%s'",
-						 arg);
+			return front_usage_error(
+				"gate",
+				"--merge-method must be merge, ff, squash or rebase, not '%s'", arg);
 		break;
 	}
 	if (file && !*arg)
@@ -187,11 +187,13 @@ static int find_branches(struct gate_args *a)
 		a->merge.method_known = 1;
 	}
 	if (!a->source)
-		return front_usage_error("gate",
-				       "no source branch: give --source, or run in a merge-request pipeline (GitLab sets CI_MERGE_REQUEST_SOURCE_BRANCH_NAME, GitHub and Gitea Actions set GITHUB_HEAD_REF)");
+		return front_usage_error(
+			"gate",
+			"no source branch: give --source, or run in a merge-request pipeline (GitLab sets CI_MERGE_REQUEST_SOURCE_BRANCH_NAME, GitHub and Gitea Actions set GITHUB_HEAD_REF)");
 	if (!a->target)
-		return front_usage_error("gate",
-				       "no target branch: give --target, or run in a merge-request pipeline (GitLab sets CI_MERGE_REQUEST_TARGET_BRANCH_NAME, GitHub and Gitea Actions set GITHUB_BASE_REF)");
+		return front_usage_error(
+			"gate",
+			"no target branch: give --target, or run in a merge-request pipeline (GitLab sets CI_MERGE_REQUEST_TARGET_BRANCH_NAME, GitHub and Gitea Actions set GITHUB_BASE_REF)");
 	return 0;
 }
 

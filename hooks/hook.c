@@ -89,7 +89,10 @@ int cmd_hook(int argc, char **argv)
 	}
 	h = front_hook_find(argv[1]);
 	if (h == FRONT_NHOOKS)
-		return front_usage_error("hook", "unknown hook '%s' (pre-receive, update, post-receive or reference-transaction)", argv[1]);
+		return front_usage_error(
+			"hook",
+			"unknown hook '%s' (pre-receive, update, post-receive or reference-transaction)",
+			argv[1]);
 	/* The arguments git gives the hook: anything else is a usage error
 	 * (exit 2), before the hook reads its input or opens the repository. */
 	if (argc - 2 != front_hooks[h].nargs)

@@ -162,8 +162,9 @@ static int schedule_branch(struct fg_buf *out, struct fg_repo *repo, const struc
 	} else if (schedule_unschedulable(rc, &sc)) {
 		/* Said once, here; later runs skip the parked job. */
 		spool_park(repo_gitdir(repo), branch, commit, fg_error_message());
-		say(out, "%s@%.7s: not scheduled: %s; the next commit of the branch is scheduled as usual", branch,
-		    commit, fg_error_message());
+		say(out,
+		    "%s@%.7s: not scheduled: %s; the next commit of the branch is scheduled as usual",
+		    branch, commit, fg_error_message());
 		rc = 0;
 	} else {
 		spool_failed(repo_gitdir(repo), branch, commit, fg_error_message());

@@ -138,8 +138,9 @@ int hook_pre_receive(int argc, char **argv)
 	/* GitLab runs git with hooks of its own (core.hooksPath given on git's
 	 * command line): a reference-transaction hook in the repository never
 	 * runs there. */
-	ps.upstream_in_push = !gitlab() && hooks_path_is_default(repo) &&
-			      front_hook_installed(repo_gitdir(repo), FRONT_HOOK_REFERENCE_TRANSACTION);
+	ps.upstream_in_push =
+		!gitlab() && hooks_path_is_default(repo) &&
+		front_hook_installed(repo_gitdir(repo), FRONT_HOOK_REFERENCE_TRANSACTION);
 	policy_repo_reader(&reader, repo);
 	if (written_names(repo, updates, n, &judged)) {
 		status = refuse_push(fg_error_message());

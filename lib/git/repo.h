@@ -108,7 +108,6 @@ int repo_config_set(struct fg_repo *repo, const char *key, const char *value);
 /* SHA-1 of `len` bytes as hex (41 bytes), for names of files. */
 void repo_hash_hex(const void *data, size_t len, char *hex);
 
-
 /*
  * The ref git really writes when a push names `refname`: a symbolic ref
  * (an alias such as refs/heads/master -> refs/heads/main, which an admin
