@@ -5,7 +5,10 @@
  * `fleetgate validate --staged`. A hook that fleetgate did not write is
  * never overwritten.
  */
-#include "cli.h"
+#include "cli/cli.h"
+
+#include "front/front.h"
+#include "front/hookfiles.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -25,8 +28,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define HOOK_MARK "# installed by fleetgate install"
 
 static const char usage_text[] =
 	"usage: fleetgate install --repo PATH.git [--stages \"main canary production\"]\n"
@@ -65,7 +66,7 @@ static int ours_or_absent(const char *path)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	return strstr(buf, HOOK_MARK) != NULL;
+	return strstr(buf, FRONT_HOOK_MARK) != NULL;
 }
 
 static int write_executable(const char *path, const char *content)
@@ -81,9 +82,11 @@ static int install_pre_commit(const char *repo_path)
 	int status = EXIT_OK;
 
 	if (repo_open(&repo, repo_path))
-		return cli_fail("install", EXIT_USAGE, NULL);
+		return front_fail("install", EXIT_USAGE, NULL);
 	if (!repo_workdir(repo)) {
-		status = cli_usage_error("install", "--pre-commit needs a clone with a working tree, not a bare repository");
+		status = front_usage_error(
+			"install",
+			"--pre-commit needs a clone with a working tree, not a bare repository");
 		goto done;
 	}
 	if (repo_config_string(repo, "core.hooksPath", &custom) == 0) {
@@ -93,31 +96,33 @@ static int install_pre_commit(const char *repo_path)
 		hooks = fg_asprintf("%shooks", repo_gitdir(repo));
 	}
 	if (mkdir(hooks, 0755) && errno != EEXIST) {
-		status = cli_usage_error("install", "%s: %s", hooks, strerror(errno));
+		status = front_usage_error("install", "%s: %s", hooks, strerror(errno));
 		goto done;
 	}
 	hook = fg_asprintf("%s/pre-commit", hooks);
 	if (!ours_or_absent(hook)) {
-		status = cli_usage_error("install",
-					 "%s exists and was not written by fleetgate: add the line\n"
-					 "    fleetgate validate --staged || exit 1\n"
-					 "to it yourself, or move it away and run this again", hook);
+		status = front_usage_error("install",
+					   "%s exists and was not written by fleetgate: add the line\n"
+					   "    fleetgate validate --staged || exit 1\n"
+					   "to it yourself, or move it away and run this again",
+					   hook);
 		goto done;
 	}
-	self = cli_self_path();
+	self = front_self_path();
 	if (!self) {
-		status = cli_usage_error("install", "cannot find the path of this program");
+		status = front_usage_error("install", "cannot find the path of this program");
 		goto done;
 	}
-	script = fg_asprintf("#!/bin/sh\n" HOOK_MARK " --pre-commit\n"
+	script = fg_asprintf("#!/bin/sh\n" FRONT_HOOK_MARK " --pre-commit\n"
 			     "# Refuse a commit whose staged fleet configuration is invalid.\n"
-			     "exec '%s' validate --staged --quiet\n", self);
+			     "exec '%s' validate --staged --quiet\n",
+			     self);
 	if (write_executable(hook, script)) {
-		status = cli_fail("install", EXIT_USAGE, NULL);
+		status = front_fail("install", EXIT_USAGE, NULL);
 		goto done;
 	}
 	if (stat(hook, &st) || !(st.st_mode & S_IXUSR)) {
-		status = cli_usage_error("install", "%s was written but is not executable", hook);
+		status = front_usage_error("install", "%s was written but is not executable", hook);
 		goto done;
 	}
 	printf("installed %s (runs 'fleetgate validate --staged' before each commit)\n", hook);
@@ -130,12 +135,6 @@ done:
 	repo_free(repo);
 	return status;
 }
-
-enum forge {
-	FORGE_PLAIN,
-	FORGE_GITLAB,
-	FORGE_GITEA,
-};
 
 static int read_file(const char *path, char **out)
 {
@@ -156,20 +155,23 @@ static int read_file(const char *path, char **out)
 static char *wrapper(const char *self, const char *hook, int chained)
 {
 	if (!chained)
-		return fg_asprintf("#!/bin/sh\n" HOOK_MARK " --repo\n"
-				   "exec '%s' hook %s \"$@\"\n", self, hook);
+		return fg_asprintf("#!/bin/sh\n" FRONT_HOOK_MARK " --repo\n"
+				   "exec '%s' hook %s \"$@\"\n",
+				   self, hook);
 	if (!strcmp(hook, "update"))
-		return fg_asprintf("#!/bin/sh\n" HOOK_MARK " --repo --chain\n"
+		return fg_asprintf("#!/bin/sh\n" FRONT_HOOK_MARK " --repo --chain\n"
 				   "# fleetgate first, then the hook that was here before.\n"
 				   "'%s' hook update \"$@\" || exit $?\n"
-				   "exec \"$(dirname \"$0\")/update.chained\" \"$@\"\n", self);
-	return fg_asprintf("#!/bin/sh\n" HOOK_MARK " --repo --chain\n"
+				   "exec \"$(dirname \"$0\")/update.chained\" \"$@\"\n",
+				   self);
+	return fg_asprintf("#!/bin/sh\n" FRONT_HOOK_MARK " --repo --chain\n"
 			   "# fleetgate first, then the hook that was here before, on the same input.\n"
 			   "input=$(mktemp) || exit 1\n"
 			   "trap 'rm -f \"$input\"' EXIT\n"
 			   "cat > \"$input\"\n"
 			   "'%s' hook %s \"$@\" < \"$input\" || exit $?\n"
-			   "\"$(dirname \"$0\")/%s.chained\" \"$@\" < \"$input\"\n", self, hook, hook);
+			   "\"$(dirname \"$0\")/%s.chained\" \"$@\" < \"$input\"\n",
+			   self, hook, hook);
 }
 
 /* `s` as one shell word: as it is when it needs no quoting. */
@@ -219,7 +221,7 @@ struct setting_step {
 	int written;
 };
 
-enum { NHOOKS = 4, NSETTINGS = 3 };
+enum { NHOOKS = FRONT_NHOOKS, NSETTINGS = 3 };
 
 struct server_plan {
 	struct fg_repo *repo;
@@ -269,26 +271,19 @@ static int check_writable(const char *dir)
 	return rc;
 }
 
-static int plan_hook(struct server_plan *p, struct hook_step *h, enum forge forge, int chain)
+static int plan_hook(struct server_plan *p, struct hook_step *h, enum front_layout layout, int chain)
 {
 	const char *gitdir = repo_gitdir(p->repo);
 	int is_chained;
 
-	if (forge == FORGE_PLAIN) {
-		h->dirs[0] = fg_asprintf("%shooks", gitdir);
-		h->path = fg_asprintf("%s/%s", h->dirs[0], h->name);
-	} else {
-		h->dirs[0] = fg_asprintf("%s%s", gitdir, forge == FORGE_GITLAB ? "custom_hooks" : "hooks");
-		h->dirs[1] = fg_asprintf("%s/%s.d", h->dirs[0], h->name);
-		h->path = fg_asprintf("%s/fleetgate", h->dirs[1]);
-	}
+	front_hook_files(gitdir, layout, h->name, h->dirs, &h->path);
 	if (check_writable(h->dirs[1] ? h->dirs[1] : h->dirs[0]))
 		return -1;
 	h->chained = fg_asprintf("%s.chained", h->path);
 	is_chained = access(h->chained, F_OK) == 0;
 	if (read_file(h->path, &h->existing))
 		return fg_error_set(FG_EIO, "%s: %s", h->path, strerror(errno));
-	if (h->existing && !strstr(h->existing, HOOK_MARK)) {
+	if (h->existing && !strstr(h->existing, FRONT_HOOK_MARK)) {
 		if (!chain)
 			return fg_error_set(FG_EINVAL,
 					    "%s exists and was not written by fleetgate; run again with --chain to keep it (it then runs after fleetgate's checks), or move it away",
@@ -359,14 +354,14 @@ static int plan_settings(struct server_plan *p, const char *stages, int stages_g
  * repository never has: clones would start on nothing (and warn). When HEAD
  * names a branch that does not exist, it moves to the first stage. Forges
  * keep their own default branch: left to them. */
-static int plan_head(struct server_plan *p, enum forge forge)
+static int plan_head(struct server_plan *p, enum front_layout layout)
 {
 	const char *stages = p->settings[0].new ? p->settings[0].new : p->settings[0].old;
 	char **names = NULL, *ref = NULL;
 	size_t n = 0;
 	int rc, exists;
 
-	if (forge != FORGE_PLAIN)
+	if (layout != FRONT_LAYOUT_PLAIN)
 		return 0;
 	rc = repo_head_target(p->repo, &ref, &exists);
 	if (rc || !ref || exists)
@@ -577,10 +572,8 @@ static int check_owner(const char *repo_path)
 }
 
 static int install_server(const char *repo_path, const char *stages, int stages_given,
-			  enum forge forge, int chain)
+			  enum front_layout layout, int chain)
 {
-	static const char *const names[NHOOKS] = { "pre-receive", "update", "post-receive",
-						   "reference-transaction" };
 	struct server_plan p;
 	char *key = NULL;
 	int status = EXIT_USAGE, changed = 0;
@@ -589,20 +582,20 @@ static int install_server(const char *repo_path, const char *stages, int stages_
 	memset(&p, 0, sizeof(p));
 	p.repo_path = repo_path;
 	if (check_owner(repo_path) || repo_open(&p.repo, repo_path)) {
-		cli_fail("install", EXIT_USAGE, NULL);
+		front_fail("install", EXIT_USAGE, NULL);
 		goto done;
 	}
-	p.self = cli_self_path();
+	p.self = front_self_path();
 	if (!p.self) {
-		cli_usage_error("install", "cannot find the path of this program");
+		front_usage_error("install", "cannot find the path of this program");
 		goto done;
 	}
 	if (check_stages_option(stages)) {
-		cli_usage_error("install", "--stages: %s", fg_error_message());
+		front_usage_error("install", "--stages: %s", fg_error_message());
 		goto done;
 	}
-	if (plan_settings(&p, stages, stages_given) || plan_head(&p, forge)) {
-		cli_fail("install", EXIT_USAGE, NULL);
+	if (plan_settings(&p, stages, stages_given) || plan_head(&p, layout)) {
+		front_fail("install", EXIT_USAGE, NULL);
 		goto done;
 	}
 	for (i = 0; i < NHOOKS; i++) {
@@ -610,25 +603,25 @@ static int install_server(const char *repo_path, const char *stages, int stages_
 		 * hook folders know only the three push hooks, and GitLab runs
 		 * none of the repository's own (pre-receive then never lets a
 		 * stage rest on its upstream's move in the same push). */
-		int is_rt = !strcmp(names[i], "reference-transaction");
+		int is_rt = i == FRONT_HOOK_REFERENCE_TRANSACTION;
 
-		p.hooks[i].name = names[i];
-		if (is_rt && forge == FORGE_GITLAB)
+		p.hooks[i].name = front_hooks[i].name;
+		if (is_rt && layout == FRONT_LAYOUT_GITLAB)
 			continue;
-		if (plan_hook(&p, &p.hooks[i], is_rt ? FORGE_PLAIN : forge, chain)) {
-			cli_fail("install", EXIT_USAGE, NULL);
+		if (plan_hook(&p, &p.hooks[i], is_rt ? FRONT_LAYOUT_PLAIN : layout, chain)) {
+			front_fail("install", EXIT_USAGE, NULL);
 			goto done;
 		}
 	}
 	key = hmac_key_path(repo_gitdir(p.repo));
 	p.key_exists = access(key, F_OK) == 0;
 	if (check_writable(repo_gitdir(p.repo)) || (!p.key_exists && check_writable(key))) {
-		cli_fail("install", EXIT_USAGE, NULL);
+		front_fail("install", EXIT_USAGE, NULL);
 		goto done;
 	}
 
 	if (write_plan(&p)) {
-		cli_fail("install", EXIT_USAGE, "nothing was changed");
+		front_fail("install", EXIT_USAGE, "nothing was changed");
 		goto done;
 	}
 	for (i = 0; i < NHOOKS; i++) {
@@ -648,7 +641,7 @@ static int install_server(const char *repo_path, const char *stages, int stages_
 		changed = 1;
 	}
 	if (self_check(repo_path, p.hooks, NHOOKS)) {
-		cli_fail("install", EXIT_USAGE, "check after installing");
+		front_fail("install", EXIT_USAGE, "check after installing");
 		goto done;
 	}
 	printf("check: hooks executable, repository opens, settings read%s\n",
@@ -669,12 +662,12 @@ static int install_key_only(const char *repo_path)
 	int status = EXIT_OK, changed;
 
 	if (repo_open(&repo, repo_path)) {
-		status = cli_fail("install", EXIT_USAGE, NULL);
+		status = front_fail("install", EXIT_USAGE, NULL);
 		goto done;
 	}
 	key = hmac_key_path(repo_gitdir(repo));
 	if (hmac_key_create(repo_gitdir(repo), &changed))
-		status = cli_fail("install", EXIT_USAGE, "making the configuration digest key");
+		status = front_fail("install", EXIT_USAGE, "making the configuration digest key");
 	else
 		printf("%s %s%s\n", changed ? "created" : "unchanged", key,
 		       changed ? " (the key of the configuration digests in Mender, mode 600)" : "");
@@ -682,6 +675,44 @@ done:
 	free(key);
 	repo_free(repo);
 	return status;
+}
+
+struct install_args {
+	const char *repo, *stages;
+	enum front_layout layout;
+	int pre_commit, chain, key_only, stages_given;
+};
+
+static int install_option(void *data, int c, const char *arg)
+{
+	struct install_args *a = data;
+
+	switch (c) {
+	case 'p':
+		a->pre_commit = 1;
+		break;
+	case 'R':
+		a->repo = arg;
+		break;
+	case 's':
+		a->stages = arg;
+		a->stages_given = 1;
+		break;
+	case 'L':
+	case 'G':
+		if (a->layout != FRONT_LAYOUT_PLAIN &&
+		    a->layout != (c == 'L' ? FRONT_LAYOUT_GITLAB : FRONT_LAYOUT_GITEA))
+			return front_usage_error("install", "give only one of --gitlab and --gitea");
+		a->layout = c == 'L' ? FRONT_LAYOUT_GITLAB : FRONT_LAYOUT_GITEA;
+		break;
+	case 'c':
+		a->chain = 1;
+		break;
+	case 'k':
+		a->key_only = 1;
+		break;
+	}
+	return 0;
 }
 
 int cmd_install(int argc, char **argv)
@@ -697,54 +728,26 @@ int cmd_install(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *repo = NULL, *stages = "main canary production";
-	enum forge forge = FORGE_PLAIN;
-	int pre_commit = 0, chain = 0, key_only = 0, stages_given = 0, c;
+	struct install_args a = { NULL, "main canary production", FRONT_LAYOUT_PLAIN, 0, 0, 0, 0 };
+	struct front_args fa = { "install", usage_text, options, install_option, &a, NULL, 0, 0 };
+	int rc = front_parse(&fa, argc, argv);
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			pre_commit = 1;
-			break;
-		case 'R':
-			repo = optarg;
-			break;
-		case 's':
-			stages = optarg;
-			stages_given = 1;
-			break;
-		case 'L':
-		case 'G':
-			if (forge != FORGE_PLAIN && forge != (c == 'L' ? FORGE_GITLAB : FORGE_GITEA))
-				return cli_usage_error("install", "give only one of --gitlab and --gitea");
-			forge = c == 'L' ? FORGE_GITLAB : FORGE_GITEA;
-			break;
-		case 'c':
-			chain = 1;
-			break;
-		case 'k':
-			key_only = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return EXIT_OK;
-		default:
-			return cli_option_error("install", c, argv, options);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("install", "unexpected argument '%s'", argv[optind]);
-	if (key_only && (pre_commit || chain || stages_given || forge != FORGE_PLAIN))
-		return cli_usage_error("install", "--key-only takes only --repo PATH.git");
-	if (pre_commit && (stages_given || forge != FORGE_PLAIN || chain))
-		return cli_usage_error("install", "--pre-commit installs in a clone: --stages, --gitlab, --gitea and --chain are for --repo on a server (see --help)");
-	if (pre_commit)
-		return install_pre_commit(repo);
-	if (!repo)
-		return cli_usage_error("install", "say what to install: --repo PATH.git on a server, or --pre-commit in a clone (see --help)");
-	if (key_only)
-		return install_key_only(repo);
-	return install_server(repo, stages, stages_given, forge, chain);
+	if (rc)
+		return rc == FRONT_HELP ? EXIT_OK : rc;
+	if (a.key_only &&
+	    (a.pre_commit || a.chain || a.stages_given || a.layout != FRONT_LAYOUT_PLAIN))
+		return front_usage_error("install", "--key-only takes only --repo PATH.git");
+	if (a.pre_commit && (a.stages_given || a.layout != FRONT_LAYOUT_PLAIN || a.chain))
+		return front_usage_error(
+			"install",
+			"--pre-commit installs in a clone: --stages, --gitlab, --gitea and --chain are for --repo on a server (see --help)");
+	if (a.pre_commit)
+		return install_pre_commit(a.repo);
+	if (!a.repo)
+		return front_usage_error(
+			"install",
+			"say what to install: --repo PATH.git on a server, or --pre-commit in a clone (see --help)");
+	if (a.key_only)
+		return install_key_only(a.repo);
+	return install_server(a.repo, a.stages, a.stages_given, a.layout, a.chain);
 }

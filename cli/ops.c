@@ -3,7 +3,9 @@
  * running the fleet. Each opens the repository, runs the scheduler
  * (lib/deploy/schedule.h) and prints.
  */
-#include "cli.h"
+#include "cli/cli.h"
+
+#include "front/front.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -82,6 +84,32 @@ static const char status_usage[] =
 	"fleetgate records); with --full every device's reported configuration is\n"
 	"read (one request per device) and it is 'in-sync' once the device applied it.\n";
 
+static int ops_option(void *data, int c, const char *arg)
+{
+	struct ops_args *a = data;
+
+	switch (c) {
+	case 'b':
+		a->branch = arg;
+		break;
+	case 'r':
+		a->rev = arg;
+		break;
+	case 'R':
+		a->repo = arg;
+		break;
+	case 'f':
+		return front_format(a->cmd, arg, &a->json);
+	case 'a':
+		a->all = 1;
+		break;
+	case 'F':
+		a->full = 1;
+		break;
+	}
+	return 0;
+}
+
 static int parse_ops_args(struct ops_args *a, int argc, char **argv, const char *usage)
 {
 	static const struct option options[] = {
@@ -94,43 +122,9 @@ static int parse_ops_args(struct ops_args *a, int argc, char **argv, const char 
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	struct front_args fa = { a->cmd, usage, options, ops_option, a, NULL, 0, 0 };
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			a->branch = optarg;
-			break;
-		case 'r':
-			a->rev = optarg;
-			break;
-		case 'R':
-			a->repo = optarg;
-			break;
-		case 'f':
-			if (!strcmp(optarg, "json"))
-				a->json = 1;
-			else if (strcmp(optarg, "text"))
-				return cli_usage_error(a->cmd, "--format must be text or json, not '%s'", optarg);
-			break;
-		case 'a':
-			a->all = 1;
-			break;
-		case 'F':
-			a->full = 1;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return -1;
-		default:
-			return cli_option_error(a->cmd, c, argv, options);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(a->cmd, "unexpected argument '%s'", argv[optind]);
-	return 0;
+	return front_parse(&fa, argc, argv);
 }
 
 /* Map a scheduler failure to an exit status and say what happened. */
@@ -201,11 +195,11 @@ static void progress_done(const struct schedule_options *o)
 static int open_repo(const char *cmd, const char *path, struct fg_repo **repo, struct settings *s)
 {
 	if (repo_open(repo, path))
-		return cli_fail(cmd, EXIT_USAGE, NULL);
+		return front_fail(cmd, EXIT_USAGE, NULL);
 	if (settings_load(s, *repo)) {
 		repo_free(*repo);
 		*repo = NULL;
-		return cli_fail(cmd, EXIT_USAGE, "settings");
+		return front_fail(cmd, EXIT_USAGE, "settings");
 	}
 	return 0;
 }
@@ -237,9 +231,9 @@ static int plan_or_apply(int argc, char **argv, const char *cmd, int apply)
 
 	rc = parse_ops_args(&a, argc, argv, plan_usage);
 	if (rc)
-		return rc < 0 ? EXIT_OK : rc;
+		return rc == FRONT_HELP ? EXIT_OK : rc;
 	if (!a.branch)
-		return cli_usage_error(cmd, "--branch is required (see --help)");
+		return front_usage_error(cmd, "--branch is required (see --help)");
 	status = open_repo(cmd, a.repo, &repo, &s);
 	if (status)
 		return status;
@@ -261,7 +255,7 @@ static int plan_or_apply(int argc, char **argv, const char *cmd, int apply)
 	}
 	if (sc.applied_run && !a.json)
 		print_applied(&out, &sc);
-	status = cli_write_stdout(out.ptr, out.len);
+	status = front_write_stdout(out.ptr, out.len);
 	if (rc)
 		status = report_failure(cmd, rc, &sc, a.branch);
 	fg_buf_release(&out);
@@ -337,7 +331,7 @@ int cmd_reconcile(int argc, char **argv)
 
 	rc = parse_ops_args(&a, argc, argv, reconcile_usage);
 	if (rc)
-		return rc < 0 ? EXIT_OK : rc;
+		return rc == FRONT_HELP ? EXIT_OK : rc;
 	if (a.full)
 		a.all = 1;
 	status = open_repo("reconcile", a.repo, &repo, &s);
@@ -345,7 +339,7 @@ int cmd_reconcile(int argc, char **argv)
 		return status;
 	fg_buf_init(&out);
 	if (spool_list(repo_gitdir(repo), &jobs, &njobs, NULL)) {
-		status = cli_fail("reconcile", EXIT_USAGE, "reading the spool");
+		status = front_fail("reconcile", EXIT_USAGE, "reading the spool");
 		goto done;
 	}
 	for (i = 0; i < njobs; i++) {
@@ -373,7 +367,7 @@ int cmd_reconcile(int argc, char **argv)
 			      parked, parked == 1 ? "" : "s");
 	else if (!out.len)
 		fg_buf_puts(&out, "nothing to reconcile: the spool is empty\n");
-	status = cli_write_stdout(out.ptr, out.len);
+	status = front_write_stdout(out.ptr, out.len);
 	if (!status && failed)
 		status = EXIT_REJECTED;
 done:
@@ -570,7 +564,7 @@ int cmd_status(int argc, char **argv)
 
 	rc = parse_ops_args(&a, argc, argv, status_usage);
 	if (rc)
-		return rc < 0 ? EXIT_OK : rc;
+		return rc == FRONT_HELP ? EXIT_OK : rc;
 	status = open_repo("status", a.repo, &repo, &s);
 	if (status)
 		return status;
@@ -579,7 +573,7 @@ int cmd_status(int argc, char **argv)
 		branches[0] = fg_strdup(a.branch);
 		n = 1;
 	} else if (repo_local_branches(repo, &branches, &n)) {
-		status = cli_fail("status", EXIT_USAGE, "listing branches");
+		status = front_fail("status", EXIT_USAGE, "listing branches");
 		goto done;
 	}
 	fg_buf_init(&out);
@@ -632,7 +626,7 @@ int cmd_status(int argc, char **argv)
 		fg_buf_puts(&out, "\n]}\n");
 	}
 	if (status == EXIT_OK) {
-		status = cli_write_stdout(out.ptr, out.len);
+		status = front_write_stdout(out.ptr, out.len);
 		if (!status && failed)
 			status = EXIT_REJECTED;
 	}

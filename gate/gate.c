@@ -6,17 +6,18 @@
  * into the target with the rules the pre-receive hook enforces, and writes
  * the reports the forges show on a merge request.
  */
-#include "cli.h"
+#include "gate/gate.h"
+
+#include "front/front.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/fsutil.h"
 #include "rules/gate.h"
 #include "rules/gate_report.h"
 #include "git/repo.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include "deploy/plan_report.h"
 #include "deploy/schedule.h"
 #include "rules/settings.h"
@@ -95,6 +96,50 @@ static int parse_method(struct gate_merge *m, const char *name)
 	return -1;
 }
 
+static int gate_option(void *data, int c, const char *arg)
+{
+	struct gate_args *a = data;
+	const char **file = NULL;
+	const char *name = NULL;
+
+	switch (c) {
+	case 's':
+		a->source = arg;
+		break;
+	case 't':
+		a->target = arg;
+		break;
+	case 'R':
+		a->repo = arg;
+		break;
+	case 'f':
+		return front_format("gate", arg, &a->json);
+	case 'j':
+		file = &a->junit;
+		name = "--junit";
+		break;
+	case 'm':
+		file = &a->markdown;
+		name = "--markdown";
+		break;
+	case 'c':
+		file = &a->codequality;
+		name = "--codequality";
+		break;
+	case 'M':
+		if (parse_method(&a->merge, arg))
+			return front_usage_error(
+				"gate",
+				"--merge-method must be merge, ff, squash or rebase, not '%s'", arg);
+		break;
+	}
+	if (file && !*arg)
+		return front_usage_error("gate", "%s needs a file name, not an empty one", name);
+	if (file)
+		*file = arg;
+	return 0;
+}
+
 static int parse_args(struct gate_args *a, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -109,65 +154,10 @@ static int parse_args(struct gate_args *a, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char **file;
-	const char *name;
-	int c;
+	struct front_args fa = { "gate", usage_text, options, gate_option, a, NULL, 0, 0 };
 
 	memset(a, 0, sizeof(*a));
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		file = NULL;
-		name = NULL;
-		switch (c) {
-		case 's':
-			a->source = optarg;
-			break;
-		case 't':
-			a->target = optarg;
-			break;
-		case 'R':
-			a->repo = optarg;
-			break;
-		case 'f':
-			if (!strcmp(optarg, "json"))
-				a->json = 1;
-			else if (strcmp(optarg, "text"))
-				return cli_usage_error("gate", "--format must be text or json, not '%s'",
-						       optarg);
-			break;
-		case 'j':
-			file = &a->junit;
-			name = "--junit";
-			break;
-		case 'm':
-			file = &a->markdown;
-			name = "--markdown";
-			break;
-		case 'c':
-			file = &a->codequality;
-			name = "--codequality";
-			break;
-		case 'M':
-			if (parse_method(&a->merge, optarg))
-				return cli_usage_error("gate",
-						       "--merge-method must be merge, ff, squash or rebase, not '%s'",
-						       optarg);
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		default:
-			return cli_option_error("gate", c, argv, options);
-		}
-		if (file && !*optarg)
-			return cli_usage_error("gate", "%s needs a file name, not an empty one", name);
-		if (file)
-			*file = optarg;
-	}
-	if (optind < argc)
-		return cli_usage_error("gate", "unexpected argument '%s'", argv[optind]);
-	return 0;
+	return front_parse(&fa, argc, argv);
 }
 
 /* A CI variable; empty counts as unset (GitHub sets GITHUB_HEAD_REF to ""
@@ -197,39 +187,14 @@ static int find_branches(struct gate_args *a)
 		a->merge.method_known = 1;
 	}
 	if (!a->source)
-		return cli_usage_error("gate",
-				       "no source branch: give --source, or run in a merge-request pipeline (GitLab sets CI_MERGE_REQUEST_SOURCE_BRANCH_NAME, GitHub and Gitea Actions set GITHUB_HEAD_REF)");
+		return front_usage_error(
+			"gate",
+			"no source branch: give --source, or run in a merge-request pipeline (GitLab sets CI_MERGE_REQUEST_SOURCE_BRANCH_NAME, GitHub and Gitea Actions set GITHUB_HEAD_REF)");
 	if (!a->target)
-		return cli_usage_error("gate",
-				       "no target branch: give --target, or run in a merge-request pipeline (GitLab sets CI_MERGE_REQUEST_TARGET_BRANCH_NAME, GitHub and Gitea Actions set GITHUB_BASE_REF)");
+		return front_usage_error(
+			"gate",
+			"no target branch: give --target, or run in a merge-request pipeline (GitLab sets CI_MERGE_REQUEST_TARGET_BRANCH_NAME, GitHub and Gitea Actions set GITHUB_BASE_REF)");
 	return 0;
-}
-
-/* Replace `path` with `data` atomically: a temporary file beside it, then
- * rename, so a reader never sees half a report. */
-static int write_file(const char *path, const struct fg_buf *data)
-{
-	char *tmp = fg_asprintf("%s.fleetgate-%ld.tmp", path, (long)getpid());
-	int fd, rc = 0;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
-		goto done;
-	}
-	if (write(fd, data->ptr, data->len) != (ssize_t)data->len || fsync(fd)) {
-		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto done;
-	}
-	if (close(fd) || rename(tmp, path)) {
-		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-done:
-	free(tmp);
-	return rc;
 }
 
 /* Write one report file; `option` names it in a failure ("--junit"). */
@@ -243,9 +208,10 @@ static int write_report(const char *option, const char *path, const struct gate_
 		return 0;
 	fg_buf_init(&out);
 	render(&out, r);
-	rc = write_file(path, &out);
+	/* a reader never sees half a report */
+	rc = fs_write_atomic(path, out.ptr, out.len, 0644);
 	fg_buf_release(&out);
-	return rc ? cli_fail("gate", EXIT_USAGE, option) : 0;
+	return rc ? front_fail("gate", EXIT_USAGE, option) : 0;
 }
 
 /* With Mender credentials at hand, what the merge would schedule. */
@@ -329,7 +295,7 @@ int cmd_gate(int argc, char **argv)
 
 	rc = parse_args(&a, argc, argv);
 	if (rc)
-		return rc < 0 ? EXIT_OK : rc;
+		return rc == FRONT_HELP ? EXIT_OK : rc;
 	rc = find_branches(&a);
 	if (rc)
 		return rc;
@@ -338,11 +304,11 @@ int cmd_gate(int argc, char **argv)
 	gate_result_init(&result);
 	fg_buf_init(&out);
 	if (repo_open(&repo, a.repo)) {
-		status = cli_fail("gate", EXIT_USAGE, NULL);
+		status = front_fail("gate", EXIT_USAGE, NULL);
 		goto done;
 	}
 	if (gate_judge(&result, repo, a.source, a.target, &a.merge)) {
-		status = cli_fail("gate", EXIT_USAGE, NULL);
+		status = front_fail("gate", EXIT_USAGE, NULL);
 		goto done;
 	}
 	if (a.json) {
@@ -356,7 +322,7 @@ int cmd_gate(int argc, char **argv)
 		if (result.verdict->accepted)
 			preview(&out, repo, &result);
 	}
-	if (cli_write_stdout(out.ptr, out.len)) {
+	if (front_write_stdout(out.ptr, out.len)) {
 		status = EXIT_USAGE;
 		goto done;
 	}

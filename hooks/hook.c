@@ -1,10 +1,11 @@
 /*
- * fleetgate hook pre-receive | update: the same program acting as a git
- * server hook (also when installed as hooks/pre-receive or hooks/update).
+ * fleetgate hook pre-receive | update | post-receive | reference-transaction:
+ * the same program acting as a git server hook (front/hookfiles.h names them).
  */
-#include "hooks.h"
+#include "hooks/hooks.h"
 
-#include "cli.h"
+#include "front/front.h"
+#include "front/hookfiles.h"
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -68,26 +69,15 @@ const char *hook_pusher(void)
 	return NULL;
 }
 
-/* The arguments git gives each hook: anything else is a usage error (exit
- * 2), before the hook reads its input or opens the repository. */
-static int hook_args_ok(const char *hook, int nargs)
-{
-	if (!strcmp(hook, "update"))
-		return nargs == 3;
-	if (!strcmp(hook, "reference-transaction"))
-		return nargs == 1;
-	return nargs == 0;
-}
-
 int cmd_hook(int argc, char **argv)
 {
-	static const char *const hooks[] = { "pre-receive", "update", "post-receive",
-					     "reference-transaction" };
-	static const char *const args[] = { "no arguments (git writes the ref updates on stdin)",
-					    "three arguments, <ref> <old> <new>",
-					    "no arguments (git writes the ref updates on stdin)",
-					    "one argument, prepared, committed or aborted" };
-	size_t i;
+	static int (*const run[FRONT_NHOOKS])(int, char **) = {
+		[FRONT_HOOK_PRE_RECEIVE] = hook_pre_receive,
+		[FRONT_HOOK_UPDATE] = hook_update,
+		[FRONT_HOOK_POST_RECEIVE] = hook_post_receive,
+		[FRONT_HOOK_REFERENCE_TRANSACTION] = hook_reference_transaction,
+	};
+	enum front_hook h;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs("usage: fleetgate hook pre-receive | update <ref> <old> <new> | post-receive\n"
@@ -97,16 +87,16 @@ int cmd_hook(int argc, char **argv)
 		      argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
-	for (i = 0; i < sizeof(hooks) / sizeof(*hooks); i++)
-		if (!strcmp(argv[1], hooks[i]) && !hook_args_ok(hooks[i], argc - 2))
-			return cli_usage_error("hook", "%s takes %s, not %d", hooks[i], args[i], argc - 2);
-	if (!strcmp(argv[1], "pre-receive"))
-		return hook_pre_receive(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "update"))
-		return hook_update(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "post-receive"))
-		return hook_post_receive(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "reference-transaction"))
-		return hook_reference_transaction(argc - 1, argv + 1);
-	return cli_usage_error("hook", "unknown hook '%s' (pre-receive, update, post-receive or reference-transaction)", argv[1]);
+	h = front_hook_find(argv[1]);
+	if (h == FRONT_NHOOKS)
+		return front_usage_error(
+			"hook",
+			"unknown hook '%s' (pre-receive, update, post-receive or reference-transaction)",
+			argv[1]);
+	/* The arguments git gives the hook: anything else is a usage error
+	 * (exit 2), before the hook reads its input or opens the repository. */
+	if (argc - 2 != front_hooks[h].nargs)
+		return front_usage_error("hook", "%s takes %s, not %d", front_hooks[h].name,
+					 front_hooks[h].args, argc - 2);
+	return run[h](argc - 1, argv + 1);
 }

@@ -7,11 +7,12 @@
  * the deadline goes on in a detached process whose every descriptor is
  * redirected, so the push's connection closes at once.
  */
-#include "hooks.h"
+#include "hooks/hooks.h"
+
+#include "front/front.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
-#include "cli.h"
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "mender/http.h"
@@ -48,7 +49,7 @@ static void on_alarm(int sig)
  * descriptor on /dev/null or the log, so git does not wait for it. */
 static int spawn_reconcile(const char *gitdir)
 {
-	char *self = cli_self_path(), *log = fs_state_dir(gitdir, "reconcile.log");
+	char *self = front_self_path(), *log = fs_state_dir(gitdir, "reconcile.log");
 	pid_t pid;
 
 	if (!self) {
@@ -128,13 +129,58 @@ static void report(struct fg_buf *out, const char *branch, const struct schedule
 		    p->no_artifact, p->secret_missing, branch);
 }
 
+/* The branch an update moves, or NULL: a deleted branch or another ref is
+ * not scheduled. */
+static const char *scheduled_branch(const struct ref_update *u)
+{
+	return policy_is_zero(u->new_id) ? NULL : front_branch_of(u->ref);
+}
+
+/* Schedule `branch` at `commit` and say how it went; its spool job is
+ * done, parked (never schedulable at this commit: 0) or failed (the
+ * scheduler's error, kept for 'fleetgate reconcile'). */
+static int schedule_branch(struct fg_buf *out, struct fg_repo *repo, const struct settings *s,
+			   const char *branch, const char *commit, int64_t deadline)
+{
+	struct schedule_options o;
+	struct schedule sc;
+	size_t k;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.branch = branch;
+	o.rev = commit;
+	o.apply = 1;
+	o.deadline_ms = deadline;
+	rc = schedule_run(&sc, repo, s, &o);
+	if (sc.planned)
+		report(out, branch, &sc);
+	for (k = 0; k < sc.nwarnings; k++)
+		say(out, "%s@%.7s: warning: %s", branch, commit, sc.warnings[k]);
+	if (rc == 0) {
+		spool_done(repo_gitdir(repo), branch, commit, NULL);
+	} else if (schedule_unschedulable(rc, &sc)) {
+		/* Said once, here; later runs skip the parked job. */
+		spool_park(repo_gitdir(repo), branch, commit, fg_error_message());
+		say(out,
+		    "%s@%.7s: not scheduled: %s; the next commit of the branch is scheduled as usual",
+		    branch, commit, fg_error_message());
+		rc = 0;
+	} else {
+		spool_failed(repo_gitdir(repo), branch, commit, fg_error_message());
+		say(out, "%s@%.7s: deferred: %s", branch, commit, fg_error_message());
+	}
+	schedule_release(&sc);
+	return rc;
+}
+
 int hook_post_receive(int argc, char **argv)
 {
 	struct ref_update *updates = NULL;
 	struct fg_repo *repo = NULL;
 	struct settings s;
 	struct fg_buf out = FG_BUF_INIT;
-	size_t n = 0, i, k;
+	size_t n = 0, i;
 	int settings_loaded = 0, timed_out = 0, deferred = 0;
 	int64_t deadline;
 
@@ -152,53 +198,30 @@ int hook_post_receive(int argc, char **argv)
 	/* Durable first: every updated branch is in the spool before Mender
 	 * is called. Deleted branches are ignored. */
 	for (i = 0; i < n; i++) {
-		if (strncmp(updates[i].ref, "refs/heads/", 11) || policy_is_zero(updates[i].new_id))
-			continue;
-		if (spool_put(repo_gitdir(repo), updates[i].ref + 11, updates[i].new_id))
-			say(&out, "%s: could not spool the job: %s", updates[i].ref + 11, fg_error_message());
+		const char *branch = scheduled_branch(&updates[i]);
+
+		if (branch && spool_put(repo_gitdir(repo), branch, updates[i].new_id))
+			say(&out, "%s: could not spool the job: %s", branch, fg_error_message());
 	}
 	signal(SIGALRM, on_alarm);
 	alarm(s.apply_timeout + 5);
 	deadline = fg_http_now_ms() + (int64_t)s.apply_timeout * 1000;
 	for (i = 0; i < n; i++) {
-		const char *branch = updates[i].ref + 11;
-		struct schedule_options o;
-		struct schedule sc;
+		const char *branch = scheduled_branch(&updates[i]);
 		int rc;
 
-		if (strncmp(updates[i].ref, "refs/heads/", 11) || policy_is_zero(updates[i].new_id))
+		if (!branch)
 			continue;
 		if (timed_out || fg_http_now_ms() >= deadline) {
 			timed_out = 1;
 			say(&out, "%s@%.7s: deferred: out of time", branch, updates[i].new_id);
 			continue;
 		}
-		memset(&o, 0, sizeof(o));
-		o.branch = branch;
-		o.rev = updates[i].new_id;
-		o.apply = 1;
-		o.deadline_ms = deadline;
-		rc = schedule_run(&sc, repo, &s, &o);
-		if (sc.planned)
-			report(&out, branch, &sc);
-		for (k = 0; k < sc.nwarnings; k++)
-			say(&out, "%s@%.7s: warning: %s", branch, updates[i].new_id, sc.warnings[k]);
-		if (rc == 0) {
-			spool_done(repo_gitdir(repo), branch, updates[i].new_id, NULL);
-		} else if (schedule_unschedulable(rc, &sc)) {
-			/* Said once, here; later runs skip the parked job. */
-			spool_park(repo_gitdir(repo), branch, updates[i].new_id, fg_error_message());
-			say(&out, "%s@%.7s: not scheduled: %s; the next commit of the branch is scheduled as usual", branch,
-			    updates[i].new_id, fg_error_message());
-		} else {
-			spool_failed(repo_gitdir(repo), branch, updates[i].new_id, fg_error_message());
-			say(&out, "%s@%.7s: deferred: %s", branch, updates[i].new_id, fg_error_message());
-			if (rc == FG_ETIMEOUT)
-				timed_out = 1;
-			else
-				deferred++;
-		}
-		schedule_release(&sc);
+		rc = schedule_branch(&out, repo, &s, branch, updates[i].new_id, deadline);
+		if (rc == FG_ETIMEOUT)
+			timed_out = 1;
+		else if (rc)
+			deferred++;
 	}
 	alarm(0);
 	if (deferred)

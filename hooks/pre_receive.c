@@ -8,11 +8,13 @@
  * (lib/rules/handoff.h) and pre-receive lets git go on; without that hook, any
  * refusal refuses the whole push.
  */
-#include "hooks.h"
+#include "hooks/hooks.h"
+
+#include "front/front.h"
+#include "front/hookfiles.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
-#include "cli.h"
 #include "core/error.h"
 #include "rules/handoff.h"
 #include "rules/policy.h"
@@ -25,9 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
 
 static int gitlab(void)
 {
@@ -55,36 +55,6 @@ static void on_alarm(int sig)
 		/* nothing more to do: the exit status refuses the push */
 	}
 	_exit(EXIT_REJECTED);
-}
-
-/* Is fleetgate's `hook` installed next to us, executable? Without the
- * update hook a refusal of one ref must refuse the whole push; without the
- * reference-transaction hook a stage may not rest on its upstream's move
- * in the same push. */
-static int hook_installed(const char *gitdir, const char *hook)
-{
-	const char *dirs[] = { "hooks/%s", "hooks/%s.d/fleetgate", "custom_hooks/%s",
-			       "custom_hooks/%s.d/fleetgate" };
-	char *mark = fg_asprintf(" hook %s", hook);
-	size_t i;
-	int ok = 0;
-
-	for (i = 0; i < sizeof(dirs) / sizeof(*dirs) && !ok; i++) {
-		char *rel = fg_asprintf(dirs[i], hook);
-		char *path = fg_asprintf("%s%s", gitdir, rel);
-		char head[512] = { 0 };
-		struct stat st;
-		FILE *f;
-
-		if (!stat(path, &st) && (st.st_mode & S_IXUSR) && (f = fopen(path, "r"))) {
-			ok = fread(head, 1, sizeof(head) - 1, f) > 0 && strstr(head, "fleetgate") && strstr(head, mark);
-			fclose(f);
-		}
-		free(path);
-		free(rel);
-	}
-	free(mark);
-	return ok;
 }
 
 /* git runs the hooks of $GIT_DIR/hooks unless core.hooksPath says
@@ -168,8 +138,9 @@ int hook_pre_receive(int argc, char **argv)
 	/* GitLab runs git with hooks of its own (core.hooksPath given on git's
 	 * command line): a reference-transaction hook in the repository never
 	 * runs there. */
-	ps.upstream_in_push = !gitlab() && hooks_path_is_default(repo) &&
-			      hook_installed(repo_gitdir(repo), "reference-transaction");
+	ps.upstream_in_push =
+		!gitlab() && hooks_path_is_default(repo) &&
+		front_hook_installed(repo_gitdir(repo), FRONT_HOOK_REFERENCE_TRANSACTION);
 	policy_repo_reader(&reader, repo);
 	if (written_names(repo, updates, n, &judged)) {
 		status = refuse_push(fg_error_message());
@@ -190,7 +161,7 @@ int hook_pre_receive(int argc, char **argv)
 	status = EXIT_OK;
 	if (refused == n && n) {
 		status = EXIT_REJECTED;
-	} else if (refused && !hook_installed(repo_gitdir(repo), "update")) {
+	} else if (refused && !front_hook_installed(repo_gitdir(repo), FRONT_HOOK_UPDATE)) {
 		fprintf(stderr, "fleetgate: the whole push is refused: fleetgate's update hook is not installed, so one ref cannot be refused alone\n");
 		status = EXIT_REJECTED;
 	} else {

@@ -14,9 +14,10 @@
  * Stages move only forward along their first-parent line, so an upstream
  * that moves after this check still holds what it held.
  */
-#include "hooks.h"
+#include "hooks/hooks.h"
 
-#include "cli.h"
+#include "front/front.h"
+
 #include "core/alloc.h"
 #include "core/error.h"
 #include "rules/handoff.h"

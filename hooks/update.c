@@ -4,9 +4,10 @@
  * hook only takes its verdict (lib/rules/handoff.h). Without a verdict, a stage is
  * declined (fail closed) and any other ref is left alone.
  */
-#include "hooks.h"
+#include "hooks/hooks.h"
 
-#include "cli.h"
+#include "front/front.h"
+
 #include "core/error.h"
 #include "rules/handoff.h"
 #include "git/repo.h"
@@ -18,14 +19,15 @@
 
 static int is_stage(const struct settings *s, const char *ref)
 {
+	const char *branch = front_branch_of(ref);
 	size_t i;
 
-	if (strncmp(ref, "refs/heads/", 11))
+	if (!branch)
 		return 0;
 	if (!s->has_stages)
 		return 1; /* stages come from promotion: — be safe */
 	for (i = 0; i < s->nstages; i++)
-		if (!strcmp(s->stages[i], ref + 11))
+		if (!strcmp(s->stages[i], branch))
 			return 1;
 	return 0;
 }

@@ -4,7 +4,9 @@
  * Checks the fleet configuration in a working-tree folder, in git's index
  * (what a commit would record; the pre-commit hook) or in a commit.
  */
-#include "cli.h"
+#include "validate/validate.h"
+
+#include "front/front.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -46,6 +48,32 @@ struct validate_args {
 	int quiet;
 };
 
+static int validate_option(void *data, int c, const char *arg)
+{
+	struct validate_args *a = data;
+
+	switch (c) {
+	case 's':
+		a->staged = 1;
+		break;
+	case 'r':
+		a->rev = arg;
+		break;
+	case 'R':
+		a->repo = arg;
+		break;
+	case 'f':
+		return front_format("validate", arg, &a->json);
+	case 'S':
+		a->strict = 1;
+		break;
+	case 'q':
+		a->quiet = 1;
+		break;
+	}
+	return 0;
+}
+
 static int parse_args(struct validate_args *a, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -58,48 +86,17 @@ static int parse_args(struct validate_args *a, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	char *dir = NULL;
+	struct front_args fa = { "validate", usage_text, options, validate_option, a, &dir, 1, 0 };
+	int rc;
 
 	memset(a, 0, sizeof(*a));
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			a->staged = 1;
-			break;
-		case 'r':
-			a->rev = optarg;
-			break;
-		case 'R':
-			a->repo = optarg;
-			break;
-		case 'f':
-			if (!strcmp(optarg, "json"))
-				a->json = 1;
-			else if (strcmp(optarg, "text"))
-				return cli_usage_error("validate", "--format must be text or json, not '%s'",
-						       optarg);
-			break;
-		case 'S':
-			a->strict = 1;
-			break;
-		case 'q':
-			a->quiet = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		default:
-			return cli_option_error("validate", c, argv, options);
-		}
-	}
-	if (optind < argc)
-		a->dir = argv[optind++];
-	if (optind < argc)
-		return cli_usage_error("validate", "unexpected argument '%s'", argv[optind]);
+	rc = front_parse(&fa, argc, argv);
+	if (rc)
+		return rc;
+	a->dir = dir;
 	if ((a->staged != 0) + (a->rev != NULL) + (a->dir != NULL) > 1)
-		return cli_usage_error("validate", "give only one of DIR, --staged and --rev");
+		return front_usage_error("validate", "give only one of DIR, --staged and --rev");
 	return 0;
 }
 
@@ -145,7 +142,7 @@ int cmd_validate(int argc, char **argv)
 
 	rc = parse_args(&a, argc, argv);
 	if (rc)
-		return rc < 0 ? EXIT_OK : rc;
+		return rc == FRONT_HELP ? EXIT_OK : rc;
 	diags_init(&diags);
 	memset(&opts, 0, sizeof(opts));
 	memset(&settings, 0, sizeof(settings));
@@ -153,7 +150,7 @@ int cmd_validate(int argc, char **argv)
 	if (a.staged || a.rev || a.repo) {
 		rc = repo_open(&repo, a.repo);
 		if (rc) {
-			status = cli_fail("validate", EXIT_USAGE, NULL);
+			status = front_fail("validate", EXIT_USAGE, NULL);
 			goto done;
 		}
 	} else if (repo_open(&repo, NULL)) {
@@ -173,14 +170,14 @@ int cmd_validate(int argc, char **argv)
 	else
 		rc = source_open_dir(&src, ".");
 	if (rc) {
-		status = cli_fail("validate", EXIT_USAGE, NULL);
+		status = front_fail("validate", EXIT_USAGE, NULL);
 		goto done;
 	}
 	rc = branch_options(&opts, &settings, repo);
 	if (!rc)
 		rc = fleet_load(&fleet, &src, &opts, &diags);
 	if (rc) {
-		status = cli_fail("validate", EXIT_USAGE, src.label);
+		status = front_fail("validate", EXIT_USAGE, src.label);
 		goto done;
 	}
 	if (a.strict)
@@ -191,7 +188,7 @@ int cmd_validate(int argc, char **argv)
 		diags_format_json(&diags, &out);
 	else
 		diags_format_text(&diags, &out);
-	if (cli_write_stdout(out.ptr, out.len)) {
+	if (front_write_stdout(out.ptr, out.len)) {
 		status = EXIT_USAGE;
 		goto done;
 	}

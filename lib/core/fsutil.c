@@ -34,7 +34,9 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0) {
-		rc = fg_error_set(FG_EIO, "%s: %s", tmp, strerror(errno));
+		/* ENOENT: the folder of both is missing, so name the file
+		 * the caller asked for; else what stands in the way. */
+		rc = fg_error_set(FG_EIO, "%s: %s", errno == ENOENT ? path : tmp, strerror(errno));
 		goto done;
 	}
 	if (write(fd, data, len) != (ssize_t)len || fchmod(fd, mode) || fsync(fd)) {

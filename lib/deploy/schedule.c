@@ -311,19 +311,126 @@ static void artifact_names(const struct fleet *f, const char *branch, const char
 	}
 }
 
+/* --rev of a branch that does not exist (yet): its own view, added. */
+static int add_own_view(struct schedule *out, struct fg_repo *repo, const struct settings *s,
+			const char *branch, struct branch_view **views, size_t *nviews,
+			struct fleet **own)
+{
+	struct source src;
+	int rc = repo_source_rev(repo, out->commit, &src);
+
+	if (!rc) {
+		rc = fleet_load(own, &src, NULL, &out->diags);
+		source_release(&src);
+	}
+	if (rc)
+		return rc;
+	*views = fg_realloc(*views, (*nviews + 1) * sizeof(**views));
+	(*views)[*nviews].branch = fg_strdup(branch);
+	(*views)[*nviews].fleet = *own;
+	(*views)[*nviews].stage = is_stage(s, branch, *own);
+	(*nviews)++;
+	return 0;
+}
+
+/* The branch's own fleet: no error, and a warning where a free branch's
+ * default_branch names itself. */
+static int check_own(struct schedule *out, const struct settings *s, const char *branch,
+		     const struct fleet *own)
+{
+	out->free_branch = !is_stage(s, branch, own);
+	if (out->diags.errors)
+		return fg_error_set(FG_EINVAL,
+				    "the fleet configuration of '%s' at %.7s has %zu error%s: run 'fleetgate validate --rev %.7s'",
+				    branch, out->commit, out->diags.errors,
+				    out->diags.errors == 1 ? "" : "s", out->commit);
+	if (out->free_branch && own->default_branch && !strcmp(own->default_branch, branch))
+		warn(out, "'%s' is not a stage: its default_branch claims no device (a device follows a free branch only by its own file or its Mender tag)",
+		     branch);
+	return 0;
+}
+
+/* The Mender client of the server's settings; the token wiped once used. */
+static int open_client(struct schedule *out, const struct settings *s,
+		       const struct schedule_options *o, const struct fleet *own,
+		       struct mender_client **client)
+{
+	struct mender_settings ms;
+	char *token = NULL;
+	int rc = schedule_mender_settings(&ms, s, &token);
+
+	if (rc)
+		return rc;
+	if (own->mender_server && !same_url(own->mender_server, ms.server))
+		warn(out, "mender.server '%s' in fleet.yaml is not the Mender server of this git server; it is not used",
+		     own->mender_server);
+	ms.deadline_ms = o->deadline_ms;
+	ms.http.log = o->log;
+	ms.http.log_data = o->log_data;
+	rc = mender_client_new(client, &ms);
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	return rc;
+}
+
+/* What Mender holds of the devices and of the artifacts `own` names. */
+static int read_facts(struct facts *facts, struct mender_client *client, const struct fleet *own,
+		      const struct schedule *out, const struct schedule_options *o, size_t nviews)
+{
+	char **arts = NULL, **names = NULL;
+	size_t nart = 0;
+	int rc;
+
+	artifact_names(own, o->branch, out->commit, &arts, &names, &nart);
+	{
+		struct facts_request rq = { own->os_attribute, (const char *const *)arts, nart,
+					    (const char *const *)names, nart, o->full };
+
+		progress(o, "%s@%.7s: reading Mender (%zu branch%s in git)", o->branch, out->commit,
+			 nviews, nviews == 1 ? "" : "es");
+		rc = facts_gather(facts, client, &rq);
+	}
+	fg_strings_free(arts, nart);
+	fg_strings_free(names, nart);
+	return rc;
+}
+
+static int compute(struct schedule *out, const struct settings *s, const struct schedule_options *o,
+		   const struct branch_view *views, size_t nviews, const struct facts *facts,
+		   struct secrets *secrets, const struct hmac_key *key)
+{
+	struct plan_input in;
+
+	progress(o, "%s@%.7s: %zu devices, %zu deployments, %zu artifacts read; planning", o->branch,
+		 out->commit, facts->devices.n, facts->deployments.n, facts->artifacts.n);
+	memset(&in, 0, sizeof(in));
+	in.branch = o->branch;
+	in.commit = out->commit;
+	in.views = views;
+	in.nviews = nviews;
+	in.tags = &s->tags;
+	in.devices = facts->plan;
+	in.ndevices = facts->nplan;
+	in.artifacts = facts->plan_artifacts;
+	in.nartifacts = facts->nplan_artifacts;
+	in.secret = secrets_lookup;
+	in.secret_ctx = secrets;
+	in.digest_key = key;
+	return plan_compute(&out->plan, &in);
+}
+
 int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settings *s,
 		 const struct schedule_options *o)
 {
 	struct branch_view *views = NULL;
-	size_t nviews = 0, nart = 0;
+	size_t nviews = 0;
 	struct fleet *own = NULL;
-	struct mender_settings ms;
 	struct mender_client *client = NULL;
 	struct facts facts;
 	struct secrets secrets;
-	struct plan_input in;
 	struct hmac_key key;
-	char **arts = NULL, **names = NULL, *token = NULL;
 	int rc, lock = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -349,83 +456,18 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		goto done;
 	progress(o, "%s@%.7s: reading the fleet of every branch", o->branch, out->commit);
 	rc = load_views(out, repo, s, o->branch, out->commit, &views, &nviews, &own);
-	if (rc)
-		goto done;
-	if (!own) {
-		/* --rev of a branch that does not exist (yet): its own view. */
-		struct source src;
-
-		rc = repo_source_rev(repo, out->commit, &src);
-		if (!rc) {
-			rc = fleet_load(&own, &src, NULL, &out->diags);
-			source_release(&src);
-		}
-		if (rc)
-			goto done;
-		views = fg_realloc(views, (nviews + 1) * sizeof(*views));
-		views[nviews].branch = fg_strdup(o->branch);
-		views[nviews].fleet = own;
-		views[nviews].stage = is_stage(s, o->branch, own);
-		nviews++;
-	}
-	out->free_branch = !is_stage(s, o->branch, own);
-	if (out->diags.errors) {
-		rc = fg_error_set(FG_EINVAL,
-				  "the fleet configuration of '%s' at %.7s has %zu error%s: run 'fleetgate validate --rev %.7s'",
-				  o->branch, out->commit, out->diags.errors,
-				  out->diags.errors == 1 ? "" : "s", out->commit);
-		goto done;
-	}
-	if (!is_stage(s, o->branch, own) && own->default_branch &&
-	    !strcmp(own->default_branch, o->branch))
-		warn(out, "'%s' is not a stage: its default_branch claims no device (a device follows a free branch only by its own file or its Mender tag)",
-		     o->branch);
-	rc = schedule_mender_settings(&ms, s, &token);
-	if (rc)
-		goto done;
-	if (own->mender_server && !same_url(own->mender_server, ms.server))
-		warn(out, "mender.server '%s' in fleet.yaml is not the Mender server of this git server; it is not used",
-		     own->mender_server);
-	ms.deadline_ms = o->deadline_ms;
-	ms.http.log = o->log;
-	ms.http.log_data = o->log_data;
-	rc = mender_client_new(&client, &ms);
-	if (token) {
-		explicit_bzero(token, strlen(token));
-		free(token);
-	}
-	if (rc)
-		goto done;
-	rc = secrets_load(&secrets, s->secrets_file);
-	if (rc)
-		goto done;
-	artifact_names(own, o->branch, out->commit, &arts, &names, &nart);
-	{
-		struct facts_request rq = { own->os_attribute, (const char *const *)arts, nart,
-					    (const char *const *)names, nart, o->full };
-
-		progress(o, "%s@%.7s: reading Mender (%zu branch%s in git)", o->branch, out->commit,
-			 nviews, nviews == 1 ? "" : "es");
-		rc = facts_gather(&facts, client, &rq);
-	}
-	if (rc)
-		goto done;
-	progress(o, "%s@%.7s: %zu devices, %zu deployments, %zu artifacts read; planning", o->branch,
-		 out->commit, facts.devices.n, facts.deployments.n, facts.artifacts.n);
-	memset(&in, 0, sizeof(in));
-	in.branch = o->branch;
-	in.commit = out->commit;
-	in.views = views;
-	in.nviews = nviews;
-	in.tags = &s->tags;
-	in.devices = facts.plan;
-	in.ndevices = facts.nplan;
-	in.artifacts = facts.plan_artifacts;
-	in.nartifacts = facts.nplan_artifacts;
-	in.secret = secrets_lookup;
-	in.secret_ctx = &secrets;
-	in.digest_key = &key;
-	rc = plan_compute(&out->plan, &in);
+	if (!rc && !own)
+		rc = add_own_view(out, repo, s, o->branch, &views, &nviews, &own);
+	if (!rc)
+		rc = check_own(out, s, o->branch, own);
+	if (!rc)
+		rc = open_client(out, s, o, own, &client);
+	if (!rc)
+		rc = secrets_load(&secrets, s->secrets_file);
+	if (!rc)
+		rc = read_facts(&facts, client, own, out, o, nviews);
+	if (!rc)
+		rc = compute(out, s, o, views, nviews, &facts, &secrets, &key);
 	if (rc)
 		goto done;
 	out->planned = 1;
@@ -439,8 +481,6 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	}
 done:
 	hmac_key_wipe(&key);
-	fg_strings_free(arts, nart);
-	fg_strings_free(names, nart);
 	facts_release(&facts);
 	secrets_release(&secrets);
 	mender_client_free(client);

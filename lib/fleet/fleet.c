@@ -2,7 +2,6 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
-#include "git/repo.h"
 #include "fleet/ydoc.h"
 
 #include <ctype.h>
@@ -431,11 +430,48 @@ static char *load_branch(struct check *c, const struct ynode *n, const char *wha
 
 	if (!name)
 		return NULL;
-	if (!repo_branch_name_valid(name)) {
+	if (!fleet_branch_name_valid(name)) {
 		ERR(c, n, "branch-name", "%s '%s' is not a valid git branch name", what, name);
 		return NULL;
 	}
 	return fg_strdup(name);
+}
+
+/* A byte no ref name holds: control characters, space, DEL, and the ones
+ * revision syntax uses (~ ^ : ? * [ \). */
+static int ref_byte_valid(unsigned char c)
+{
+	return c > ' ' && c != 0x7f && !strchr("~^:?*[\\", c);
+}
+
+/* One '/'-separated part of a ref name, `len` bytes at `s`: not empty, not
+ * starting with '.', not ending with ".lock". */
+static int ref_part_valid(const char *s, size_t len)
+{
+	return len && s[0] != '.' && !(len >= 5 && !memcmp(s + len - 5, ".lock", 5));
+}
+
+int fleet_branch_name_valid(const char *name)
+{
+	const char *part = name, *p;
+
+	/* git's rules for refs/heads/<name>; the prefix meets them itself */
+	if (!name[0] || name[0] == '-' || !strcmp(name, "HEAD"))
+		return 0;
+	for (p = name;; p++) {
+		if (*p == '/' || !*p) {
+			if (!ref_part_valid(part, (size_t)(p - part)))
+				return 0;
+			if (!*p)
+				break;
+			part = p + 1;
+			continue;
+		}
+		if (!ref_byte_valid((unsigned char)*p) || (p[0] == '.' && p[1] == '.') ||
+		    (p[0] == '@' && p[1] == '{'))
+			return 0;
+	}
+	return p[-1] != '.';
 }
 
 /* ---- fleet.yaml ---- */

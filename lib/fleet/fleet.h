@@ -104,6 +104,14 @@ int fleet_read_promotion(const struct source *src, char ***stages, size_t *count
 	"a stage name is lowercase letters, digits and '-', starts with a letter and has at most 100 characters, because git config keys such as fleetgate.pushers.<stage> cannot hold anything else"
 int fleet_stage_name_valid(const char *name);
 
+/*
+ * Whether `name` is a branch name git accepts (git check-ref-format --branch,
+ * as libgit2's git_branch_name_is_valid judges it): refs/heads/<name> is a
+ * valid ref name and <name> is neither "HEAD" nor starts with '-'. A pure
+ * function, tested against libgit2 in tests/unit/test_branch_name.c.
+ */
+int fleet_branch_name_valid(const char *name);
+
 const struct fleet_device *fleet_find_device(const struct fleet *fleet, const char *id);
 const struct fleet_role *fleet_find_role(const struct fleet *fleet, const char *name);
 /* The value for `key`, or NULL. */

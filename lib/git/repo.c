@@ -3,6 +3,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/error.h"
+#include "fleet/fleet.h"
 #include "git/commit.h"
 
 #include <git2.h>
@@ -598,17 +599,6 @@ int repo_config_string(struct fg_repo *repo, const char *key, char **value)
 	return rc;
 }
 
-int repo_branch_name_valid(const char *name)
-{
-	int valid = 0;
-
-	if (!name[0] || !strcmp(name, "HEAD") || name[0] == '-')
-		return 0;
-	if (git_branch_name_is_valid(&valid, name) < 0)
-		return 0;
-	return valid;
-}
-
 static int parse_oid(git_oid *oid, const char *hex)
 {
 	if (git_oid_fromstr(oid, hex) < 0)
@@ -646,7 +636,7 @@ int repo_resolve_branch(struct fg_repo *repo, const char *name, char *hex, int *
 	*found = 0;
 	memset(hex, '0', GIT_OID_HEXSZ);
 	hex[GIT_OID_HEXSZ] = '\0';
-	if (!repo_branch_name_valid(name))
+	if (!fleet_branch_name_valid(name))
 		return fg_error_set(FG_EINVAL, "'%s' is not a valid branch name", name);
 	for (i = 0; i < sizeof(prefixes) / sizeof(*prefixes) && !*found && !rc; i++) {
 		char *refname = fg_asprintf("%s%s", prefixes[i], name);
@@ -1044,12 +1034,21 @@ void repo_branch_spec_release(struct repo_branch_spec *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* The rest of `s` after `prefix`, or NULL when `s` does not start so. */
+static const char *after_prefix(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(s, prefix, n) ? NULL : s + n;
+}
+
 int repo_branch_spec_resolve(struct fg_repo *repo, const char *spec, struct repo_branch_spec *out)
 {
 	struct candidate {
 		char *ref;
 		const char *branch; /* within spec */
 	} cand[3];
+	const char *rest;
 	size_t n = 0, i;
 	int rc = 0, found = 0;
 
@@ -1057,16 +1056,16 @@ int repo_branch_spec_resolve(struct fg_repo *repo, const char *spec, struct repo
 	memset(out->id, '0', GIT_OID_HEXSZ);
 	out->id[GIT_OID_HEXSZ] = '\0';
 	memset(cand, 0, sizeof(cand));
-	if (!strncmp(spec, "refs/heads/", 11)) {
+	if ((rest = after_prefix(spec, "refs/heads/"))) {
 		/* the server's branch, which a CI clone holds as origin's */
 		cand[n].ref = fg_strdup(spec);
-		cand[n++].branch = spec + 11;
-		cand[n].ref = fg_asprintf("refs/remotes/origin/%s", spec + 11);
-		cand[n++].branch = spec + 11;
-	} else if (!strncmp(spec, "refs/remotes/", 13)) {
-		const char *slash = strchr(spec + 13, '/');
+		cand[n++].branch = rest;
+		cand[n].ref = fg_asprintf("refs/remotes/origin/%s", rest);
+		cand[n++].branch = rest;
+	} else if ((rest = after_prefix(spec, "refs/remotes/"))) {
+		const char *slash = strchr(rest, '/');
 
-		if (slash && slash > spec + 13) {
+		if (slash && slash > rest) {
 			cand[n].ref = fg_strdup(spec);
 			cand[n++].branch = slash + 1;
 		}
@@ -1087,12 +1086,12 @@ int repo_branch_spec_resolve(struct fg_repo *repo, const char *spec, struct repo
 		cand[n].ref = fg_asprintf("refs/remotes/origin/%s", spec);
 		cand[n++].branch = spec;
 	}
-	if (!n || !repo_branch_name_valid(cand[0].branch)) {
+	if (!n || !fleet_branch_name_valid(cand[0].branch)) {
 		rc = fg_error_set(FG_EINVAL, "'%s' is not a valid branch name", spec);
 		goto done;
 	}
 	for (i = 0; i < n && !found; i++) {
-		if (!repo_branch_name_valid(cand[i].branch))
+		if (!fleet_branch_name_valid(cand[i].branch))
 			continue;
 		rc = peel_branch_ref(repo, cand[i].ref, out->id, &found);
 		if (rc)

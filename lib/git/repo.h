@@ -108,10 +108,6 @@ int repo_config_set(struct fg_repo *repo, const char *key, const char *value);
 /* SHA-1 of `len` bytes as hex (41 bytes), for names of files. */
 void repo_hash_hex(const void *data, size_t len, char *hex);
 
-/* Whether `name` is a valid branch name by git's rules (check-ref-format
- * of refs/heads/<name>). Needs repo_global_init(). */
-int repo_branch_name_valid(const char *name);
-
 /*
  * The ref git really writes when a push names `refname`: a symbolic ref
  * (an alias such as refs/heads/master -> refs/heads/main, which an admin

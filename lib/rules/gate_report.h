@@ -55,7 +55,7 @@ void gate_report_junit(struct fg_buf *out, const struct gate_result *r);
  * fingerprint, severity, location: {path, lines: {begin}}}, one per
  * diagnostic (severity major for an error, minor for a warning; line 1 for
  * a whole file) and one per refusal other than invalid-config (major, at
- * fleet.yaml line 1). The fingerprint is the SHA-1 (repo_hash_hex) of
+ * fleet.yaml line 1). The fingerprint is the SHA-1 (hash_blob_hex, git's blob id) of
  * "<code>\n<file>\n<line>\n<message>", stable from one pipeline to the next.
  */
 void gate_report_codequality(struct fg_buf *out, const struct gate_result *r);

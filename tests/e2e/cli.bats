@@ -34,6 +34,28 @@ COMMANDS="validate install gate hook plan apply reconcile status"
 	done
 }
 
+@test "cli: one table of commands: usage lists each; help and version; a link named like a hook is no hook" {
+	run "$FLEETGATE" --help
+	help=$output
+	listed=$(printf '%s\n' "$output" | sed -n 's/^  \([a-z-]*\)  .*/\1/p' | tr '\n' ' ')
+	[ "$listed" = "$COMMANDS " ]
+	run "$FLEETGATE" help
+	assert_status 0
+	assert_output_is "$help"
+	run "$FLEETGATE" version
+	assert_status 0
+	assert_output_is "fleetgate 0.1.0"
+	run "$FLEETGATE" frobnicate
+	assert_status 2
+	[ "${lines[0]}" = "fleetgate: unknown command 'frobnicate'" ]
+	# install writes hooks that run "fleetgate hook NAME" (cli/install.c):
+	# the name the program is started by changes nothing.
+	ln -s "$FLEETGATE" "$WORK/pre-receive"
+	run "$WORK/pre-receive" </dev/null
+	assert_status 2
+	[ "${lines[0]}" = "usage: fleetgate <command> [options]" ]
+}
+
 @test "cli: an option without its value says so, exit status 2" {
 	for args in "validate --rev" "install --repo" "install --repo x --stages" "gate --source" \
 		"plan --branch" "apply --branch" "reconcile --branch" "status --branch" "status --format"; do

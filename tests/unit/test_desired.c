@@ -14,7 +14,6 @@
 
 #include "fleet/desired.h"
 #include "fleetfixture.h"
-#include "git/repo.h"
 
 #define PI3 "0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40"
 #define PI4 "c8b1f4e2-6d3a-4c7b-9a2e-5b8d1f3c6a04"
@@ -528,8 +527,6 @@ int main(void)
 	};
 	int failed;
 
-	repo_global_init();
 	failed = cmocka_run_group_tests_name("desired", tests, NULL, NULL);
-	repo_global_shutdown();
 	return failed;
 }

@@ -20,7 +20,6 @@
 #include "core/buf.h"
 #include "rules/gate.h"
 #include "rules/gate_report.h"
-#include "git/repo.h"
 
 #define SRC "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 #define TGT "0f1e2d3c4b5a69788796a5b4c3d2e1f001234567"
@@ -535,6 +534,5 @@ int main(void)
 		cmocka_unit_test(test_markdown_cap),
 	};
 
-	repo_global_init();
 	return cmocka_run_group_tests_name("gate_report", tests, NULL, NULL);
 }

@@ -30,7 +30,6 @@
 #include "fleet/diag.h"
 #include "fleet/fleet.h"
 #include "memsource.h"
-#include "git/repo.h"
 
 struct corpus_case {
 	char *path;
@@ -469,10 +468,8 @@ int main(int argc, char **argv)
 	DIR *dh;
 	int failed;
 
-	repo_global_init();
 	if (argc == 3 && !strcmp(argv[1], "--print")) {
 		failed = print_case(argv[2]);
-		repo_global_shutdown();
 		free(dir);
 		return failed;
 	}
@@ -512,6 +509,5 @@ int main(int argc, char **argv)
 	free(names);
 	free(tests);
 	free(dir);
-	repo_global_shutdown();
 	return failed;
 }
