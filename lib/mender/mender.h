@@ -255,8 +255,9 @@ void mender_artifact_list_init(struct mender_artifact_list *l);
 void mender_artifact_list_release(struct mender_artifact_list *l);
 
 /* Artifacts named exactly as one of `names` (GET
- * /api/management/v2/deployments/artifacts?name=.., every page); names
- * with a '*' are refused (Mender reads it as a prefix match). Appends. */
+ * /api/management/v1/deployments/artifacts?name=.., one request a name,
+ * concurrently: every supported server has it); names with a '*' are
+ * refused (the v2 list reads it as a prefix match). Appends. */
 int mender_find_artifacts(struct mender_client *c, const char *const *names, size_t n,
 			  struct mender_artifact_list *out);
 

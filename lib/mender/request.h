@@ -22,7 +22,7 @@
 #define P_INVENTORY_SEARCH "/api/management/v2/inventory/filters/search"
 #define P_DEPLOYMENTS_V1 "/api/management/v1/deployments/deployments"
 #define P_DEPLOYMENTS_V2 "/api/management/v2/deployments/deployments"
-#define P_ARTIFACTS_V2 "/api/management/v2/deployments/artifacts"
+#define P_ARTIFACTS_V1 "/api/management/v1/deployments/artifacts"
 #define P_CONFIG "/api/management/v1/deviceconfig/configurations/device/"
 #define P_TAGS "/api/management/v1/inventory/devices/"
 #define P_LOGIN "/api/management/v1/useradm/auth/login"
