@@ -168,11 +168,89 @@ done:
 	return err;
 }
 
+/*
+ * Which list of deployments: GET /api/management/v2/deployments/deployments
+ * (name=, several a request) where the server has it, which mender-server
+ * has since v4.0.0 (backend/services/deployments/api/http/routing.go,
+ * ApiUrlManagementV2Deployments); the standalone deployments service of
+ * Mender 3.7 (4.6.0, api/http/routing.go) has only the v1 list, whose
+ * `search` is a text search on names (store/mongo/datastore_mongo.go
+ * FindBy: "$text"), one name a request; the exact names are kept here.
+ * The first v2 list answered 404 tells the client, once, for the rest of
+ * its life.
+ */
+static size_t deployment_queries(const struct mender_client *c, const char *const *names,
+				 size_t n, const char *type, char ***out)
+{
+	const char *path = c->deployments_v1 ? P_DEPLOYMENTS_V1 : P_DEPLOYMENTS_V2;
+	size_t i;
+
+	if (!names) {
+		*out = fg_calloc(2, sizeof(**out));
+		(*out)[0] = fg_asprintf("%s?status=pending&per_page=%u%s", path, MENDER_MAX_PAGE_SIZE, type);
+		(*out)[1] = fg_asprintf("%s?status=inprogress&per_page=%u%s", path, MENDER_MAX_PAGE_SIZE, type);
+		return 2;
+	}
+	if (!c->deployments_v1)
+		return name_queries(P_DEPLOYMENTS_V2, names, n, out);
+	*out = fg_calloc(n, sizeof(**out));
+	for (i = 0; i < n; i++) {
+		struct fg_buf b = FG_BUF_INIT;
+
+		fg_buf_init(&b);
+		fg_buf_printf(&b, "%s?per_page=%u&search=", P_DEPLOYMENTS_V1, MENDER_MAX_PAGE_SIZE);
+		fg_url_escape(&b, names[i]);
+		(*out)[i] = fg_buf_detach(&b);
+	}
+	return n;
+}
+
+/* Keep, of out->items[from..], the deployments named as one of `names`. */
+static void keep_named(struct mender_deployment_list *out, size_t from, const char *const *names,
+		       size_t n)
+{
+	size_t i, k, j;
+
+	for (i = from, k = from; i < out->n; i++) {
+		for (j = 0; j < n && strcmp(names[j], out->items[i].name); j++)
+			;
+		if (j < n)
+			out->items[k++] = out->items[i];
+		else
+			mender_deployment_release(&out->items[i]);
+	}
+	out->n = k;
+}
+
+/* The deployments named (names != NULL) or the active ones (of `type`,
+ * "&type=software" or ""), through v2 or v1 as the server has it. */
+static int query_deployments(struct mender_client *c, int64_t deadline, const char *const *names,
+			     size_t n, const char *type, unsigned flags,
+			     struct mender_deployment_list *out)
+{
+	size_t from = out->n, nq;
+	char **q = NULL;
+	int err;
+
+	nq = deployment_queries(c, names, n, type, &q);
+	err = list_deployments(c, deadline, q, nq, flags, out);
+	fg_strings_free(q, nq);
+	if (err == FG_ENOTFOUND && !c->deployments_v1 &&
+	    !strncmp(fg_error_message(), "GET " P_DEPLOYMENTS_V2 "?", strlen("GET " P_DEPLOYMENTS_V2 "?"))) {
+		c->deployments_v1 = 1;
+		nq = deployment_queries(c, names, n, type, &q);
+		err = list_deployments(c, deadline, q, nq, flags, out);
+		fg_strings_free(q, nq);
+	}
+	if (!err && names && c->deployments_v1)
+		keep_named(out, from, names, n);
+	return err;
+}
+
 static int find_deployments(struct mender_client *c, int64_t deadline, const char *const *names,
 			    size_t n, unsigned flags, struct mender_deployment_list *out)
 {
-	char **q = NULL;
-	size_t nq, i;
+	size_t i;
 	int err;
 
 	for (i = 0; i < n; i++)
@@ -180,10 +258,7 @@ static int find_deployments(struct mender_client *c, int64_t deadline, const cha
 			return err;
 	if (!n)
 		return 0;
-	nq = name_queries(P_DEPLOYMENTS_V2, names, n, &q);
-	err = list_deployments(c, deadline, q, nq, flags, out);
-	fg_strings_free(q, nq);
-	return err;
+	return query_deployments(c, deadline, names, n, "", flags, out);
 }
 
 int mender_find_deployments(struct mender_client *c, const char *const *names, size_t n,
@@ -195,17 +270,9 @@ int mender_find_deployments(struct mender_client *c, const char *const *names, s
 int mender_list_active_deployments(struct mender_client *c, unsigned flags,
 				   struct mender_deployment_list *out)
 {
-	char *q[2];
-	int err;
-
 	const char *type = flags & MENDER_SOFTWARE_ONLY ? "&type=software" : "";
 
-	q[0] = fg_asprintf("%s?status=pending&per_page=%u%s", P_DEPLOYMENTS_V2, MENDER_MAX_PAGE_SIZE, type);
-	q[1] = fg_asprintf("%s?status=inprogress&per_page=%u%s", P_DEPLOYMENTS_V2, MENDER_MAX_PAGE_SIZE, type);
-	err = list_deployments(c, call_deadline(c), q, 2, flags, out);
-	free(q[0]);
-	free(q[1]);
-	return err;
+	return query_deployments(c, call_deadline(c), NULL, 0, type, flags, out);
 }
 
 /* The body of POST .../deployments, after checking what goes in it. */

@@ -33,6 +33,7 @@ struct mender_client {
 	char *token;
 	int64_t deadline_ms;
 	unsigned page_size;
+	int deployments_v1;         /* no v2 deployments list (Mender 3.7) */
 };
 
 /* The deadline of a call: the client's, else 60 s from now. */
