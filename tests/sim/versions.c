@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -386,9 +387,9 @@ static int fraction_digits(const char *s)
 	return (int)n;
 }
 
-/* Millisecond times (Mongo) written by Go's RFC3339Nano: 10% of them end in
- * a zero that is dropped, so among 150 some are shorter (all are 3 digits
- * with odds of 1.4e-7). */
+/* Millisecond times (Mongo) written by Go's RFC3339Nano: one in ten ends in
+ * a zero that is dropped. 150 deployments a millisecond or more apart span
+ * over 150 ms, so some of them are shorter. */
 static void test_timestamps(void **state)
 {
 	struct tctx *t = t_start(seed, NULL);
@@ -404,6 +405,7 @@ static void test_timestamps(void **state)
 		snprintf(name, sizeof(name), "t%d", i);
 		id = create(t, name, "\"" D2 "\"", 201);
 		free(id);
+		usleep(1000);
 	}
 	b = t_api(t, "GET", NULL, NULL, 0, 200, DEP "/deployments?per_page=500");
 	assert_int_equal(cJSON_GetArraySize(b), 150);
