@@ -124,9 +124,11 @@ static void details_finish(struct runner *rn, struct op *op)
 static int deployment_cmp(const void *a, const void *b)
 {
 	const struct mender_deployment *x = a, *y = b;
-	int r = strcmp(y->created, x->created);
-
-	return r ? r : strcmp(x->id, y->id);
+	/* newest first, by the parsed time: fractions vary in length
+	 * ("...05.12Z" is later than "...05Z"), so never by the strings */
+	if (x->created_us != y->created_us)
+		return x->created_us < y->created_us ? 1 : -1;
+	return strcmp(x->id, y->id);
 }
 
 static int list_deployments(struct mender_client *c, int64_t deadline, char **queries,

@@ -131,6 +131,8 @@ struct mender_deployment {
 	char *type;                 /* "software" or "configuration" ("" when not said) */
 	char *status;               /* "pending", "inprogress", "finished" */
 	char *created;              /* RFC 3339 as Mender wrote it */
+	int64_t created_us;         /* the same parsed (mender_parse_time in
+				     * parse.h); 0 when absent or not a time */
 	long long device_count;     /* -1 when not said */
 	long long max_devices;      /* -1 when not said */
 	char **devices;             /* MENDER_WITH_DEVICES: every targeted id */

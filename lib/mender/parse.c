@@ -4,8 +4,13 @@
 #include "core/error.h"
 #include "mender/json.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
+
+#define ZERO_UUID "00000000-0000-0000-0000-000000000000"
 
 /* The document in [body, body+len), which must be of `kind` (cJSON_Array
  * or cJSON_Object). */
@@ -141,6 +146,9 @@ int mender_parse_deployments(const char *body, size_t len, struct mender_deploym
 		dep->type = json_str(d, "type", "");
 		dep->status = json_str(d, "status", "");
 		dep->created = json_str(d, "created", "");
+		/* ordering only: a time that does not parse sorts as oldest */
+		if (*dep->created && mender_parse_time(dep->created, &dep->created_us))
+			fg_error_clear();
 		dep->device_count = json_int(d, "device_count");
 		dep->max_devices = json_int(d, "max_devices");
 		/* the list carries them already in Mender 4.x: no extra request */
@@ -298,9 +306,17 @@ int mender_parse_config_deployment(const char *body, size_t len, char **id)
 		return err;
 	*id = json_str(j, "deployment_id", NULL);
 	if (!*id || !**id) {
+		err = fg_error_set(FG_EHTTP, "no deployment_id");
+	} else if (!strcmp(*id, ZERO_UUID)) {
+		/* deviceconfig answers so when storing the deployment id
+		 * failed and no workflow started: its error is dropped
+		 * ("return response, nil", mender-server v4.1.3
+		 * backend/services/deviceconfig/app/app.go DeployConfiguration) */
+		err = fg_error_set(FG_EHTTP, "the all-zero deployment_id: nothing was deployed");
+	}
+	if (err) {
 		free(*id);
 		*id = NULL;
-		err = fg_error_set(FG_EHTTP, "no deployment_id");
 	}
 	cJSON_Delete(j);
 	return err;
@@ -330,4 +346,69 @@ int mender_parse_error(const char *body, size_t len, char **error, char **reques
 	}
 	cJSON_Delete(j);
 	return 0;
+}
+
+/* `n` digits at s into *v; 0 when they are not all digits. */
+static int digits(const char *s, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 1;
+}
+
+int mender_parse_time(const char *s, int64_t *us)
+{
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, v;
+	int64_t frac = 0, scale = 1000000;
+	const char *p = s + 19;
+	struct tm tm;
+	time_t t;
+
+	*us = 0;
+	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 60)
+		goto bad;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			goto bad;
+		/* any number of digits: microseconds kept, the rest dropped */
+		for (; isdigit((unsigned char)*p); p++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && digits(p + 1, 2, &oh) && p[3] == ':' &&
+		   digits(p + 4, 2, &om) && oh < 24 && om < 60) {
+		v = (oh * 60 + om) * 60;
+		oh = *p == '-' ? -v : v;
+		p += 6;
+	} else {
+		goto bad;
+	}
+	if (*p)
+		goto bad;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	*us = ((int64_t)t - oh) * 1000000 + frac;
+	return 0;
+bad:
+	return fg_error_set(FG_EHTTP, "'%s' is not an RFC 3339 time", s);
 }

@@ -4,6 +4,7 @@
 #include "mender/mender.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Mender's answers, read from their bytes: pure functions of (body, len)
@@ -57,5 +58,11 @@ int mender_parse_array_size(const char *body, size_t len, size_t *n);
 /* An error body {"error": ..., "request_id": ...}: each (malloc'd) or NULL
  * when absent or not an object. FG_EHTTP when the body is not JSON. */
 int mender_parse_error(const char *body, size_t len, char **error, char **request_id);
+
+/* An RFC 3339 time as Mender writes it ("2026-01-02T03:04:05Z",
+ * "...05.12Z", "...05.123456789+02:00": any number of fraction digits)
+ * into microseconds since the epoch (finer digits are dropped). FG_EHTTP,
+ * naming it, when it is not one; *us is then 0. */
+int mender_parse_time(const char *s, int64_t *us);
 
 #endif

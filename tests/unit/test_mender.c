@@ -910,6 +910,38 @@ static void test_config_apply(void **state)
 		mender_config_job_release(&jobs[i]);
 }
 
+/* deviceconfig's 200 with the all-zero id (a store error, no workflow):
+ * the item fails, with no deployment id. */
+static void test_config_zero_deployment_id(void **state)
+{
+	struct fixture *f = *state;
+	const char *const keys[] = { "k" };
+	const char *const values[] = { "v" };
+	struct mender_config_job jobs[2];
+	size_t i;
+
+	assert_int_equal(sim_call(&f->sim, FG_HTTP_PUT, "/_sim/settings",
+				  "{\"config_deploy_zero_id\":1}", NULL), 200);
+	memset(jobs, 0, sizeof(jobs));
+	for (i = 0; i < 2; i++) {
+		jobs[i].device_id = dev_id((unsigned)i + 5);
+		jobs[i].keys = keys;
+		jobs[i].values = values;
+		jobs[i].n = 1;
+		jobs[i].deploy = 1;
+	}
+	assert_int_equal(mender_config_apply_many(f->c, jobs, 2), FG_EHTTP);
+	assert_non_null(strstr(fg_error_message(), "1 of 2 failed"));
+	i = jobs[0].result.code ? 0 : 1;
+	assert_int_equal(jobs[i].result.code, FG_EHTTP);
+	assert_null(jobs[i].deployment_id);
+	assert_non_null(strstr(jobs[i].result.message, "/deploy: HTTP 200: the all-zero deployment_id: nothing was deployed"));
+	assert_int_equal(jobs[1 - i].result.code, 0);
+	assert_non_null(jobs[1 - i].deployment_id);
+	for (i = 0; i < 2; i++)
+		mender_config_job_release(&jobs[i]);
+}
+
 static void test_config_many_concurrent(void **state)
 {
 	struct fixture *f = *state;
@@ -1202,6 +1234,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_artifacts, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_config_get, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_config_apply, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_config_zero_deployment_id, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_config_many_concurrent, setup_1234, teardown),
 		cmocka_unit_test_setup_teardown(test_tags, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_transport_stops, setup_small, teardown),

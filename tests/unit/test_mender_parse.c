@@ -233,6 +233,60 @@ static void test_parse_config(void **state)
 	assert_null(id);
 	assert_int_equal(PARSE(mender_parse_config_deployment, "{}", &id), FG_EHTTP);
 	assert_string_equal(fg_error_message(), "no deployment_id");
+	/* 200 with the all-zero id: nothing was deployed */
+	assert_int_equal(PARSE(mender_parse_config_deployment,
+			       "{\"deployment_id\":\"00000000-0000-0000-0000-000000000000\"}", &id), FG_EHTTP);
+	assert_null(id);
+	assert_string_equal(fg_error_message(), "the all-zero deployment_id: nothing was deployed");
+}
+
+static void test_parse_time(void **state)
+{
+	int64_t a = 0, b = 0;
+
+	(void)state;
+	assert_int_equal(mender_parse_time("1970-01-01T00:00:00Z", &a), 0);
+	assert_int_equal(a, 0);
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05Z", &a), 0);
+	assert_int_equal(a, 1767323045LL * 1000000);
+	/* fractions of any length; later than the whole second, as strings
+	 * would not say ('.' sorts before 'Z') */
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05.12Z", &b), 0);
+	assert_int_equal(b - a, 120000);
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05.123456789Z", &b), 0);
+	assert_int_equal(b - a, 123456);
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05.1Z", &b), 0);
+	assert_int_equal(b - a, 100000);
+	assert_int_equal(mender_parse_time("2026-01-02T05:04:05+02:00", &b), 0);
+	assert_int_equal(b, a);
+	assert_int_equal(mender_parse_time("2026-01-02T01:34:05-01:30", &b), 0);
+	assert_int_equal(b, a);
+	assert_int_equal(mender_parse_time("2026-01-02 03:04:05Z", &b), FG_EHTTP);
+	assert_string_equal(fg_error_message(), "'2026-01-02 03:04:05Z' is not an RFC 3339 time");
+	assert_int_equal(b, 0);
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05", &b), FG_EHTTP);
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05.Z", &b), FG_EHTTP);
+	assert_int_equal(mender_parse_time("2026-13-02T03:04:05Z", &b), FG_EHTTP);
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05Zjunk", &b), FG_EHTTP);
+	assert_int_equal(mender_parse_time("", &b), FG_EHTTP);
+}
+
+static void test_parse_deployment_times(void **state)
+{
+	struct mender_deployment_list l;
+	size_t got = 0;
+
+	(void)state;
+	mender_deployment_list_init(&l);
+	assert_int_equal(PARSE(mender_parse_deployments,
+			       "[{\"id\":\"a\",\"created\":\"2026-01-02T03:04:05Z\"},"
+			       "{\"id\":\"b\",\"created\":\"2026-01-02T03:04:05.5Z\"},"
+			       "{\"id\":\"c\",\"created\":\"yesterday\"},{\"id\":\"d\"}]", &l, &got), 0);
+	assert_true(l.items[1].created_us > l.items[0].created_us);
+	assert_int_equal(l.items[2].created_us, 0);
+	assert_string_equal(l.items[2].created, "yesterday");
+	assert_int_equal(l.items[3].created_us, 0);
+	mender_deployment_list_release(&l);
 }
 
 static void test_parse_error(void **state)
@@ -262,6 +316,8 @@ int main(void)
 		cmocka_unit_test(test_parse_artifacts),
 		cmocka_unit_test(test_parse_config),
 		cmocka_unit_test(test_parse_error),
+		cmocka_unit_test(test_parse_time),
+		cmocka_unit_test(test_parse_deployment_times),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
