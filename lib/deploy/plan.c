@@ -208,6 +208,10 @@ static int decide_config(struct plan_device *pd, const struct plan_input *in,
 		pd->config = PLAN_CONFIG_NONE;
 		return 0;
 	}
+	if (in->configure_absent) {
+		pd->config = PLAN_CONFIG_UNMANAGED;
+		return 0;
+	}
 	if (desired_resolve_secrets(des, lookup, in->secret_ctx, &pd->missing_secret)) {
 		pd->config = PLAN_CONFIG_SECRET_MISSING;
 		return 0;
@@ -390,6 +394,7 @@ int plan_compute(struct plan *out, const struct plan_input *in)
 	if (!in->digest_key)
 		return fg_error_set(FG_EINVAL, "planning '%s': no configuration digest key", in->branch);
 	out->branch = fg_strdup(in->branch);
+	out->configure_absent = in->configure_absent;
 	out->commit = fg_strdup(in->commit);
 	for (i = 0; i < in->ndevices; i++)
 		if ((rc = plan_one(out, &alloc, &balloc, in, view, &in->devices[i]))) {

@@ -99,6 +99,8 @@ struct plan_input {
 	secret_lookup_fn secret;     /* resolves ${secret:NAME}; NULL: none resolve */
 	void *secret_ctx;
 	const struct hmac_key *digest_key; /* of the configuration digests; required */
+	int configure_absent;        /* Mender Configure is not on the server:
+				      * configuration is not managed */
 };
 
 enum plan_kind {
@@ -124,6 +126,7 @@ enum plan_config {
 	PLAN_CONFIG_UPDATE,   /* set, deploy, then record the digest tag */
 	PLAN_CONFIG_TAG_ONLY, /* reported equals desired: only record the digest */
 	PLAN_CONFIG_SECRET_MISSING, /* a secret could not be resolved */
+	PLAN_CONFIG_UNMANAGED, /* Mender Configure is not on the server */
 };
 
 struct plan_device {
@@ -171,7 +174,11 @@ struct plan {
 	/* counts */
 	size_t managed, os_updates, os_pending, os_failed, no_artifact, config_updates,
 		config_pending, tag_only, conflicts, not_accepted, unknown, secret_missing, aborts;
+	int configure_absent;        /* from the input */
 };
+
+/* What the plan says once when Mender Configure is absent. */
+#define PLAN_NO_CONFIGURE "configuration is not managed: Mender Configure is not enabled on this server"
 
 /*
  * Compute the plan of `in->branch`. Devices that follow another branch are
