@@ -151,6 +151,32 @@ static void build(struct facts *f, const struct facts_request *rq)
 	}
 }
 
+/* The active deployments for plan_input, each device with its status. */
+static void build_active(struct facts *f)
+{
+	size_t i, k, n = 0, at = 0;
+
+	for (i = 0; i < f->deployments.n; i++)
+		n += f->deployments.items[i].ndevices;
+	f->status_pool = fg_calloc(n + 1, sizeof(*f->status_pool));
+	f->plan_active = fg_calloc(f->deployments.n + 1, sizeof(*f->plan_active));
+	for (i = 0; i < f->deployments.n; i++) {
+		const struct mender_deployment *d = &f->deployments.items[i];
+		struct plan_active *a = &f->plan_active[f->nplan_active];
+
+		if (!strcmp(d->status, "finished"))
+			continue;
+		a->id = d->id;
+		a->name = d->name;
+		a->devices = (const char *const *)d->devices;
+		a->ndevices = d->ndevices;
+		a->statuses = &f->status_pool[at];
+		for (k = 0; k < d->ndevices; k++)
+			f->status_pool[at++] = device_status(&f->statuses[i], d->devices[k]);
+		f->nplan_active++;
+	}
+}
+
 void facts_probe_configure(struct facts *f, struct mender_client *c)
 {
 	const char *id = f->devices.n ? f->devices.items[0].id : NULL;
@@ -242,6 +268,7 @@ int facts_gather(struct facts *f, struct mender_client *c, const struct facts_re
 	if (rq->full && f->devices.n && (rc = read_configs(f, c)))
 		return rc;
 	build(f, rq);
+	build_active(f);
 	return 0;
 }
 
@@ -264,5 +291,7 @@ void facts_release(struct facts *f)
 	free(f->plan_artifacts);
 	free(f->dep_pool);
 	free(f->kv_pool);
+	free(f->plan_active);
+	free(f->status_pool);
 	memset(f, 0, sizeof(*f));
 }

@@ -41,6 +41,9 @@ struct facts {
 	size_t nplan_artifacts;
 	struct plan_deployment_fact *dep_pool;
 	struct plan_kv *kv_pool;
+	struct plan_active *plan_active;      /* the active deployments */
+	size_t nplan_active;
+	const char **status_pool;
 };
 
 /* Whether Mender Configure is there (f->configure_absent): one device's

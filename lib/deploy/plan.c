@@ -377,6 +377,39 @@ static int plan_one(struct plan *p, size_t *alloc, size_t *balloc, const struct 
 	return rc;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* fleetgate's active deployments that no listed device still needs. */
+static void find_finished(struct plan *p, const struct plan_input *in)
+{
+	const char **aborted = fg_calloc(p->ndevices + 1, sizeof(*aborted));
+	size_t i, k, naborted = 0;
+
+	/* the devices this plan aborts: each loses every active deployment */
+	for (i = 0; i < p->ndevices; i++)
+		if (p->devices[i].kind == PLAN_MANAGED && p->devices[i].naborts)
+			aborted[naborted++] = p->devices[i].id;
+	qsort(aborted, naborted, sizeof(*aborted), str_cmp);
+	for (i = 0; i < in->nactive; i++) {
+		const struct plan_active *a = &in->active[i];
+		int needed = 0;
+
+		if (strncmp(a->name, PLAN_NAME_PREFIX, strlen(PLAN_NAME_PREFIX)) || !a->ndevices)
+			continue;
+		for (k = 0; k < a->ndevices && !needed; k++)
+			needed = !bsearch(&a->devices[k], aborted, naborted, sizeof(*aborted), str_cmp) &&
+				 (!a->statuses[k] || plan_status_active(a->statuses[k]));
+		if (needed)
+			continue;
+		p->finish = fg_realloc(p->finish, (p->nfinish + 1) * sizeof(*p->finish));
+		p->finish[p->nfinish++] = fg_strdup(a->id);
+	}
+	free(aborted);
+}
+
 int plan_compute(struct plan *out, const struct plan_input *in)
 {
 	const struct fleet *view = NULL;
@@ -423,6 +456,7 @@ int plan_compute(struct plan *out, const struct plan_input *in)
 	}
 	if (out->nbatches)
 		qsort(out->batches, out->nbatches, sizeof(*out->batches), batch_cmp);
+	find_finished(out, in);
 	return 0;
 }
 
@@ -462,6 +496,7 @@ void plan_release(struct plan *p)
 		free(p->batches[i].devices);
 	}
 	free(p->batches);
+	fg_strings_free(p->finish, p->nfinish);
 	free(p->branch);
 	free(p->commit);
 	memset(p, 0, sizeof(*p));

@@ -447,6 +447,8 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	in.secret = secrets_lookup;
 	in.secret_ctx = &secrets;
 	in.digest_key = &key;
+	in.active = facts.plan_active;
+	in.nactive = facts.nplan_active;
 	rc = plan_with_configure(out, &in, &facts, client);
 	if (rc)
 		goto done;
