@@ -100,21 +100,29 @@ int mender_parse_devices(const char *body, size_t len, struct mender_device_list
 	return err;
 }
 
-/* The flat form of .../statistics, or a Deployment's statistics.status. */
-static void stats_from(const cJSON *j, struct mender_deployment *d)
+/* The flat form of .../statistics, or a Deployment's statistics.status.
+ * A count that is not a whole number from 0 to 2^53 is an error (found by
+ * fuzz_mender: 3e64 does not fit a long long). */
+static int stats_from(const cJSON *j, struct mender_deployment *d)
 {
 	const cJSON *e, *src = json_field(j, "status");
 
 	if (!cJSON_IsObject(src))
 		src = j;
 	cJSON_ArrayForEach(e, src) {
+		double v = e->valuedouble;
+
 		if (!cJSON_IsNumber(e) || !e->string || !strcmp(e->string, "total_size"))
 			continue;
+		if (!(v >= 0 && v < 9007199254740992.0) || v != (double)(long long)v)
+			return fg_error_set(FG_EHTTP, "the statistics count of '%s' is not a count",
+					    e->string);
 		d->stats = fg_realloc(d->stats, (d->nstats + 1) * sizeof(*d->stats));
 		d->stats[d->nstats].status = json_utf8_dup(e->string);
-		d->stats[d->nstats].count = e->valuedouble >= 0 ? (long long)e->valuedouble : 0;
+		d->stats[d->nstats].count = (long long)v;
 		d->nstats++;
 	}
+	return 0;
 }
 
 int mender_parse_deployments(const char *body, size_t len, struct mender_deployment_list *out,
@@ -152,8 +160,9 @@ int mender_parse_deployments(const char *body, size_t len, struct mender_deploym
 		dep->device_count = json_int(d, "device_count");
 		dep->max_devices = json_int(d, "max_devices");
 		/* the list carries them already in Mender 4.x: no extra request */
-		if (cJSON_IsObject(json_field(d, "statistics")))
-			stats_from(json_field(d, "statistics"), dep);
+		if (cJSON_IsObject(json_field(d, "statistics")) &&
+		    (err = stats_from(json_field(d, "statistics"), dep)))
+			break;
 	}
 	cJSON_Delete(j);
 	return err;
@@ -165,7 +174,7 @@ int mender_parse_stats(const char *body, size_t len, struct mender_deployment *d
 	int err = parse_kind(body, len, cJSON_Object, &j);
 
 	if (!err)
-		stats_from(j, d);
+		err = stats_from(j, d);
 	cJSON_Delete(j);
 	return err;
 }

@@ -163,6 +163,12 @@ static void test_parse_details(void **state)
 	assert_string_equal(d.stats[0].status, "success");
 	assert_int_equal(d.stats[0].count, 3);
 	assert_int_equal(PARSE(mender_parse_stats, "[]", &d), FG_EHTTP);
+	/* a count that is no count: an error, not a wrapped-around number */
+	assert_int_equal(PARSE(mender_parse_stats, "{\"success\":3.3e64}", &d), FG_EHTTP);
+	assert_string_equal(fg_error_message(), "the statistics count of 'success' is not a count");
+	assert_int_equal(PARSE(mender_parse_stats, "{\"success\":1.5}", &d), FG_EHTTP);
+	assert_int_equal(PARSE(mender_parse_stats, "{\"success\":-1}", &d), FG_EHTTP);
+	assert_int_equal(d.nstats, 2);
 	assert_int_equal(PARSE(mender_parse_device_ids, "[\"d1\",7,\"d\\u00e9\"]", &d), 0);
 	assert_int_equal(d.ndevices, 2);
 	assert_string_equal(d.devices[1], "d\xc3\xa9");
