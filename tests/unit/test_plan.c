@@ -225,6 +225,45 @@ static void test_superseded_deployment_aborted(void **state)
 	assert_int_equal(plan.nbatches, 1);
 }
 
+/* Active deployments of fleetgate's that no device needs any more are
+ * listed to be aborted whole; any that a device still needs, or that are
+ * not fleetgate's, are not. */
+static void test_unneeded_deployments_finished(void **state)
+{
+	struct plan_deployment_fact dep = { "a1", "fleetgate:production@0000000:pi3-img-1b",
+					    "pi3-img-1b", 0, 1, NULL };
+	struct plan_facts d[] = { synced(D1, "pi3-v3-arm64", "pi3-img-1"),
+				  synced(D2, "pi4-v3-arm64", "pi4-img-2") };
+	const char *const just_d1[] = { D1 }, *const d1_d3[] = { D1, D3 }, *const just_d2[] = { D2 };
+	const char *const none[] = { NULL }, *const none_pending[] = { NULL, "pending" };
+	const char *const aborted[] = { "aborted" }, *const none_done[] = { NULL, "success" };
+	const struct plan_active active[] = {
+		{ "a1", "fleetgate:production@0000000:pi3-img-1b", just_d1, none, 1 },
+		{ "a2", "fleetgate:canary@0000000:x", d1_d3, none_pending, 2 },
+		{ "a3", "fleetgate:main@0000000:y", just_d2, aborted, 1 },
+		{ "a4", "by hand", just_d2, aborted, 1 },
+		{ "a5", "fleetgate:main@0000000:z", just_d2, none, 1 },
+		{ "a6", "fleetgate:main@0000000:w", d1_d3, none_done, 2 },
+		{ "a7", "fleetgate:main@0000000:v", d1_d3, none_done, 0 },
+	};
+
+	(void)state;
+	d[0].deployments = &dep;
+	d[0].ndeployments = 1;
+	input.active = active;
+	input.nactive = sizeof(active) / sizeof(*active);
+	run(d, 2);
+	assert_int_equal(device(D1)->naborts, 1); /* a superseded artifact */
+	/* a1: its one device is aborted; a3: its device's record is finished
+	 * (aborted before it polled: Mender 4.1 would keep it active); a6: D1
+	 * aborted, D3 done. a2: D3 still pending; a4: not fleetgate's; a5: D2
+	 * has not polled; a7 lists no device. */
+	assert_int_equal(plan.nfinish, 3);
+	assert_string_equal(plan.finish[0], "a1");
+	assert_string_equal(plan.finish[1], "a3");
+	assert_string_equal(plan.finish[2], "a6");
+}
+
 static void test_finished_part_is_not_superseded(void **state)
 {
 	/* Still active for others, but this device installed it already. */
@@ -602,6 +641,7 @@ int main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_long_deployment_names),
+		cmocka_unit_test_setup_teardown(test_unneeded_deployments_finished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_everything_in_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_os_updates_batched_per_artifact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_deployment_is_left_alone, setup, teardown),
