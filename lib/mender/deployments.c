@@ -603,12 +603,10 @@ int mender_abort_devices(struct mender_client *c, const char *const *ids, size_t
 			 struct mender_result *results)
 {
 	struct abort_ctx a = { ids, n, 0, results };
-	struct runner rn = { 0 };
+	const struct batch b = { abort_generate, abort_finish, &a, results, sizeof(*results), n,
+				 "aborting deployments" };
 
-	rn.generate = abort_generate;
-	rn.finish = abort_finish;
-	rn.ctx = &a;
-	return run_many(c, &rn, results, sizeof(*results), n, "aborting deployments");
+	return run_many(c, &b);
 }
 
 void mender_device_status_list_init(struct mender_device_status_list *l)

@@ -120,12 +120,10 @@ int mender_config_get_many(struct mender_client *c, const char *const *ids, size
 			   struct mender_config *out, struct mender_result *results)
 {
 	struct cfg_get_ctx g = { ids, n, 0, out, results };
-	struct runner rn = { 0 };
+	const struct batch b = { cfgget_generate, cfgget_finish, &g, results, sizeof(*results), n,
+				 "reading configurations" };
 
-	rn.generate = cfgget_generate;
-	rn.finish = cfgget_finish;
-	rn.ctx = &g;
-	return run_many(c, &rn, results, sizeof(*results), n, "reading configurations");
+	return run_many(c, &b);
 }
 
 void mender_config_job_release(struct mender_config_job *job)
@@ -249,15 +247,11 @@ done:
 int mender_config_apply_many(struct mender_client *c, struct mender_config_job *jobs, size_t n)
 {
 	struct cfg_apply_ctx a = { jobs, n, 0 };
-	struct runner rn = { 0 };
+	const struct batch b = { cfgapply_generate, cfgapply_finish, &a, n ? &jobs[0].result : NULL,
+				 sizeof(*jobs), n, "applying configurations" };
 	size_t i;
 
-	if (!n)
-		return 0;
 	for (i = 0; i < n; i++)
 		jobs[i].deployment_id = NULL;
-	rn.generate = cfgapply_generate;
-	rn.finish = cfgapply_finish;
-	rn.ctx = &a;
-	return run_many(c, &rn, &jobs[0].result, sizeof(*jobs), n, "applying configurations");
+	return run_many(c, &b);
 }

@@ -70,34 +70,52 @@ static void parse_attrs(const cJSON *attrs, struct mender_device_list *l,
 	}
 }
 
-int mender_parse_devices(const char *body, size_t len, struct mender_device_list *out,
-			 size_t *got)
+/* The items of a list answer, each an object with a non-empty "id":
+ * `take` gets each with its id (its own, malloc'd), in order; *got counts
+ * them. `what` names an item in the error. */
+static int each_with_id(const char *body, size_t len, const char *what, size_t *got,
+			int (*take)(void *ctx, const cJSON *item, char *id), void *ctx)
 {
-	const cJSON *d;
+	const cJSON *e;
 	cJSON *j = NULL;
 	int err = parse_kind(body, len, cJSON_Array, &j);
 
 	*got = 0;
 	if (err)
 		return err;
-	cJSON_ArrayForEach(d, j) {
-		struct mender_device *dev;
-		char *id = json_str(d, "id", NULL);
+	cJSON_ArrayForEach(e, j) {
+		char *id = json_str(e, "id", NULL);
 
 		(*got)++;
 		if (!id || !*id) {
 			free(id);
-			err = fg_error_set(FG_EHTTP, "a device without an id");
+			err = fg_error_set(FG_EHTTP, "a %s without an id", what);
 			break;
 		}
-		out->items = fg_grow(out->items, &out->alloc, out->n + 1, sizeof(*out->items));
-		dev = &out->items[out->n++];
-		memset(dev, 0, sizeof(*dev));
-		dev->id = id;
-		parse_attrs(json_field(d, "attributes"), out, dev);
+		if ((err = take(ctx, e, id)))
+			break;
 	}
 	cJSON_Delete(j);
 	return err;
+}
+
+static int take_device(void *ctx, const cJSON *d, char *id)
+{
+	struct mender_device_list *out = ctx;
+	struct mender_device *dev;
+
+	out->items = fg_grow(out->items, &out->alloc, out->n + 1, sizeof(*out->items));
+	dev = &out->items[out->n++];
+	memset(dev, 0, sizeof(*dev));
+	dev->id = id;
+	parse_attrs(json_field(d, "attributes"), out, dev);
+	return 0;
+}
+
+int mender_parse_devices(const char *body, size_t len, struct mender_device_list *out,
+			 size_t *got)
+{
+	return each_with_id(body, len, "device", got, take_device, out);
 }
 
 /* The flat form of .../statistics, or a Deployment's statistics.status.
@@ -125,47 +143,35 @@ static int stats_from(const cJSON *j, struct mender_deployment *d)
 	return 0;
 }
 
+static int take_deployment(void *ctx, const cJSON *d, char *id)
+{
+	struct mender_deployment_list *out = ctx;
+	struct mender_deployment *dep;
+
+	out->items = fg_grow(out->items, &out->alloc, out->n + 1, sizeof(*out->items));
+	dep = &out->items[out->n++];
+	memset(dep, 0, sizeof(*dep));
+	dep->id = id;
+	dep->name = json_str(d, "name", "");
+	dep->artifact_name = json_str(d, "artifact_name", "");
+	dep->type = json_str(d, "type", "");
+	dep->status = json_str(d, "status", "");
+	dep->created = json_str(d, "created", "");
+	/* ordering only: a time that does not parse sorts as oldest */
+	if (*dep->created && mender_parse_time(dep->created, &dep->created_us))
+		fg_error_clear();
+	dep->device_count = json_int(d, "device_count");
+	dep->max_devices = json_int(d, "max_devices");
+	/* the list carries them already in Mender 4.x: no extra request */
+	if (cJSON_IsObject(json_field(d, "statistics")))
+		return stats_from(json_field(d, "statistics"), dep);
+	return 0;
+}
+
 int mender_parse_deployments(const char *body, size_t len, struct mender_deployment_list *out,
 			     size_t *got)
 {
-	const cJSON *d;
-	cJSON *j = NULL;
-	int err = parse_kind(body, len, cJSON_Array, &j);
-
-	*got = 0;
-	if (err)
-		return err;
-	cJSON_ArrayForEach(d, j) {
-		struct mender_deployment *dep;
-		char *id = json_str(d, "id", NULL);
-
-		(*got)++;
-		if (!id || !*id) {
-			free(id);
-			err = fg_error_set(FG_EHTTP, "a deployment without an id");
-			break;
-		}
-		out->items = fg_grow(out->items, &out->alloc, out->n + 1, sizeof(*out->items));
-		dep = &out->items[out->n++];
-		memset(dep, 0, sizeof(*dep));
-		dep->id = id;
-		dep->name = json_str(d, "name", "");
-		dep->artifact_name = json_str(d, "artifact_name", "");
-		dep->type = json_str(d, "type", "");
-		dep->status = json_str(d, "status", "");
-		dep->created = json_str(d, "created", "");
-		/* ordering only: a time that does not parse sorts as oldest */
-		if (*dep->created && mender_parse_time(dep->created, &dep->created_us))
-			fg_error_clear();
-		dep->device_count = json_int(d, "device_count");
-		dep->max_devices = json_int(d, "max_devices");
-		/* the list carries them already in Mender 4.x: no extra request */
-		if (cJSON_IsObject(json_field(d, "statistics")) &&
-		    (err = stats_from(json_field(d, "statistics"), dep)))
-			break;
-	}
-	cJSON_Delete(j);
-	return err;
+	return each_with_id(body, len, "deployment", got, take_deployment, out);
 }
 
 int mender_parse_stats(const char *body, size_t len, struct mender_deployment *d)

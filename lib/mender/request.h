@@ -97,13 +97,22 @@ int runner_run(struct runner *rn, int64_t deadline);
 int run_one(struct mender_client *c, int64_t deadline, struct op *op);
 
 /*
- * Run the batch `rn` (generate/finish/ctx set) over `n` items whose
- * results lie `stride` bytes apart from `results`; every item is reported
- * in its result, and the sum as "K of N failed; first: ...". An item
- * counts as done only when its own last request said so.
+ * A batch: `generate` and `finish` (see struct runner) over `n` items
+ * whose results lie `stride` bytes apart from `results`, `what` naming it.
+ * run_many() reports every item in its result, and the sum as "K of N
+ * failed; first: ...". An item counts as done only when its own last
+ * request said so.
  */
-int run_many(struct mender_client *c, struct runner *rn, void *results, size_t stride, size_t n,
-	     const char *what);
+struct batch {
+	struct op *(*generate)(struct runner *rn);
+	void (*finish)(struct runner *rn, struct op *op);
+	void *ctx;
+	void *results;
+	size_t stride, n;
+	const char *what;
+};
+
+int run_many(struct mender_client *c, const struct batch *b);
 /* An item's outcome: 0, or `code` with the thread's error message. */
 void result_set(struct mender_result *r, int code);
 
