@@ -141,6 +141,26 @@ static void warn(struct schedule *sc, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The planner's input from the branch's views and Mender's facts (the
+ * secrets and the digest key are the caller's to add). */
+static void fill_input(struct plan_input *in, const struct schedule *out,
+		       const struct branch_view *views, size_t nviews, const struct settings *s,
+		       const struct facts *facts)
+{
+	memset(in, 0, sizeof(*in));
+	in->commit = out->commit;
+	in->views = views;
+	in->nviews = nviews;
+	in->tags = &s->tags;
+	in->devices = facts->plan;
+	in->ndevices = facts->nplan;
+	in->artifacts = facts->plan_artifacts;
+	in->nartifacts = facts->nplan_artifacts;
+	in->active = facts->plan_active;
+	in->nactive = facts->nplan_active;
+	in->secret = secrets_lookup;
+}
+
 /* The plan; when it would update configurations, whether Mender
  * Configure is there is asked first (one request; none when nothing is to
  * be configured), and without it configuration is not managed, said once. */
@@ -434,21 +454,10 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		goto done;
 	progress(o, "%s@%.7s: %zu devices, %zu deployments, %zu artifacts read; planning", o->branch,
 		 out->commit, facts.devices.n, facts.deployments.n, facts.artifacts.n);
-	memset(&in, 0, sizeof(in));
+	fill_input(&in, out, views, nviews, s, &facts);
 	in.branch = o->branch;
-	in.commit = out->commit;
-	in.views = views;
-	in.nviews = nviews;
-	in.tags = &s->tags;
-	in.devices = facts.plan;
-	in.ndevices = facts.nplan;
-	in.artifacts = facts.plan_artifacts;
-	in.nartifacts = facts.nplan_artifacts;
-	in.secret = secrets_lookup;
 	in.secret_ctx = &secrets;
 	in.digest_key = &key;
-	in.active = facts.plan_active;
-	in.nactive = facts.nplan_active;
 	rc = plan_with_configure(out, &in, &facts, client);
 	if (rc)
 		goto done;
