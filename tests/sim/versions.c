@@ -271,6 +271,7 @@ static void test_unsorted_pages(void **state)
 	cJSON *b;
 
 	(void)state;
+	cJSON_Delete(t_sim(t, "PUT", "{\"unsorted_order\": \"shuffled\"}", 200, "/_sim/settings"));
 	/* Unsorted: each page of its own order, so a walk misses devices. */
 	assert_true(walk(t, "", seen, order) < NDEV);
 	/* Sorted on the identity id: every device once, in id order. */
