@@ -257,9 +257,6 @@ int main(int argc, char **argv)
 	if (opt.version)
 		sim.store->version = (enum sim_version)sim_version_parse(opt.version);
 	sim.settings.no_configure = opt.configure && !strcmp(opt.configure, "off");
-	/* Unsorted inventory pages in insertion order until fleetgate's
-	 * client sends a sort (issue 13 item 4); then shuffled by default. */
-	sim.settings.natural_order = true;
 	if (sim_store_seed(sim.store, seed, false, &err)) {
 		fprintf(stderr, "mender-sim: %s: %s\n", opt.seed, err.ptr);
 		goto done;
