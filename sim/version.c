@@ -73,21 +73,21 @@ enum router {
 	GATEWAY,     /* Traefik: text/plain "404 page not found" */
 	JSON_REST,   /* ant0ine/go-json-rest: {"Error": "Resource not found"} */
 	GIN_BARE,    /* gin.New() without NoRoute: text 404, also for other methods */
-	GIN,	     /* pkg/routing NewGinRouter: {"error": "not found", "request_id"} */
+	GIN,         /* pkg/routing NewGinRouter: {"error": "not found", "request_id"} */
 	GIN_MINIMAL, /* NewMinimalGinRouter: the same without request_id */
 };
 
 static const char *const prefixes[] = {
-	"/api/management/v1/useradm/",	    "/api/management/v1/inventory/",
-	"/api/management/v2/inventory/",    "/api/management/v1/deployments/",
-	"/api/management/v2/deployments/",  "/api/management/v1/deviceconfig/",
+	"/api/management/v1/useradm/",     "/api/management/v1/inventory/",
+	"/api/management/v2/inventory/",   "/api/management/v1/deployments/",
+	"/api/management/v2/deployments/", "/api/management/v1/deviceconfig/",
 };
 
 enum service { USERADM, INVENTORY, DEPLOYMENTS, DEVICECONFIG, NONE };
 
 static enum service service_of(const char *path)
 {
-	static const enum service of[] = { USERADM,	INVENTORY,   INVENTORY,
+	static const enum service of[] = { USERADM,     INVENTORY,   INVENTORY,
 					   DEPLOYMENTS, DEPLOYMENTS, DEVICECONFIG };
 	size_t i;
 
