@@ -283,7 +283,7 @@ static void test_unsorted_pages(void **state)
 			      seen, order),
 			 NDEV);
 	for (i = 0; i < NDEV; i++) {
-		char want[8];
+		char want[16];
 
 		snprintf(want, sizeof(want), "dev-%02d", i);
 		assert_string_equal(order[i], want);
