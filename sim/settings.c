@@ -32,7 +32,7 @@ static const char *settings_check(const cJSON *body)
 
 	if (!cJSON_IsObject(body))
 		return "the settings must be an object";
-	cJSON_ArrayForEach(e, body) {
+	cJSON_ArrayForEach (e, body) {
 		if (!strcmp(e->string, "configure")) {
 			if (!cJSON_IsBool(e))
 				return "'configure' must be true or false";
@@ -66,7 +66,7 @@ void sim_control_settings_put(struct sim *sim, const struct sim_request *req,
 		cJSON_Delete(body);
 		return;
 	}
-	cJSON_ArrayForEach(e, body) {
+	cJSON_ArrayForEach (e, body) {
 		if (!strcmp(e->string, "configure"))
 			sim->settings.no_configure = cJSON_IsFalse(e);
 		else if (!strcmp(e->string, "config_deploy_zero_id"))

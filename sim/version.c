@@ -73,21 +73,21 @@ enum router {
 	GATEWAY,     /* Traefik: text/plain "404 page not found" */
 	JSON_REST,   /* ant0ine/go-json-rest: {"Error": "Resource not found"} */
 	GIN_BARE,    /* gin.New() without NoRoute: text 404, also for other methods */
-	GIN,	     /* pkg/routing NewGinRouter: {"error": "not found", "request_id"} */
+	GIN,         /* pkg/routing NewGinRouter: {"error": "not found", "request_id"} */
 	GIN_MINIMAL, /* NewMinimalGinRouter: the same without request_id */
 };
 
 static const char *const prefixes[] = {
-	"/api/management/v1/useradm/",	    "/api/management/v1/inventory/",
-	"/api/management/v2/inventory/",    "/api/management/v1/deployments/",
-	"/api/management/v2/deployments/",  "/api/management/v1/deviceconfig/",
+	"/api/management/v1/useradm/",     "/api/management/v1/inventory/",
+	"/api/management/v2/inventory/",   "/api/management/v1/deployments/",
+	"/api/management/v2/deployments/", "/api/management/v1/deviceconfig/",
 };
 
 enum service { USERADM, INVENTORY, DEPLOYMENTS, DEVICECONFIG, NONE };
 
 static enum service service_of(const char *path)
 {
-	static const enum service of[] = { USERADM,	INVENTORY,   INVENTORY,
+	static const enum service of[] = { USERADM,     INVENTORY,   INVENTORY,
 					   DEPLOYMENTS, DEPLOYMENTS, DEVICECONFIG };
 	size_t i;
 
@@ -117,10 +117,20 @@ static enum router router_of(enum sim_version v, enum service s)
 	return s == DEPLOYMENTS ? GIN_MINIMAL : GIN;
 }
 
+/* A JSON error body of one key, without a request id. */
+static void bare_error(struct sim_response *res, unsigned int status, const char *key,
+		       const char *message)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, key, message);
+	sim_res_json(res, status, o);
+}
+
 void sim_version_no_route(enum sim_version v, const struct sim_request *req,
 			  struct sim_response *res, bool other_method)
 {
-	cJSON *o;
+	unsigned int status = other_method ? 405 : 404;
 
 	switch (router_of(v, service_of(req->path))) {
 	case GATEWAY: /* Go's http.NotFound */
@@ -130,20 +140,15 @@ void sim_version_no_route(enum sim_version v, const struct sim_request *req,
 		sim_res_text(res, 404, "text/plain", "404 page not found");
 		return;
 	case JSON_REST:
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "Error",
-					other_method ? "Method not allowed" : "Resource not found");
-		sim_res_json(res, other_method ? 405 : 404, o);
+		bare_error(res, status, "Error",
+			   other_method ? "Method not allowed" : "Resource not found");
 		return;
 	case GIN:
-		sim_res_error(res, req, other_method ? 405 : 404, "%s",
+		sim_res_error(res, req, status, "%s",
 			      other_method ? "method not allowed" : "not found");
 		return;
 	case GIN_MINIMAL:
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "error",
-					other_method ? "method not allowed" : "not found");
-		sim_res_json(res, other_method ? 405 : 404, o);
+		bare_error(res, status, "error", other_method ? "method not allowed" : "not found");
 		return;
 	}
 }

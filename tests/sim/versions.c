@@ -147,7 +147,7 @@ static void test_routes_4_1(void **state)
 	assert_int_equal(t_stop(t), 0);
 }
 
-/* ---- statistics, aborts, the duplicate guard -------------------------------------------------- */
+/* ---- statistics, aborts, the duplicate guard ------------------------------------------------ */
 
 /* A per-device abort of a device that never polled: 4.1 leaves the
  * deployment unfinished for ever, until the whole deployment is aborted. */
@@ -227,7 +227,8 @@ static struct tctx *start_many(void)
 
 	tstr_printf(&s, "{\"devices\": [");
 	for (i = 0; i < NDEV; i++)
-		tstr_printf(&s, "%s{\"id\": \"dev-%02d\", \"device_type\": \"pi3\"}", i ? "," : "", i);
+		tstr_printf(&s, "%s{\"id\": \"dev-%02d\", \"device_type\": \"pi3\"}", i ? "," : "",
+			    i);
 	tstr_printf(&s, "], \"artifacts\": []}");
 	t = t_start(s.p, NULL);
 	tstr_release(&s);
@@ -248,9 +249,10 @@ static int walk(struct tctx *t, const char *sort, int seen[NDEV], char order[NDE
 		cJSON *b;
 
 		snprintf(body, sizeof(body), "{\"page\": %d, \"per_page\": 10%s}", page, sort);
-		b = t_api(t, "POST", body, NULL, 0, 200, "/api/management/v2/inventory/filters/search");
+		b = t_api(t, "POST", body, NULL, 0, 200,
+			  "/api/management/v2/inventory/filters/search");
 		assert_int_equal(cJSON_GetArraySize(b), 10);
-		cJSON_ArrayForEach(e, b) {
+		cJSON_ArrayForEach (e, b) {
 			int k = atoi(j_str(e, "id") + 4);
 
 			assert_true(k >= 0 && k < NDEV);
@@ -271,21 +273,24 @@ static void test_unsorted_pages(void **state)
 	cJSON *b;
 
 	(void)state;
+	cJSON_Delete(t_sim(t, "PUT", "{\"unsorted_order\": \"shuffled\"}", 200, "/_sim/settings"));
 	/* Unsorted: each page of its own order, so a walk misses devices. */
 	assert_true(walk(t, "", seen, order) < NDEV);
 	/* Sorted on the identity id: every device once, in id order. */
-	assert_int_equal(walk(t, ", \"sort\": [{\"scope\": \"identity\", \"attribute\": \"id\","
-				 " \"order\": \"asc\"}]",
+	assert_int_equal(walk(t,
+			      ", \"sort\": [{\"scope\": \"identity\", \"attribute\": \"id\","
+			      " \"order\": \"asc\"}]",
 			      seen, order),
 			 NDEV);
 	for (i = 0; i < NDEV; i++) {
-		char want[8];
+		char want[16];
 
 		snprintf(want, sizeof(want), "dev-%02d", i);
 		assert_string_equal(order[i], want);
 	}
-	assert_int_equal(walk(t, ", \"sort\": [{\"scope\": \"identity\", \"attribute\": \"id\","
-				 " \"order\": \"desc\"}]",
+	assert_int_equal(walk(t,
+			      ", \"sort\": [{\"scope\": \"identity\", \"attribute\": \"id\","
+			      " \"order\": \"desc\"}]",
 			      seen, order),
 			 NDEV);
 	assert_string_equal(order[0], "dev-59");
@@ -322,8 +327,8 @@ static void test_without_configure(void **state)
 	assert_string_equal(j_str(b, "request_id"), t_header(t, "X-MEN-RequestID"));
 	cJSON_Delete(b);
 	cJSON_Delete(t_api(t, "PUT", "{\"a\": \"2\"}", NULL, T_NOCONFORM, 403, CONF "/%s", D1));
-	cJSON_Delete(t_api(t, "POST", "{\"retries\": 0}", NULL, T_NOCONFORM, 403,
-			   CONF "/%s/deploy", D1));
+	cJSON_Delete(t_api(t, "POST", "{\"retries\": 0}", NULL, T_NOCONFORM, 403, CONF "/%s/deploy",
+			   D1));
 	/* The token is checked first. */
 	cJSON_Delete(t_api(t, "GET", NULL, NULL, T_NOAUTH, 401, CONF "/%s", D1));
 	/* Nothing else is affected. */
@@ -409,7 +414,7 @@ static void test_timestamps(void **state)
 	}
 	b = t_api(t, "GET", NULL, NULL, 0, 200, DEP "/deployments?per_page=500");
 	assert_int_equal(cJSON_GetArraySize(b), 150);
-	cJSON_ArrayForEach(e, b) {
+	cJSON_ArrayForEach (e, b) {
 		int d = fraction_digits(j_str(e, "created"));
 
 		if (d < 0)
@@ -427,10 +432,10 @@ static void test_timestamps(void **state)
 
 static void test_command_line(void **state)
 {
-	const char *bad_version[] = { "--listen", "127.0.0.1:0", "--seed", "x", "--mender-version",
-				      "5.0", NULL };
-	const char *bad_configure[] = { "--listen", "127.0.0.1:0", "--seed", "x", "--configure",
-					"maybe", NULL };
+	const char *bad_version[] = { "--listen",         "127.0.0.1:0", "--seed", "x",
+				      "--mender-version", "5.0",         NULL };
+	const char *bad_configure[] = { "--listen",    "127.0.0.1:0", "--seed", "x",
+					"--configure", "maybe",       NULL };
 	char err[1024];
 
 	(void)state;
