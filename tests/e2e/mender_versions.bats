@@ -158,3 +158,31 @@ zombie_on() { # version
 @test "Mender 4.0: the same" {
 	zombie_on 4.0
 }
+
+@test "a long branch and a long artifact make a deployment name of at most 256 bytes, found again by that name" {
+	long=feature/$(printf 'b%.0s' $(seq 1 190))
+	art=var-$(printf 'x%.0s' $(seq 1 240))
+	jq --arg a "$art" '.artifacts += [{"name": $a, "device_types_compatible": ["var-som-mx8m-nano"]}]' \
+		"$WORK/seed.json" > "$WORK/seed2.json"
+	start_sim "$WORK/seed2.json"
+	make_server
+	push main >/dev/null
+	git -C "$WORK/dev" checkout -q -b "$long"
+	sed -i "s/var-som-mx8m-nano: $VAR/var-som-mx8m-nano: $art/" "$WORK/dev/fleet.yaml"
+	git -C "$WORK/dev" commit -q -a -m "A long artifact"
+	tag $PROTO "$long"
+	run push "$long"
+	[ "$status" -eq 0 ]
+	head=$(git -C "$WORK/dev" rev-parse --short=7 HEAD)
+	run sim GET /_sim/state
+	name=$(echo "$output" | jq -r --arg a "$art" '.deployments[] | select(.artifact_name == $a) | .name')
+	[ "$(echo "$name" | wc -l)" -eq 1 ]
+	[ "${#name}" -le 256 ]
+	[[ "$name" == "fleetgate:feature/bbbb"*"@$head:var-xxx"*"~"* ]]
+	[[ "${name: -17}" =~ ^~[0-9a-f]{16}$ ]]
+	# the same name again: the deployment is found, nothing new is made
+	run "$FLEETGATE" apply --repo "$WORK/srv.git" --branch "$long"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -q "^applied .*: 0 deployments created, 0 already there"
+	[ "$(sim GET /_sim/state | jq --arg a "$art" '[.deployments[] | select(.artifact_name == $a)] | length')" -eq 1 ]
+}
