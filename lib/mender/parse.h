@@ -38,7 +38,8 @@ int mender_parse_device_ids(const char *body, size_t len, struct mender_deployme
 int mender_parse_device_statuses(const char *body, size_t len,
 				 struct mender_device_status_list *out, size_t *got);
 
-/* A page of GET .../v2/deployments/artifacts: the artifacts named as one
+/* GET .../v1/deployments/artifacts?name= (a page of the v2 list has the
+ * same shape): the artifacts named as one
  * of `names` (others are not asked for: Mender's name filter may match
  * more) appended to `out`; *got counts every artifact on the page. */
 int mender_parse_artifacts(const char *body, size_t len, const char *const *names,
