@@ -77,17 +77,7 @@ int mender_configure_absent(const struct mender_client *c)
  * the item's error, FG_ENOADDON, and the client marked. */
 static int addon_absent(struct mender_client *c, const struct fg_http_request *r, int *err)
 {
-	char *error = NULL, *rid = NULL;
-	int absent = 0;
-
-	if (req_ok(r, 403)) {
-		absent = 1;
-	} else if (req_ok(r, 404)) {
-		absent = mender_parse_error(r->response.ptr, r->response.len, &error, &rid) || !error;
-		free(error);
-		free(rid);
-	}
-	if (!absent)
+	if (r->result || !mender_parse_addon_absent(r->status, r->response.ptr, r->response.len))
 		return 0;
 	c->configure_absent = 1;
 	*err = fg_error_set(FG_ENOADDON, "Mender Configure is not enabled on this server (%s %s: HTTP %ld)",

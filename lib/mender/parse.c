@@ -347,6 +347,23 @@ int mender_parse_array_size(const char *body, size_t len, size_t *n)
 	return err;
 }
 
+int mender_parse_addon_absent(long status, const char *body, size_t len)
+{
+	char *error = NULL, *rid = NULL;
+	int absent = 0;
+
+	if (status == 403) {
+		absent = 1;
+	} else if (status == 404) {
+		absent = mender_parse_error(body, len, &error, &rid) || !error;
+		if (absent)
+			fg_error_clear();
+		free(error);
+		free(rid);
+	}
+	return absent;
+}
+
 int mender_parse_error(const char *body, size_t len, char **error, char **request_id)
 {
 	size_t bad = 0;

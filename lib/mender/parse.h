@@ -56,6 +56,12 @@ int mender_parse_config_deployment(const char *body, size_t len, char **id);
 /* The length of a JSON array (the records of a device's deployments). */
 int mender_parse_array_size(const char *body, size_t len, size_t *n);
 
+/* Whether a deviceconfig answer says Mender Configure is not there: 403
+ * (the add-on check at the gateway), or 404 without deviceconfig's own
+ * JSON error (no such service behind the gateway: "404 page not found");
+ * a 404 with {"error": ...} is a device it has no record of. */
+int mender_parse_addon_absent(long status, const char *body, size_t len);
+
 /* An error body {"error": ..., "request_id": ...}: each (malloc'd) or NULL
  * when absent or not an object. FG_EHTTP when the body is not JSON. */
 int mender_parse_error(const char *body, size_t len, char **error, char **request_id);

@@ -982,6 +982,24 @@ static void test_config_zero_deployment_id(void **state)
 		mender_config_job_release(&jobs[i]);
 }
 
+/* Mender Configure absent (403) tells the client; a device deviceconfig
+ * has no record of (404 with its JSON error) does not. */
+static void test_configure_absent(void **state)
+{
+	struct fixture *f = *state;
+	struct mender_config cfg;
+
+	mender_config_init(&cfg);
+	assert_int_equal(config_get(f, "0123456789abcdef01234567", &cfg), 0);
+	assert_int_equal(cfg.found, 0);
+	assert_false(mender_configure_absent(f->c));
+	assert_int_equal(sim_call(&f->sim, FG_HTTP_PUT, "/_sim/settings", "{\"configure\":false}", NULL), 200);
+	assert_int_equal(config_get(f, dev_id(0), &cfg), FG_ENOADDON);
+	assert_non_null(strstr(fg_error_message(), "Mender Configure is not enabled on this server (GET /api/management/v1/deviceconfig/configurations/device/"));
+	assert_true(mender_configure_absent(f->c));
+	mender_config_release(&cfg);
+}
+
 static void test_config_many_concurrent(void **state)
 {
 	struct fixture *f = *state;
@@ -1276,6 +1294,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_get, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_config_apply, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_config_zero_deployment_id, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_configure_absent, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_config_many_concurrent, setup_1234, teardown),
 		cmocka_unit_test_setup_teardown(test_tags, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_transport_stops, setup_small, teardown),

@@ -311,6 +311,23 @@ static void test_parse_error(void **state)
 	assert_int_equal(PARSE(mender_parse_error, "<html>", &e, &rid), FG_EHTTP);
 }
 
+static void test_addon_absent(void **state)
+{
+	static const char gateway[] = "404 page not found\n";
+	static const char no_record[] = "{\"error\":\"device not found\",\"request_id\":\"r\"}";
+	static const char addon[] = "{\"error\":\"operation requires addon: configure\"}";
+
+	(void)state;
+	assert_true(mender_parse_addon_absent(403, addon, strlen(addon)));
+	assert_true(mender_parse_addon_absent(403, "", 0));
+	assert_true(mender_parse_addon_absent(404, gateway, strlen(gateway)));
+	assert_true(mender_parse_addon_absent(404, "", 0));
+	assert_true(mender_parse_addon_absent(404, "{}", 2));
+	assert_false(mender_parse_addon_absent(404, no_record, strlen(no_record)));
+	assert_false(mender_parse_addon_absent(200, "{}", 2));
+	assert_false(mender_parse_addon_absent(500, gateway, strlen(gateway)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_parse_config),
 		cmocka_unit_test(test_parse_error),
 		cmocka_unit_test(test_parse_time),
+		cmocka_unit_test(test_addon_absent),
 		cmocka_unit_test(test_parse_deployment_times),
 	};
 
