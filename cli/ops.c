@@ -218,6 +218,9 @@ static void print_applied(struct fg_buf *b, const struct schedule *sc)
 		      sc->plan.branch, sc->commit, r->created, r->created == 1 ? "" : "s", r->existed,
 		      r->aborted, r->aborted == 1 ? "" : "s", r->configured,
 		      r->configured == 1 ? "" : "s", r->tagged, r->tagged == 1 ? "" : "s", r->failed);
+	if (r->finished)
+		fg_buf_printf(b, "ended %zu deployment%s that no device needed any more\n", r->finished,
+			      r->finished == 1 ? "" : "s");
 	if (r->first_error) {
 		fg_buf_puts(b, "first failure: ");
 		fg_buf_put_printable(b, r->first_error);

@@ -135,6 +135,9 @@ void plan_report_summary(struct fg_buf *out, const struct plan *p)
 		      p->config_updates == 1 ? "" : "s", p->config_pending);
 	if (p->aborts)
 		fg_buf_printf(out, "; %zu abort%s", p->aborts, p->aborts == 1 ? "" : "s");
+	if (p->nfinish)
+		fg_buf_printf(out, "; %zu deployment%s no device needs to end", p->nfinish,
+			      p->nfinish == 1 ? "" : "s");
 	if (p->secret_missing)
 		fg_buf_printf(out, "; %zu blocked by a missing secret", p->secret_missing);
 	if (p->conflicts)

@@ -140,6 +140,8 @@ zombie_on() { # version
 	tag $PROTO canary
 	run "$FLEETGATE" apply --repo "$WORK/srv.git" --branch canary
 	[ "$status" -eq 0 ]
+	echo "$output" | grep -q "; 1 abort; 1 deployment no device needs to end$"
+	echo "$output" | grep -qx "ended 1 deployment that no device needed any more"
 	# the deployment PROTO left is over, not left active
 	run sim_deployments
 	echo "$output" | grep -qx "fleetgate:main@$new:$VAR_NEXT $VAR_NEXT finished d4a7c2e9:aborted"
