@@ -162,6 +162,7 @@ static void others(const char *body, size_t len)
 	free(e);
 	free(rid);
 	mender_parse_array_size(body, len, &n);
+	mender_parse_addon_absent(404, body, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -155,6 +155,8 @@ static int schedule_branch(struct fg_buf *out, struct fg_repo *repo, const struc
 	rc = schedule_run(&sc, repo, s, &o);
 	if (sc.planned)
 		report(out, branch, &sc);
+	if (sc.configure_absent && !strstr(out->ptr, PLAN_NO_CONFIGURE))
+		say(out, "%s", PLAN_NO_CONFIGURE); /* once a push */
 	for (k = 0; k < sc.nwarnings; k++)
 		say(out, "%s@%.7s: warning: %s", branch, commit, sc.warnings[k]);
 	if (rc == 0) {

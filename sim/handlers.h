@@ -57,4 +57,8 @@ sim_handler sim_control_devices_add;
 sim_handler sim_control_device_put;
 sim_handler sim_control_artifacts_add;
 
+/* settings.c: /_sim/settings */
+sim_handler sim_control_settings_get;
+sim_handler sim_control_settings_put;
+
 #endif

@@ -43,9 +43,41 @@ int plan_config_digest(const struct hmac_key *key, const struct desired_kv *kv, 
 	return rc;
 }
 
+/* The length of the longest start of `s` of at most `max` bytes that
+ * ends on a UTF-8 character boundary. */
+static size_t utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
 char *plan_deployment_name(const char *branch, const char *commit, const char *artifact)
 {
-	return fg_asprintf(PLAN_NAME_PREFIX "%s@%.7s:%s", branch, commit, artifact);
+	char *full = fg_asprintf(PLAN_NAME_PREFIX "%s@%.7s:%s", branch, commit, artifact);
+	char hex[HASH_BLOB_HEX_LEN + 1], *name;
+	size_t room, nart, nbr;
+
+	if (strlen(full) <= PLAN_NAME_MAX)
+		return full;
+	/* Too long for Mender: the artifact part, then the branch part, cut
+	 * (on a character boundary), and a hash of the whole name after '~'
+	 * keeps it unique per branch, commit and artifact. */
+	if (hash_blob_hex(full, strlen(full), hex))
+		fg_out_of_memory(0); /* libcrypto fails only when it cannot allocate */
+	room = PLAN_NAME_MAX - (sizeof(PLAN_NAME_PREFIX) - 1) - strlen("@1234567:") - 1 -
+	       PLAN_NAME_HASH_LEN;
+	nbr = utf8_cut(branch, room - (strlen(artifact) < PLAN_NAME_MIN_ART ? strlen(artifact)
+									  : PLAN_NAME_MIN_ART));
+	nart = utf8_cut(artifact, room - nbr);
+	name = fg_asprintf(PLAN_NAME_PREFIX "%.*s@%.7s:%.*s~%.*s", (int)nbr, branch, commit,
+			   (int)nart, artifact, PLAN_NAME_HASH_LEN, hex);
+	free(full);
+	return name;
 }
 
 static const char *no_secret(void *ctx, const char *name)
@@ -174,6 +206,10 @@ static int decide_config(struct plan_device *pd, const struct plan_input *in,
 
 	if (!des->nconfig && !f->digest_tag) {
 		pd->config = PLAN_CONFIG_NONE;
+		return 0;
+	}
+	if (in->configure_absent) {
+		pd->config = PLAN_CONFIG_UNMANAGED;
 		return 0;
 	}
 	if (desired_resolve_secrets(des, lookup, in->secret_ctx, &pd->missing_secret)) {
@@ -341,6 +377,39 @@ static int plan_one(struct plan *p, size_t *alloc, size_t *balloc, const struct 
 	return rc;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* fleetgate's active deployments that no listed device still needs. */
+static void find_finished(struct plan *p, const struct plan_input *in)
+{
+	const char **aborted = fg_calloc(p->ndevices + 1, sizeof(*aborted));
+	size_t i, k, naborted = 0;
+
+	/* the devices this plan aborts: each loses every active deployment */
+	for (i = 0; i < p->ndevices; i++)
+		if (p->devices[i].kind == PLAN_MANAGED && p->devices[i].naborts)
+			aborted[naborted++] = p->devices[i].id;
+	qsort(aborted, naborted, sizeof(*aborted), str_cmp);
+	for (i = 0; i < in->nactive; i++) {
+		const struct plan_active *a = &in->active[i];
+		int needed = 0;
+
+		if (strncmp(a->name, PLAN_NAME_PREFIX, strlen(PLAN_NAME_PREFIX)) || !a->ndevices)
+			continue;
+		for (k = 0; k < a->ndevices && !needed; k++)
+			needed = !bsearch(&a->devices[k], aborted, naborted, sizeof(*aborted), str_cmp) &&
+				 (!a->statuses[k] || plan_status_active(a->statuses[k]));
+		if (needed)
+			continue;
+		p->finish = fg_realloc(p->finish, (p->nfinish + 1) * sizeof(*p->finish));
+		p->finish[p->nfinish++] = fg_strdup(a->id);
+	}
+	free(aborted);
+}
+
 int plan_compute(struct plan *out, const struct plan_input *in)
 {
 	const struct fleet *view = NULL;
@@ -358,6 +427,7 @@ int plan_compute(struct plan *out, const struct plan_input *in)
 	if (!in->digest_key)
 		return fg_error_set(FG_EINVAL, "planning '%s': no configuration digest key", in->branch);
 	out->branch = fg_strdup(in->branch);
+	out->configure_absent = in->configure_absent;
 	out->commit = fg_strdup(in->commit);
 	for (i = 0; i < in->ndevices; i++)
 		if ((rc = plan_one(out, &alloc, &balloc, in, view, &in->devices[i]))) {
@@ -386,6 +456,7 @@ int plan_compute(struct plan *out, const struct plan_input *in)
 	}
 	if (out->nbatches)
 		qsort(out->batches, out->nbatches, sizeof(*out->batches), batch_cmp);
+	find_finished(out, in);
 	return 0;
 }
 
@@ -425,6 +496,7 @@ void plan_release(struct plan *p)
 		free(p->batches[i].devices);
 	}
 	free(p->batches);
+	fg_strings_free(p->finish, p->nfinish);
 	free(p->branch);
 	free(p->commit);
 	memset(p, 0, sizeof(*p));

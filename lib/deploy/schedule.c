@@ -141,6 +141,48 @@ static void warn(struct schedule *sc, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The planner's input from the branch's views and Mender's facts (the
+ * secrets and the digest key are the caller's to add). */
+static void fill_input(struct plan_input *in, const struct schedule *out,
+		       const struct branch_view *views, size_t nviews, const struct settings *s,
+		       const struct facts *facts)
+{
+	memset(in, 0, sizeof(*in));
+	in->commit = out->commit;
+	in->views = views;
+	in->nviews = nviews;
+	in->tags = &s->tags;
+	in->devices = facts->plan;
+	in->ndevices = facts->nplan;
+	in->artifacts = facts->plan_artifacts;
+	in->nartifacts = facts->nplan_artifacts;
+	in->active = facts->plan_active;
+	in->nactive = facts->nplan_active;
+	in->secret = secrets_lookup;
+}
+
+/* The plan; when it would update configurations, whether Mender
+ * Configure is there is asked first (one request; none when nothing is to
+ * be configured), and without it configuration is not managed, said once. */
+static int plan_with_configure(struct schedule *out, struct plan_input *in, struct facts *facts,
+			       struct mender_client *client)
+{
+	int rc;
+
+	in->configure_absent = facts->configure_absent;
+	rc = plan_compute(&out->plan, in);
+	if (!rc && !facts->configure_absent && out->plan.config_updates) {
+		facts_probe_configure(facts, client);
+		if (facts->configure_absent) {
+			plan_release(&out->plan);
+			in->configure_absent = 1;
+			rc = plan_compute(&out->plan, in);
+		}
+	}
+	out->configure_absent = facts->configure_absent;
+	return rc;
+}
+
 /* Two URLs name the same server when they differ only by trailing '/'. */
 static int same_url(const char *a, const char *b)
 {
@@ -398,27 +440,18 @@ static int read_facts(struct facts *facts, struct mender_client *client, const s
 }
 
 static int compute(struct schedule *out, const struct settings *s, const struct schedule_options *o,
-		   const struct branch_view *views, size_t nviews, const struct facts *facts,
-		   struct secrets *secrets, const struct hmac_key *key)
+		   const struct branch_view *views, size_t nviews, struct facts *facts,
+		   struct secrets *secrets, const struct hmac_key *key, struct mender_client *client)
 {
 	struct plan_input in;
 
 	progress(o, "%s@%.7s: %zu devices, %zu deployments, %zu artifacts read; planning", o->branch,
 		 out->commit, facts->devices.n, facts->deployments.n, facts->artifacts.n);
-	memset(&in, 0, sizeof(in));
+	fill_input(&in, out, views, nviews, s, facts);
 	in.branch = o->branch;
-	in.commit = out->commit;
-	in.views = views;
-	in.nviews = nviews;
-	in.tags = &s->tags;
-	in.devices = facts->plan;
-	in.ndevices = facts->nplan;
-	in.artifacts = facts->plan_artifacts;
-	in.nartifacts = facts->nplan_artifacts;
-	in.secret = secrets_lookup;
 	in.secret_ctx = secrets;
 	in.digest_key = key;
-	return plan_compute(&out->plan, &in);
+	return plan_with_configure(out, &in, facts, client);
 }
 
 int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settings *s,
@@ -467,7 +500,7 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	if (!rc)
 		rc = read_facts(&facts, client, own, out, o, nviews);
 	if (!rc)
-		rc = compute(out, s, o, views, nviews, &facts, &secrets, &key);
+		rc = compute(out, s, o, views, nviews, &facts, &secrets, &key, client);
 	if (rc)
 		goto done;
 	out->planned = 1;

@@ -124,9 +124,11 @@ static void details_finish(struct runner *rn, struct op *op)
 static int deployment_cmp(const void *a, const void *b)
 {
 	const struct mender_deployment *x = a, *y = b;
-	int r = strcmp(y->created, x->created);
-
-	return r ? r : strcmp(x->id, y->id);
+	/* newest first, by the parsed time: fractions vary in length
+	 * ("...05.12Z" is later than "...05Z"), so never by the strings */
+	if (x->created_us != y->created_us)
+		return x->created_us < y->created_us ? 1 : -1;
+	return strcmp(x->id, y->id);
 }
 
 static int list_deployments(struct mender_client *c, int64_t deadline, char **queries,
@@ -168,11 +170,89 @@ done:
 	return err;
 }
 
+/*
+ * Which list of deployments: GET /api/management/v2/deployments/deployments
+ * (name=, several a request) where the server has it, which mender-server
+ * has since v4.0.0 (backend/services/deployments/api/http/routing.go,
+ * ApiUrlManagementV2Deployments); the standalone deployments service of
+ * Mender 3.7 (4.6.0, api/http/routing.go) has only the v1 list, whose
+ * `search` is a text search on names (store/mongo/datastore_mongo.go
+ * FindBy: "$text"), one name a request; the exact names are kept here.
+ * The first v2 list answered 404 tells the client, once, for the rest of
+ * its life.
+ */
+static size_t deployment_queries(const struct mender_client *c, const char *const *names,
+				 size_t n, const char *type, char ***out)
+{
+	const char *path = c->deployments_v1 ? P_DEPLOYMENTS_V1 : P_DEPLOYMENTS_V2;
+	size_t i;
+
+	if (!names) {
+		*out = fg_calloc(2, sizeof(**out));
+		(*out)[0] = fg_asprintf("%s?status=pending&per_page=%u%s", path, MENDER_MAX_PAGE_SIZE, type);
+		(*out)[1] = fg_asprintf("%s?status=inprogress&per_page=%u%s", path, MENDER_MAX_PAGE_SIZE, type);
+		return 2;
+	}
+	if (!c->deployments_v1)
+		return name_queries(P_DEPLOYMENTS_V2, names, n, out);
+	*out = fg_calloc(n, sizeof(**out));
+	for (i = 0; i < n; i++) {
+		struct fg_buf b = FG_BUF_INIT;
+
+		fg_buf_init(&b);
+		fg_buf_printf(&b, "%s?per_page=%u&search=", P_DEPLOYMENTS_V1, MENDER_MAX_PAGE_SIZE);
+		fg_url_escape(&b, names[i]);
+		(*out)[i] = fg_buf_detach(&b);
+	}
+	return n;
+}
+
+/* Keep, of out->items[from..], the deployments named as one of `names`. */
+static void keep_named(struct mender_deployment_list *out, size_t from, const char *const *names,
+		       size_t n)
+{
+	size_t i, k, j;
+
+	for (i = from, k = from; i < out->n; i++) {
+		for (j = 0; j < n && strcmp(names[j], out->items[i].name); j++)
+			;
+		if (j < n)
+			out->items[k++] = out->items[i];
+		else
+			mender_deployment_release(&out->items[i]);
+	}
+	out->n = k;
+}
+
+/* The deployments named (names != NULL) or the active ones (of `type`,
+ * "&type=software" or ""), through v2 or v1 as the server has it. */
+static int query_deployments(struct mender_client *c, int64_t deadline, const char *const *names,
+			     size_t n, const char *type, unsigned flags,
+			     struct mender_deployment_list *out)
+{
+	size_t from = out->n, nq;
+	char **q = NULL;
+	int err;
+
+	nq = deployment_queries(c, names, n, type, &q);
+	err = list_deployments(c, deadline, q, nq, flags, out);
+	fg_strings_free(q, nq);
+	if (err == FG_ENOTFOUND && !c->deployments_v1 &&
+	    !strncmp(fg_error_message(), "GET " P_DEPLOYMENTS_V2 "?", strlen("GET " P_DEPLOYMENTS_V2 "?"))) {
+		c->deployments_v1 = 1;
+		nq = deployment_queries(c, names, n, type, &q);
+		err = list_deployments(c, deadline, q, nq, flags, out);
+		fg_strings_free(q, nq);
+	}
+	if (!err && names && c->deployments_v1)
+		keep_named(out, from, names, n);
+	return err;
+}
+
 static int find_deployments(struct mender_client *c, int64_t deadline, const char *const *names,
 			    size_t n, unsigned flags, struct mender_deployment_list *out)
 {
-	char **q = NULL;
-	size_t nq, i;
+	size_t i;
 	int err;
 
 	for (i = 0; i < n; i++)
@@ -180,10 +260,7 @@ static int find_deployments(struct mender_client *c, int64_t deadline, const cha
 			return err;
 	if (!n)
 		return 0;
-	nq = name_queries(P_DEPLOYMENTS_V2, names, n, &q);
-	err = list_deployments(c, deadline, q, nq, flags, out);
-	fg_strings_free(q, nq);
-	return err;
+	return query_deployments(c, deadline, names, n, "", flags, out);
 }
 
 int mender_find_deployments(struct mender_client *c, const char *const *names, size_t n,
@@ -195,17 +272,9 @@ int mender_find_deployments(struct mender_client *c, const char *const *names, s
 int mender_list_active_deployments(struct mender_client *c, unsigned flags,
 				   struct mender_deployment_list *out)
 {
-	char *q[2];
-	int err;
-
 	const char *type = flags & MENDER_SOFTWARE_ONLY ? "&type=software" : "";
 
-	q[0] = fg_asprintf("%s?status=pending&per_page=%u%s", P_DEPLOYMENTS_V2, MENDER_MAX_PAGE_SIZE, type);
-	q[1] = fg_asprintf("%s?status=inprogress&per_page=%u%s", P_DEPLOYMENTS_V2, MENDER_MAX_PAGE_SIZE, type);
-	err = list_deployments(c, call_deadline(c), q, 2, flags, out);
-	free(q[0]);
-	free(q[1]);
-	return err;
+	return query_deployments(c, call_deadline(c), NULL, 0, type, flags, out);
 }
 
 /* The body of POST .../deployments, after checking what goes in it. */
@@ -267,24 +336,60 @@ done:
 	return err;
 }
 
-int mender_create_deployment(struct mender_client *c, const struct mender_new_deployment *d,
-			     char **id_out, int *exists)
+/* A device status of a finished record: the device is done with the
+ * deployment (deployments model/device_deployment.go, the statuses that
+ * are not active). */
+static int status_finished(const char *status)
 {
-	int64_t deadline = call_deadline(c);
-	struct fg_buf body = FG_BUF_INIT;
-	struct op *op = NULL;
+	static const char *const done[] = { "success", "failure", "aborted", "noartifact",
+					    "already-installed", "decommissioned" };
+	size_t i;
+
+	for (i = 0; i < sizeof(done) / sizeof(*done); i++)
+		if (!strcmp(status, done[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * After a 409, whether the active deployment `id` still reaches every
+ * device of `d`: each device's record in it is pending or in progress, or
+ * there is none yet (Mender makes records as devices poll). A finished
+ * record (a per-device abort, on 4.1 also of a device that never polled)
+ * means that device would never update: *stale is set.
+ */
+static int reaches_all(struct mender_client *c, const char *id,
+		       const struct mender_new_deployment *d, int *stale)
+{
+	struct mender_device_status_list st;
+	size_t i, k;
+	int err;
+
+	*stale = 0;
+	mender_device_status_list_init(&st);
+	err = mender_deployment_devices(c, id, &st);
+	for (i = 0; !err && i < st.n && !*stale; i++)
+		for (k = 0; k < d->ndevices; k++)
+			if (!strcmp(st.items[i].device_id, d->devices[k]) &&
+			    status_finished(st.items[i].status))
+				*stale = 1;
+	mender_device_status_list_release(&st);
+	return err;
+}
+
+/* POST the deployment: 0 with *status 201 (and *id_out) or 409, else the
+ * error. */
+static int post_deployment(struct mender_client *c, int64_t deadline, const struct fg_buf *body,
+			   const struct mender_new_deployment *d, char **id_out, long *status)
+{
+	struct op *op = op_new(c, FG_HTTP_POST, P_DEPLOYMENTS_V1);
 	const char *slash;
 	int err;
 
-	*id_out = NULL;
-	*exists = 0;
-	fg_buf_init(&body);
-	if ((err = create_body(d, &body)))
-		goto done;
-	op = op_new(c, FG_HTTP_POST, P_DEPLOYMENTS_V1);
-	op_body(op, &body);
+	*status = 0;
+	op_body_str(op, body->ptr);
 	/* a replay of a create that went through meets 409 and is resolved
-	 * by name below, so the POST may be repeated */
+	 * by name, so the POST may be repeated */
 	op->req.replay_safe = 1;
 	err = run_one(c, deadline, op);
 	if (err)
@@ -296,19 +401,69 @@ int mender_create_deployment(struct mender_client *c, const struct mender_new_de
 					   P_DEPLOYMENTS_V1, d->name);
 		else
 			*id_out = json_utf8_dup(slash + 1);
-	} else if (req_ok(&op->req, 409)) {
-		err = existing_deployment(c, deadline, d, id_out);
-		*exists = !err;
 	} else if (req_ok(&op->req, 422)) {
 		fail_response(c, &op->req);
 		err = fg_error_wrap(FG_ENOTFOUND, "deployment '%s': Mender has no artifact named '%s'",
 				    d->name, d->artifact_name);
-	} else {
+	} else if (!req_ok(&op->req, 409)) {
 		err = fg_error_wrap(fail_response(c, &op->req), "creating deployment '%s'", d->name);
 	}
+	if (!err)
+		*status = op->req.status;
 done:
-	fg_buf_release(&body);
 	op_free(op);
+	return err;
+}
+
+/*
+ * 409: Mender's guard against a second active deployment of the same name,
+ * artifact and devices. It counts as "already there" only when that one
+ * still reaches every device; else it is aborted whole (its devices are
+ * exactly these) and made again, so that every device gets it.
+ */
+static int resolve_conflict(struct mender_client *c, int64_t deadline, const struct fg_buf *body,
+			    const struct mender_new_deployment *d, char **id_out, int *exists)
+{
+	int stale = 0, finished = 0, err;
+	long status = 0;
+	char *old = NULL;
+
+	err = existing_deployment(c, deadline, d, &old);
+	if (!err)
+		err = reaches_all(c, old, d, &stale);
+	if (!err && !stale) {
+		*id_out = old;
+		*exists = 1;
+		return 0;
+	}
+	if (!err)
+		err = mender_abort_deployment(c, old, &finished);
+	if (!err)
+		err = post_deployment(c, deadline, body, d, id_out, &status);
+	if (!err && status != 201)
+		err = fg_error_set(FG_EHTTP, "POST %s: HTTP 409 again for deployment '%s' after aborting %s, which no longer reached every device",
+				   P_DEPLOYMENTS_V1, d->name, old);
+	free(old);
+	return err;
+}
+
+int mender_create_deployment(struct mender_client *c, const struct mender_new_deployment *d,
+			     char **id_out, int *exists)
+{
+	int64_t deadline = call_deadline(c);
+	struct fg_buf body = FG_BUF_INIT;
+	long status = 0;
+	int err;
+
+	*id_out = NULL;
+	*exists = 0;
+	fg_buf_init(&body);
+	err = create_body(d, &body);
+	if (!err)
+		err = post_deployment(c, deadline, &body, d, id_out, &status);
+	if (!err && status == 409)
+		err = resolve_conflict(c, deadline, &body, d, id_out, exists);
+	fg_buf_release(&body);
 	return err;
 }
 
@@ -448,12 +603,10 @@ int mender_abort_devices(struct mender_client *c, const char *const *ids, size_t
 			 struct mender_result *results)
 {
 	struct abort_ctx a = { ids, n, 0, results };
-	struct runner rn = { 0 };
+	const struct batch b = { abort_generate, abort_finish, &a, results, sizeof(*results), n,
+				 "aborting deployments" };
 
-	rn.generate = abort_generate;
-	rn.finish = abort_finish;
-	rn.ctx = &a;
-	return run_many(c, &rn, results, sizeof(*results), n, "aborting deployments");
+	return run_many(c, &b);
 }
 
 void mender_device_status_list_init(struct mender_device_status_list *l)

@@ -68,6 +68,23 @@ static struct op *cfgget_generate(struct runner *rn)
 }
 
 
+int mender_configure_absent(const struct mender_client *c)
+{
+	return c->configure_absent;
+}
+
+/* Whether `r` says Mender Configure is not there (see mender.h); then
+ * the item's error, FG_ENOADDON, and the client marked. */
+static int addon_absent(struct mender_client *c, const struct fg_http_request *r, int *err)
+{
+	if (r->result || !mender_parse_addon_absent(r->status, r->response.ptr, r->response.len))
+		return 0;
+	c->configure_absent = 1;
+	*err = fg_error_set(FG_ENOADDON, "Mender Configure is not enabled on this server (%s %s: HTTP %ld)",
+			    fg_http_method_name(r->method), req_path(c, r), r->status);
+	return 1;
+}
+
 static void cfgget_finish(struct runner *rn, struct op *op)
 {
 	struct cfg_get_ctx *g = rn->ctx;
@@ -75,8 +92,10 @@ static void cfgget_finish(struct runner *rn, struct op *op)
 	int err = 0;
 
 	mender_config_release(cfg);
+	if (addon_absent(rn->c, &op->req, &err))
+		goto done;
 	if (req_ok(&op->req, 404))
-		goto done; /* no record: found stays 0 */
+		goto done; /* deviceconfig has no record: found stays 0 */
 	if (!req_ok(&op->req, 200))
 		err = fg_error_wrap(fail_response(rn->c, &op->req), "configuration of device %s",
 				    g->ids[op->item]);
@@ -91,12 +110,10 @@ int mender_config_get_many(struct mender_client *c, const char *const *ids, size
 			   struct mender_config *out, struct mender_result *results)
 {
 	struct cfg_get_ctx g = { ids, n, 0, out, results };
-	struct runner rn = { 0 };
+	const struct batch b = { cfgget_generate, cfgget_finish, &g, results, sizeof(*results), n,
+				 "reading configurations" };
 
-	rn.generate = cfgget_generate;
-	rn.finish = cfgget_finish;
-	rn.ctx = &g;
-	return run_many(c, &rn, results, sizeof(*results), n, "reading configurations");
+	return run_many(c, &b);
 }
 
 void mender_config_job_release(struct mender_config_job *job)
@@ -181,6 +198,8 @@ static void cfgapply_finish(struct runner *rn, struct op *op)
 	struct mender_config_job *job = &a->jobs[op->item];
 	int err = 0;
 
+	if (addon_absent(rn->c, &op->req, &err))
+		goto done;
 	if (op->step == 0) {
 		if (!req_ok(&op->req, 204)) {
 			err = fg_error_wrap(fail_response(rn->c, &op->req), "setting the configuration of device %s",
@@ -218,15 +237,11 @@ done:
 int mender_config_apply_many(struct mender_client *c, struct mender_config_job *jobs, size_t n)
 {
 	struct cfg_apply_ctx a = { jobs, n, 0 };
-	struct runner rn = { 0 };
+	const struct batch b = { cfgapply_generate, cfgapply_finish, &a, n ? &jobs[0].result : NULL,
+				 sizeof(*jobs), n, "applying configurations" };
 	size_t i;
 
-	if (!n)
-		return 0;
 	for (i = 0; i < n; i++)
 		jobs[i].deployment_id = NULL;
-	rn.generate = cfgapply_generate;
-	rn.finish = cfgapply_finish;
-	rn.ctx = &a;
-	return run_many(c, &rn, &jobs[0].result, sizeof(*jobs), n, "applying configurations");
+	return run_many(c, &b);
 }

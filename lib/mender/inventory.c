@@ -169,6 +169,12 @@ static char *search_query(const struct mender_attr_ref *want, size_t nwant,
 		}
 		fg_buf_putc(&q, ']');
 	}
+	/* A stable order while pages are read concurrently: without a sort
+	 * the server reads in Mongo's natural order, which may move between
+	 * pages. identity/id sorts by the device id (_id): mender-server
+	 * v4.0.4 and v4.1.3 backend/services/inventory/store/mongo/
+	 * datastore_mongo.go SearchDevices. */
+	fg_buf_puts(&q, ",\"sort\":[{\"scope\":\"identity\",\"attribute\":\"id\",\"order\":\"asc\"}]");
 	return fg_buf_detach(&q);
 }
 

@@ -131,6 +131,8 @@ struct mender_deployment {
 	char *type;                 /* "software" or "configuration" ("" when not said) */
 	char *status;               /* "pending", "inprogress", "finished" */
 	char *created;              /* RFC 3339 as Mender wrote it */
+	int64_t created_us;         /* the same parsed (mender_parse_time in
+				     * parse.h); 0 when absent or not a time */
 	long long device_count;     /* -1 when not said */
 	long long max_devices;      /* -1 when not said */
 	char **devices;             /* MENDER_WITH_DEVICES: every targeted id */
@@ -255,8 +257,9 @@ void mender_artifact_list_init(struct mender_artifact_list *l);
 void mender_artifact_list_release(struct mender_artifact_list *l);
 
 /* Artifacts named exactly as one of `names` (GET
- * /api/management/v2/deployments/artifacts?name=.., every page); names
- * with a '*' are refused (Mender reads it as a prefix match). Appends. */
+ * /api/management/v1/deployments/artifacts?name=.., one request a name,
+ * concurrently: every supported server has it); names with a '*' are
+ * refused (the v2 list reads it as a prefix match). Appends. */
 int mender_find_artifacts(struct mender_client *c, const char *const *names, size_t n,
 			  struct mender_artifact_list *out);
 
@@ -278,6 +281,15 @@ struct mender_config {
 
 void mender_config_init(struct mender_config *cfg);
 void mender_config_release(struct mender_config *cfg);
+
+/*
+ * Mender Configure is an add-on (hosted Mender, Enterprise): where it is
+ * absent, deviceconfig answers 403 (the add-on check) or a 404 that is not
+ * deviceconfig's own JSON error (no such service behind the gateway). Such
+ * an answer fails the item with FG_ENOADDON and marks the client; this
+ * says whether one came.
+ */
+int mender_configure_absent(const struct mender_client *c);
 
 /* GET /api/management/v1/deviceconfig/configurations/device/{id} for
  * each device: `out[i]` (initialised) for `ids[i]`. */

@@ -4,8 +4,13 @@
 #include "core/error.h"
 #include "mender/json.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
+
+#define ZERO_UUID "00000000-0000-0000-0000-000000000000"
 
 /* The document in [body, body+len), which must be of `kind` (cJSON_Array
  * or cJSON_Object). */
@@ -65,90 +70,108 @@ static void parse_attrs(const cJSON *attrs, struct mender_device_list *l,
 	}
 }
 
-int mender_parse_devices(const char *body, size_t len, struct mender_device_list *out,
-			 size_t *got)
+/* The items of a list answer, each an object with a non-empty "id":
+ * `take` gets each with its id (its own, malloc'd), in order; *got counts
+ * them. `what` names an item in the error. */
+static int each_with_id(const char *body, size_t len, const char *what, size_t *got,
+			int (*take)(void *ctx, const cJSON *item, char *id), void *ctx)
 {
-	const cJSON *d;
+	const cJSON *e;
 	cJSON *j = NULL;
 	int err = parse_kind(body, len, cJSON_Array, &j);
 
 	*got = 0;
 	if (err)
 		return err;
-	cJSON_ArrayForEach(d, j) {
-		struct mender_device *dev;
-		char *id = json_str(d, "id", NULL);
+	cJSON_ArrayForEach(e, j) {
+		char *id = json_str(e, "id", NULL);
 
 		(*got)++;
 		if (!id || !*id) {
 			free(id);
-			err = fg_error_set(FG_EHTTP, "a device without an id");
+			err = fg_error_set(FG_EHTTP, "a %s without an id", what);
 			break;
 		}
-		out->items = fg_grow(out->items, &out->alloc, out->n + 1, sizeof(*out->items));
-		dev = &out->items[out->n++];
-		memset(dev, 0, sizeof(*dev));
-		dev->id = id;
-		parse_attrs(json_field(d, "attributes"), out, dev);
+		if ((err = take(ctx, e, id)))
+			break;
 	}
 	cJSON_Delete(j);
 	return err;
 }
 
-/* The flat form of .../statistics, or a Deployment's statistics.status. */
-static void stats_from(const cJSON *j, struct mender_deployment *d)
+static int take_device(void *ctx, const cJSON *d, char *id)
+{
+	struct mender_device_list *out = ctx;
+	struct mender_device *dev;
+
+	out->items = fg_grow(out->items, &out->alloc, out->n + 1, sizeof(*out->items));
+	dev = &out->items[out->n++];
+	memset(dev, 0, sizeof(*dev));
+	dev->id = id;
+	parse_attrs(json_field(d, "attributes"), out, dev);
+	return 0;
+}
+
+int mender_parse_devices(const char *body, size_t len, struct mender_device_list *out,
+			 size_t *got)
+{
+	return each_with_id(body, len, "device", got, take_device, out);
+}
+
+/* The flat form of .../statistics, or a Deployment's statistics.status.
+ * A count that is not a whole number from 0 to 2^53 is an error (found by
+ * fuzz_mender: 3e64 does not fit a long long). */
+static int stats_from(const cJSON *j, struct mender_deployment *d)
 {
 	const cJSON *e, *src = json_field(j, "status");
 
 	if (!cJSON_IsObject(src))
 		src = j;
 	cJSON_ArrayForEach(e, src) {
+		double v = e->valuedouble;
+
 		if (!cJSON_IsNumber(e) || !e->string || !strcmp(e->string, "total_size"))
 			continue;
+		if (!(v >= 0 && v < 9007199254740992.0) || v != (double)(long long)v)
+			return fg_error_set(FG_EHTTP, "the statistics count of '%s' is not a count",
+					    e->string);
 		d->stats = fg_realloc(d->stats, (d->nstats + 1) * sizeof(*d->stats));
 		d->stats[d->nstats].status = json_utf8_dup(e->string);
-		d->stats[d->nstats].count = e->valuedouble >= 0 ? (long long)e->valuedouble : 0;
+		d->stats[d->nstats].count = (long long)v;
 		d->nstats++;
 	}
+	return 0;
+}
+
+static int take_deployment(void *ctx, const cJSON *d, char *id)
+{
+	struct mender_deployment_list *out = ctx;
+	struct mender_deployment *dep;
+
+	out->items = fg_grow(out->items, &out->alloc, out->n + 1, sizeof(*out->items));
+	dep = &out->items[out->n++];
+	memset(dep, 0, sizeof(*dep));
+	dep->id = id;
+	dep->name = json_str(d, "name", "");
+	dep->artifact_name = json_str(d, "artifact_name", "");
+	dep->type = json_str(d, "type", "");
+	dep->status = json_str(d, "status", "");
+	dep->created = json_str(d, "created", "");
+	/* ordering only: a time that does not parse sorts as oldest */
+	if (*dep->created && mender_parse_time(dep->created, &dep->created_us))
+		fg_error_clear();
+	dep->device_count = json_int(d, "device_count");
+	dep->max_devices = json_int(d, "max_devices");
+	/* the list carries them already in Mender 4.x: no extra request */
+	if (cJSON_IsObject(json_field(d, "statistics")))
+		return stats_from(json_field(d, "statistics"), dep);
+	return 0;
 }
 
 int mender_parse_deployments(const char *body, size_t len, struct mender_deployment_list *out,
 			     size_t *got)
 {
-	const cJSON *d;
-	cJSON *j = NULL;
-	int err = parse_kind(body, len, cJSON_Array, &j);
-
-	*got = 0;
-	if (err)
-		return err;
-	cJSON_ArrayForEach(d, j) {
-		struct mender_deployment *dep;
-		char *id = json_str(d, "id", NULL);
-
-		(*got)++;
-		if (!id || !*id) {
-			free(id);
-			err = fg_error_set(FG_EHTTP, "a deployment without an id");
-			break;
-		}
-		out->items = fg_grow(out->items, &out->alloc, out->n + 1, sizeof(*out->items));
-		dep = &out->items[out->n++];
-		memset(dep, 0, sizeof(*dep));
-		dep->id = id;
-		dep->name = json_str(d, "name", "");
-		dep->artifact_name = json_str(d, "artifact_name", "");
-		dep->type = json_str(d, "type", "");
-		dep->status = json_str(d, "status", "");
-		dep->created = json_str(d, "created", "");
-		dep->device_count = json_int(d, "device_count");
-		dep->max_devices = json_int(d, "max_devices");
-		/* the list carries them already in Mender 4.x: no extra request */
-		if (cJSON_IsObject(json_field(d, "statistics")))
-			stats_from(json_field(d, "statistics"), dep);
-	}
-	cJSON_Delete(j);
-	return err;
+	return each_with_id(body, len, "deployment", got, take_deployment, out);
 }
 
 int mender_parse_stats(const char *body, size_t len, struct mender_deployment *d)
@@ -157,7 +180,7 @@ int mender_parse_stats(const char *body, size_t len, struct mender_deployment *d
 	int err = parse_kind(body, len, cJSON_Object, &j);
 
 	if (!err)
-		stats_from(j, d);
+		err = stats_from(j, d);
 	cJSON_Delete(j);
 	return err;
 }
@@ -298,9 +321,17 @@ int mender_parse_config_deployment(const char *body, size_t len, char **id)
 		return err;
 	*id = json_str(j, "deployment_id", NULL);
 	if (!*id || !**id) {
+		err = fg_error_set(FG_EHTTP, "no deployment_id");
+	} else if (!strcmp(*id, ZERO_UUID)) {
+		/* deviceconfig answers so when storing the deployment id
+		 * failed and no workflow started: its error is dropped
+		 * ("return response, nil", mender-server v4.1.3
+		 * backend/services/deviceconfig/app/app.go DeployConfiguration) */
+		err = fg_error_set(FG_EHTTP, "the all-zero deployment_id: nothing was deployed");
+	}
+	if (err) {
 		free(*id);
 		*id = NULL;
-		err = fg_error_set(FG_EHTTP, "no deployment_id");
 	}
 	cJSON_Delete(j);
 	return err;
@@ -314,6 +345,23 @@ int mender_parse_array_size(const char *body, size_t len, size_t *n)
 	*n = err ? 0 : (size_t)cJSON_GetArraySize(j);
 	cJSON_Delete(j);
 	return err;
+}
+
+int mender_parse_addon_absent(long status, const char *body, size_t len)
+{
+	char *error = NULL, *rid = NULL;
+	int absent = 0;
+
+	if (status == 403) {
+		absent = 1;
+	} else if (status == 404) {
+		absent = mender_parse_error(body, len, &error, &rid) || !error;
+		if (absent)
+			fg_error_clear();
+		free(error);
+		free(rid);
+	}
+	return absent;
 }
 
 int mender_parse_error(const char *body, size_t len, char **error, char **request_id)
@@ -330,4 +378,69 @@ int mender_parse_error(const char *body, size_t len, char **error, char **reques
 	}
 	cJSON_Delete(j);
 	return 0;
+}
+
+/* `n` digits at s into *v; 0 when they are not all digits. */
+static int digits(const char *s, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 1;
+}
+
+int mender_parse_time(const char *s, int64_t *us)
+{
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, v;
+	int64_t frac = 0, scale = 1000000;
+	const char *p = s + 19;
+	struct tm tm;
+	time_t t;
+
+	*us = 0;
+	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 60)
+		goto bad;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			goto bad;
+		/* any number of digits: microseconds kept, the rest dropped */
+		for (; isdigit((unsigned char)*p); p++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && digits(p + 1, 2, &oh) && p[3] == ':' &&
+		   digits(p + 4, 2, &om) && oh < 24 && om < 60) {
+		v = (oh * 60 + om) * 60;
+		oh = *p == '-' ? -v : v;
+		p += 6;
+	} else {
+		goto bad;
+	}
+	if (*p)
+		goto bad;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	*us = ((int64_t)t - oh) * 1000000 + frac;
+	return 0;
+bad:
+	return fg_error_set(FG_EHTTP, "'%s' is not an RFC 3339 time", s);
 }

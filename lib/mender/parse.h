@@ -4,6 +4,7 @@
 #include "mender/mender.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Mender's answers, read from their bytes: pure functions of (body, len)
@@ -37,7 +38,8 @@ int mender_parse_device_ids(const char *body, size_t len, struct mender_deployme
 int mender_parse_device_statuses(const char *body, size_t len,
 				 struct mender_device_status_list *out, size_t *got);
 
-/* A page of GET .../v2/deployments/artifacts: the artifacts named as one
+/* GET .../v1/deployments/artifacts?name= (a page of the v2 list has the
+ * same shape): the artifacts named as one
  * of `names` (others are not asked for: Mender's name filter may match
  * more) appended to `out`; *got counts every artifact on the page. */
 int mender_parse_artifacts(const char *body, size_t len, const char *const *names,
@@ -54,8 +56,20 @@ int mender_parse_config_deployment(const char *body, size_t len, char **id);
 /* The length of a JSON array (the records of a device's deployments). */
 int mender_parse_array_size(const char *body, size_t len, size_t *n);
 
+/* Whether a deviceconfig answer says Mender Configure is not there: 403
+ * (the add-on check at the gateway), or 404 without deviceconfig's own
+ * JSON error (no such service behind the gateway: "404 page not found");
+ * a 404 with {"error": ...} is a device it has no record of. */
+int mender_parse_addon_absent(long status, const char *body, size_t len);
+
 /* An error body {"error": ..., "request_id": ...}: each (malloc'd) or NULL
  * when absent or not an object. FG_EHTTP when the body is not JSON. */
 int mender_parse_error(const char *body, size_t len, char **error, char **request_id);
+
+/* An RFC 3339 time as Mender writes it ("2026-01-02T03:04:05Z",
+ * "...05.12Z", "...05.123456789+02:00": any number of fraction digits)
+ * into microseconds since the epoch (finer digits are dropped). FG_EHTTP,
+ * naming it, when it is not one; *us is then 0. */
+int mender_parse_time(const char *s, int64_t *us);
 
 #endif

@@ -249,20 +249,16 @@ static int many_outcome(const struct mender_result *first, size_t failed, size_t
 			    first->message ? first->message : "");
 }
 
-/* Run the batch `rn` (generate/finish/ctx set) over `n` items whose
- * results lie `stride` bytes apart from `results`; every item is reported
- * in its result, and the sum as "K of N failed; first: ...".
- *
- * An item counts as done only when its own last request said so: each
- * result starts as "not done" (a code without a message, which
+/* Each result starts as "not done" (a code without a message, which
  * result_set() never leaves), and an item the batch never reached (the
- * transport stopped the run, a follow-up was still queued) keeps a
- * failure that says so, never a success it did not have. */
-int run_many(struct mender_client *c, struct runner *rn, void *results, size_t stride,
-		    size_t n, const char *what)
+ * transport stopped the run, a follow-up was still queued) keeps a failure
+ * that says so, never a success it did not have. */
+int run_many(struct mender_client *c, const struct batch *b)
 {
-	char *base = results, *why = NULL;
-	size_t i, failed = 0, first = 0;
+	struct runner rn = { 0 };
+	char *base = b->results, *why = NULL;
+	size_t i, failed = 0, first = 0, n = b->n, stride = b->stride;
+	const char *what = b->what;
 	int err;
 
 	if (!n)
@@ -273,8 +269,11 @@ int run_many(struct mender_client *c, struct runner *rn, void *results, size_t s
 		r->code = FG_ERROR;
 		r->message = NULL;
 	}
-	rn->c = c;
-	err = runner_run(rn, call_deadline(c));
+	rn.c = c;
+	rn.generate = b->generate;
+	rn.finish = b->finish;
+	rn.ctx = b->ctx;
+	err = runner_run(&rn, call_deadline(c));
 	why = fg_strdup(err ? fg_error_message() : "the batch ended before it was sent");
 	for (i = 0; i < n; i++) {
 		struct mender_result *r = (struct mender_result *)(base + i * stride);

@@ -22,7 +22,7 @@
 #define P_INVENTORY_SEARCH "/api/management/v2/inventory/filters/search"
 #define P_DEPLOYMENTS_V1 "/api/management/v1/deployments/deployments"
 #define P_DEPLOYMENTS_V2 "/api/management/v2/deployments/deployments"
-#define P_ARTIFACTS_V2 "/api/management/v2/deployments/artifacts"
+#define P_ARTIFACTS_V1 "/api/management/v1/deployments/artifacts"
 #define P_CONFIG "/api/management/v1/deviceconfig/configurations/device/"
 #define P_TAGS "/api/management/v1/inventory/devices/"
 #define P_LOGIN "/api/management/v1/useradm/auth/login"
@@ -33,6 +33,8 @@ struct mender_client {
 	char *token;
 	int64_t deadline_ms;
 	unsigned page_size;
+	int deployments_v1;         /* no v2 deployments list (Mender 3.7) */
+	int configure_absent;       /* deviceconfig answered as an absent add-on */
 };
 
 /* The deadline of a call: the client's, else 60 s from now. */
@@ -95,13 +97,22 @@ int runner_run(struct runner *rn, int64_t deadline);
 int run_one(struct mender_client *c, int64_t deadline, struct op *op);
 
 /*
- * Run the batch `rn` (generate/finish/ctx set) over `n` items whose
- * results lie `stride` bytes apart from `results`; every item is reported
- * in its result, and the sum as "K of N failed; first: ...". An item
- * counts as done only when its own last request said so.
+ * A batch: `generate` and `finish` (see struct runner) over `n` items
+ * whose results lie `stride` bytes apart from `results`, `what` naming it.
+ * run_many() reports every item in its result, and the sum as "K of N
+ * failed; first: ...". An item counts as done only when its own last
+ * request said so.
  */
-int run_many(struct mender_client *c, struct runner *rn, void *results, size_t stride, size_t n,
-	     const char *what);
+struct batch {
+	struct op *(*generate)(struct runner *rn);
+	void (*finish)(struct runner *rn, struct op *op);
+	void *ctx;
+	void *results;
+	size_t stride, n;
+	const char *what;
+};
+
+int run_many(struct mender_client *c, const struct batch *b);
 /* An item's outcome: 0, or `code` with the thread's error message. */
 void result_set(struct mender_result *r, int code);
 

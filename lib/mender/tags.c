@@ -74,12 +74,8 @@ static void tags_finish(struct runner *rn, struct op *op)
 int mender_set_tags_many(struct mender_client *c, struct mender_tags_job *jobs, size_t n)
 {
 	struct tags_ctx t = { jobs, n, 0 };
-	struct runner rn = { 0 };
+	const struct batch b = { tags_generate, tags_finish, &t, n ? &jobs[0].result : NULL,
+				 sizeof(*jobs), n, "setting tags" };
 
-	if (!n)
-		return 0;
-	rn.generate = tags_generate;
-	rn.finish = tags_finish;
-	rn.ctx = &t;
-	return run_many(c, &rn, &jobs[0].result, sizeof(*jobs), n, "setting tags");
+	return run_many(c, &b);
 }

@@ -723,6 +723,46 @@ static void test_abort_device(void **state)
 	free(e);
 }
 
+/* 409 for a deployment whose record for the device is aborted (Mender
+ * 4.1, the stand-in's default: aborted before it polled, the deployment
+ * stays active): not "already there"; the old one is aborted, a new one
+ * made. */
+static void test_create_conflict_with_aborted_record(void **state)
+{
+	struct fixture *f = *state;
+	const char *const d0[] = { dev_id(0) };
+	const char *name = "fleetgate:canary@7:os-1";
+	const struct mender_new_deployment d = { name, "os-1", d0, 1 };
+	struct mender_deployment_list l;
+	char *a = NULL, *b = NULL, *c = NULL;
+	int exists = -1;
+	size_t i;
+
+	create_ok(f, name, "os-1", d0, 1, &a);
+	/* a replay while the device's record is pending: already there */
+	assert_int_equal(mender_create_deployment(f->c, &d, &b, &exists), 0);
+	assert_int_equal(exists, 1);
+	assert_string_equal(a, b);
+	assert_int_equal(abort_one(f, dev_id(0)), 0);
+	assert_int_equal(count_records(f, dev_id(0), NULL, "aborted"), 1);
+	sim_clear(&f->sim);
+	assert_int_equal(mender_create_deployment(f->c, &d, &c, &exists), 0);
+	assert_int_equal(exists, 0);
+	assert_string_not_equal(a, c);
+	assert_int_equal(sim_count(&f->sim, "POST", "/api/management/v1/deployments/deployments", 409), 1);
+	assert_int_equal(sim_count(&f->sim, "PUT", "/api/management/v1/deployments/deployments/", 204), 1);
+	assert_int_equal(sim_count(&f->sim, "POST", "/api/management/v1/deployments/deployments", 201), 1);
+	mender_deployment_list_init(&l);
+	assert_int_equal(mender_find_deployments(f->c, &name, 1, 0, &l), 0);
+	assert_int_equal(l.n, 2);
+	for (i = 0; i < 2; i++)
+		assert_string_equal(l.items[i].status, !strcmp(l.items[i].id, a) ? "finished" : "pending");
+	mender_deployment_list_release(&l);
+	free(a);
+	free(b);
+	free(c);
+}
+
 static void test_abort_deployment(void **state)
 {
 	struct fixture *f = *state;
@@ -908,6 +948,56 @@ static void test_config_apply(void **state)
 	}
 	for (i = 0; i < 4; i++)
 		mender_config_job_release(&jobs[i]);
+}
+
+/* deviceconfig's 200 with the all-zero id (a store error, no workflow):
+ * the item fails, with no deployment id. */
+static void test_config_zero_deployment_id(void **state)
+{
+	struct fixture *f = *state;
+	const char *const keys[] = { "k" };
+	const char *const values[] = { "v" };
+	struct mender_config_job jobs[2];
+	size_t i;
+
+	assert_int_equal(sim_call(&f->sim, FG_HTTP_PUT, "/_sim/settings",
+				  "{\"config_deploy_zero_id\":1}", NULL), 200);
+	memset(jobs, 0, sizeof(jobs));
+	for (i = 0; i < 2; i++) {
+		jobs[i].device_id = dev_id((unsigned)i + 5);
+		jobs[i].keys = keys;
+		jobs[i].values = values;
+		jobs[i].n = 1;
+		jobs[i].deploy = 1;
+	}
+	assert_int_equal(mender_config_apply_many(f->c, jobs, 2), FG_EHTTP);
+	assert_non_null(strstr(fg_error_message(), "1 of 2 failed"));
+	i = jobs[0].result.code ? 0 : 1;
+	assert_int_equal(jobs[i].result.code, FG_EHTTP);
+	assert_null(jobs[i].deployment_id);
+	assert_non_null(strstr(jobs[i].result.message, "/deploy: HTTP 200: the all-zero deployment_id: nothing was deployed"));
+	assert_int_equal(jobs[1 - i].result.code, 0);
+	assert_non_null(jobs[1 - i].deployment_id);
+	for (i = 0; i < 2; i++)
+		mender_config_job_release(&jobs[i]);
+}
+
+/* Mender Configure absent (403) tells the client; a device deviceconfig
+ * has no record of (404 with its JSON error) does not. */
+static void test_configure_absent(void **state)
+{
+	struct fixture *f = *state;
+	struct mender_config cfg;
+
+	mender_config_init(&cfg);
+	assert_int_equal(config_get(f, "0123456789abcdef01234567", &cfg), 0);
+	assert_int_equal(cfg.found, 0);
+	assert_false(mender_configure_absent(f->c));
+	assert_int_equal(sim_call(&f->sim, FG_HTTP_PUT, "/_sim/settings", "{\"configure\":false}", NULL), 200);
+	assert_int_equal(config_get(f, dev_id(0), &cfg), FG_ENOADDON);
+	assert_non_null(strstr(fg_error_message(), "Mender Configure is not enabled on this server (GET /api/management/v1/deviceconfig/configurations/device/"));
+	assert_true(mender_configure_absent(f->c));
+	mender_config_release(&cfg);
 }
 
 static void test_config_many_concurrent(void **state)
@@ -1199,9 +1289,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_active_pages, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_device, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_deployment, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_create_conflict_with_aborted_record, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_artifacts, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_config_get, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_config_apply, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_config_zero_deployment_id, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_configure_absent, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_config_many_concurrent, setup_1234, teardown),
 		cmocka_unit_test_setup_teardown(test_tags, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_transport_stops, setup_small, teardown),

@@ -163,6 +163,12 @@ static void test_parse_details(void **state)
 	assert_string_equal(d.stats[0].status, "success");
 	assert_int_equal(d.stats[0].count, 3);
 	assert_int_equal(PARSE(mender_parse_stats, "[]", &d), FG_EHTTP);
+	/* a count that is no count: an error, not a wrapped-around number */
+	assert_int_equal(PARSE(mender_parse_stats, "{\"success\":3.3e64}", &d), FG_EHTTP);
+	assert_string_equal(fg_error_message(), "the statistics count of 'success' is not a count");
+	assert_int_equal(PARSE(mender_parse_stats, "{\"success\":1.5}", &d), FG_EHTTP);
+	assert_int_equal(PARSE(mender_parse_stats, "{\"success\":-1}", &d), FG_EHTTP);
+	assert_int_equal(d.nstats, 2);
 	assert_int_equal(PARSE(mender_parse_device_ids, "[\"d1\",7,\"d\\u00e9\"]", &d), 0);
 	assert_int_equal(d.ndevices, 2);
 	assert_string_equal(d.devices[1], "d\xc3\xa9");
@@ -233,6 +239,60 @@ static void test_parse_config(void **state)
 	assert_null(id);
 	assert_int_equal(PARSE(mender_parse_config_deployment, "{}", &id), FG_EHTTP);
 	assert_string_equal(fg_error_message(), "no deployment_id");
+	/* 200 with the all-zero id: nothing was deployed */
+	assert_int_equal(PARSE(mender_parse_config_deployment,
+			       "{\"deployment_id\":\"00000000-0000-0000-0000-000000000000\"}", &id), FG_EHTTP);
+	assert_null(id);
+	assert_string_equal(fg_error_message(), "the all-zero deployment_id: nothing was deployed");
+}
+
+static void test_parse_time(void **state)
+{
+	int64_t a = 0, b = 0;
+
+	(void)state;
+	assert_int_equal(mender_parse_time("1970-01-01T00:00:00Z", &a), 0);
+	assert_int_equal(a, 0);
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05Z", &a), 0);
+	assert_int_equal(a, 1767323045LL * 1000000);
+	/* fractions of any length; later than the whole second, as strings
+	 * would not say ('.' sorts before 'Z') */
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05.12Z", &b), 0);
+	assert_int_equal(b - a, 120000);
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05.123456789Z", &b), 0);
+	assert_int_equal(b - a, 123456);
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05.1Z", &b), 0);
+	assert_int_equal(b - a, 100000);
+	assert_int_equal(mender_parse_time("2026-01-02T05:04:05+02:00", &b), 0);
+	assert_int_equal(b, a);
+	assert_int_equal(mender_parse_time("2026-01-02T01:34:05-01:30", &b), 0);
+	assert_int_equal(b, a);
+	assert_int_equal(mender_parse_time("2026-01-02 03:04:05Z", &b), FG_EHTTP);
+	assert_string_equal(fg_error_message(), "'2026-01-02 03:04:05Z' is not an RFC 3339 time");
+	assert_int_equal(b, 0);
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05", &b), FG_EHTTP);
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05.Z", &b), FG_EHTTP);
+	assert_int_equal(mender_parse_time("2026-13-02T03:04:05Z", &b), FG_EHTTP);
+	assert_int_equal(mender_parse_time("2026-01-02T03:04:05Zjunk", &b), FG_EHTTP);
+	assert_int_equal(mender_parse_time("", &b), FG_EHTTP);
+}
+
+static void test_parse_deployment_times(void **state)
+{
+	struct mender_deployment_list l;
+	size_t got = 0;
+
+	(void)state;
+	mender_deployment_list_init(&l);
+	assert_int_equal(PARSE(mender_parse_deployments,
+			       "[{\"id\":\"a\",\"created\":\"2026-01-02T03:04:05Z\"},"
+			       "{\"id\":\"b\",\"created\":\"2026-01-02T03:04:05.5Z\"},"
+			       "{\"id\":\"c\",\"created\":\"yesterday\"},{\"id\":\"d\"}]", &l, &got), 0);
+	assert_true(l.items[1].created_us > l.items[0].created_us);
+	assert_int_equal(l.items[2].created_us, 0);
+	assert_string_equal(l.items[2].created, "yesterday");
+	assert_int_equal(l.items[3].created_us, 0);
+	mender_deployment_list_release(&l);
 }
 
 static void test_parse_error(void **state)
@@ -251,6 +311,23 @@ static void test_parse_error(void **state)
 	assert_int_equal(PARSE(mender_parse_error, "<html>", &e, &rid), FG_EHTTP);
 }
 
+static void test_addon_absent(void **state)
+{
+	static const char gateway[] = "404 page not found\n";
+	static const char no_record[] = "{\"error\":\"device not found\",\"request_id\":\"r\"}";
+	static const char addon[] = "{\"error\":\"operation requires addon: configure\"}";
+
+	(void)state;
+	assert_true(mender_parse_addon_absent(403, addon, strlen(addon)));
+	assert_true(mender_parse_addon_absent(403, "", 0));
+	assert_true(mender_parse_addon_absent(404, gateway, strlen(gateway)));
+	assert_true(mender_parse_addon_absent(404, "", 0));
+	assert_true(mender_parse_addon_absent(404, "{}", 2));
+	assert_false(mender_parse_addon_absent(404, no_record, strlen(no_record)));
+	assert_false(mender_parse_addon_absent(200, "{}", 2));
+	assert_false(mender_parse_addon_absent(500, gateway, strlen(gateway)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +339,9 @@ int main(void)
 		cmocka_unit_test(test_parse_artifacts),
 		cmocka_unit_test(test_parse_config),
 		cmocka_unit_test(test_parse_error),
+		cmocka_unit_test(test_parse_time),
+		cmocka_unit_test(test_addon_absent),
+		cmocka_unit_test(test_parse_deployment_times),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
