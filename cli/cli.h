@@ -2,6 +2,7 @@
 #define FLEETGATE_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * The front ends: each subcommand parses its arguments, calls the library,
@@ -22,6 +23,7 @@ int cmd_apply(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 /* Print "fleetgate <cmd>: <message>" to stderr and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -41,6 +43,9 @@ int cli_fail(const char *cmd, int status, const char *what);
 
 /* Write all of `s` to stdout; 0, or EXIT_USAGE when stdout is gone. */
 int cli_write_stdout(const char *s, size_t len);
+
+/* Milliseconds since the epoch, now (the verdicts' clock). */
+int64_t cli_now_ms(void);
 
 /* The absolute path of this program, malloc'd (for hooks that call it). */
 char *cli_self_path(void);

@@ -36,6 +36,7 @@ static const struct command commands[] = {
 	{ "apply", cmd_apply, "schedule the Mender deployments a branch needs" },
 	{ "reconcile", cmd_reconcile, "schedule what the spool holds (and --all branches)" },
 	{ "status", cmd_status, "per device: desired and installed state, deployment progress" },
+	{ "verify", cmd_verify, "judge the stages' devices and record the evidence promotions need" },
 };
 
 static void usage(FILE *out)

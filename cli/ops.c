@@ -14,6 +14,7 @@
 #include "deploy/schedule.h"
 #include "rules/settings.h"
 #include "deploy/spool.h"
+#include "deploy/verify_pass.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -324,6 +325,39 @@ static int reconcile_branch(struct fg_repo *repo, const struct settings *s, cons
 	return rc;
 }
 
+/* Every stage with verification rules is judged again on each run, so
+ * its evidence stays fresh (fleetgate.verify.maxAge). */
+static size_t reconcile_verify(struct fg_repo *repo, const struct settings *s, const char *only,
+			       struct fg_buf *out)
+{
+	size_t i, failed = 0;
+
+	for (i = 0; i < s->verify.nrules; i++) {
+		const char *stage = s->verify.rules[i].stage;
+		struct schedule_options o;
+		struct verify_pass p;
+		char tip[41];
+
+		if ((only && strcmp(only, stage)) || repo_branch_tip(repo, stage, tip))
+			continue;
+		memset(&o, 0, sizeof(o));
+		o.deadline_ms = fg_http_now_ms() + (int64_t)s->apply_timeout * 1000;
+		if (verify_pass_run(&p, repo, s, stage, cli_now_ms(), &o)) {
+			fg_buf_printf(out, "%s: not verified: ", stage);
+			fg_buf_put_printable(out, fg_error_message());
+			fg_buf_putc(out, '\n');
+			failed++;
+			continue;
+		}
+		fg_buf_printf(out, "%s@%.7s: verification: %s: ", stage, p.record.commit,
+			      verify_outcome_name(p.record.verdict));
+		fg_buf_put_printable(out, p.record.reason);
+		fg_buf_putc(out, '\n');
+		verify_pass_release(&p);
+	}
+	return failed;
+}
+
 int cmd_reconcile(int argc, char **argv)
 {
 	struct ops_args a = { "reconcile", NULL, NULL, NULL, 0, 0, 0 };
@@ -368,6 +402,7 @@ int cmd_reconcile(int argc, char **argv)
 			failed += reconcile_branch(repo, &s, branches[i], NULL, a.full, &out) != 0;
 		}
 	}
+	failed += reconcile_verify(repo, &s, a.branch, &out);
 	if (!out.len && parked)
 		fg_buf_printf(&out, "nothing to reconcile: %zu parked job%s (see 'fleetgate status')\n",
 			      parked, parked == 1 ? "" : "s");

@@ -177,6 +177,8 @@ int settings_load(struct settings *out, struct fg_repo *repo)
 		rc = read_pushers(out, repo);
 	if (!rc)
 		rc = read_timeout(out, repo);
+	if (!rc)
+		rc = verify_settings_load(&out->verify, repo, out->stages, out->nstages);
 	if (rc)
 		goto fail;
 	rc = repo_config_string(repo, "fleetgate.tagBranches", &value);
@@ -206,6 +208,7 @@ void settings_release(struct settings *s)
 	free(s->mender_token_file);
 	free(s->mender_ca_file);
 	free(s->secrets_file);
+	verify_settings_release(&s->verify);
 	fg_strings_free(s->stages, s->nstages);
 	fg_strings_free(s->tags.branches, s->tags.nbranches);
 	memset(s, 0, sizeof(*s));

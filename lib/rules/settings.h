@@ -6,6 +6,7 @@
 #include "fleet/desired.h"
 #include "rules/policy.h"
 #include "git/repo.h"
+#include "rules/verify.h"
 
 /*
  * The server's settings, from the repository's git config (never from the
@@ -18,6 +19,7 @@
  *   fleetgate.hookTimeout    seconds pre-receive may take (45)
  *   fleetgate.applyTimeout   seconds post-receive may spend scheduling (30)
  *   fleetgate.menderServer, .menderTokenFile, .menderCaFile, .secretsFile
+ *   fleetgate.verify.*, fleetgate.overriders (rules/verify.h)
  */
 struct settings {
 	int has_stages;
@@ -33,6 +35,7 @@ struct settings {
 	char *mender_token_file;       /* fleetgate.menderTokenFile, or NULL */
 	char *mender_ca_file;          /* fleetgate.menderCaFile, or NULL */
 	char *secrets_file;            /* fleetgate.secretsFile, or NULL */
+	struct verify_settings verify; /* verified promotion */
 };
 
 /* The settings as the promotion rules take them. Points into `s`. */
