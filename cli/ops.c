@@ -422,19 +422,9 @@ done:
 
 static const char *os_state(const struct plan_device *d)
 {
-	if (d->kind != PLAN_MANAGED)
-		return plan_kind_name(d->kind);
-	if (d->os == PLAN_OS_FAILED)
-		return "failure";
-	if (d->os == PLAN_OS_PENDING)
-		return d->deployment_status ? d->deployment_status : "pending";
-	if (d->os == PLAN_OS_UPDATE)
-		return "update-needed";
-	if (d->os == PLAN_OS_NO_ARTIFACT)
-		return "no-artifact";
-	if (d->os == PLAN_OS_NO_IMAGE)
-		return "-";
-	return d->deployment_status ? d->deployment_status : "in-sync";
+	const char *state = plan_device_state(d);
+
+	return state ? state : "-";
 }
 
 static int config_synced(const struct plan_device *d)
