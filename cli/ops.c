@@ -353,6 +353,11 @@ static size_t reconcile_verify(struct fg_repo *repo, const struct settings *s, c
 			      verify_outcome_name(p.record.verdict));
 		fg_buf_put_printable(out, p.record.reason);
 		fg_buf_putc(out, '\n');
+		if (p.notify_error) {
+			fg_buf_printf(out, "%s: ", stage);
+			fg_buf_put_printable(out, p.notify_error);
+			fg_buf_putc(out, '\n');
+		}
 		verify_pass_release(&p);
 	}
 	return failed;

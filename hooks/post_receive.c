@@ -141,6 +141,25 @@ static const char *upstream_of(const struct settings *s, const char *stage)
 	return NULL;
 }
 
+static void notify_override(struct fg_buf *out, const struct settings *s,
+			    struct promote_evidence *e, const char *up, const char *tree,
+			    const char *commit, const char *who, const char *why, const char *stage)
+{
+	char *err;
+
+	say(out, "%s: override by '%s' recorded on %s's evidence for tree %.7s", stage, who, up, tree);
+	if (!e->found) {
+		e->record.stage = fg_strdup(up);
+		snprintf(e->record.tree, sizeof(e->record.tree), "%s", tree);
+		snprintf(e->record.commit, sizeof(e->record.commit), "%s", commit);
+	}
+	err = verify_notify(&s->verify, &e->record, "override", verify_outcome_name(e->record.verdict),
+			    why, cli_now_ms());
+	if (err)
+		say(out, "%s: %s", stage, err);
+	free(err);
+}
+
 /* An override the pre-receive hook let through is written to the record
  * of the tree on the upstream stage: who, why, when, which commit. */
 static void record_overrides(struct fg_buf *out, struct fg_repo *repo, const struct settings *s,
@@ -165,7 +184,7 @@ static void record_overrides(struct fg_buf *out, struct fg_repo *repo, const str
 		    verify_record_override(repo, up, tree, who, why, u[i].new_id, stage, cli_now_ms()))
 			say(out, "%s: the override could not be recorded: %s", stage, fg_error_message());
 		else if (!e.ok)
-			say(out, "%s: override by '%s' recorded on %s's evidence for tree %.7s", stage, who, up, tree);
+			notify_override(out, s, &e, up, tree, u[i].new_id, who, why, stage);
 		promote_evidence_release(&e);
 	}
 }
@@ -194,6 +213,8 @@ static void verify_updated(struct fg_buf *out, struct fg_repo *repo, const struc
 		}
 		say(out, "%s@%.7s: verification: %s: %s", stage, p.record.commit,
 		    verify_outcome_name(p.record.verdict), p.record.reason);
+		if (p.notify_error)
+			say(out, "%s: %s", stage, p.notify_error);
 		verify_pass_release(&p);
 	}
 }

@@ -4,6 +4,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "git/commit.h"
+#include "deploy/notify.h"
 #include "rules/policy.h"
 
 #include <stdio.h>
@@ -200,9 +201,10 @@ static void fill_record(struct verify_record *r, const struct verify_result *res
 }
 
 /* Judge the evaluation against the prior record and write the new one. */
-static int judge_and_write(struct verify_pass *out, struct fg_repo *repo, const char *stage,
-			   const char *tip, const char *tree, const struct verify_rules *rules,
-			   struct evaluation *ev, int64_t now_ms)
+static int judge_and_write(struct verify_pass *out, struct fg_repo *repo,
+			   const struct verify_settings *vs, const char *stage, const char *tip,
+			   const char *tree, const struct verify_rules *rules, struct evaluation *ev,
+			   int64_t now_ms)
 {
 	struct verify_record *r = &out->record;
 	struct verify_prior prior;
@@ -246,8 +248,12 @@ static int judge_and_write(struct verify_pass *out, struct fg_repo *repo, const 
 	out->transition = !found || !keep || out->previous != res.verdict || res.revoked;
 	if (out->transition)
 		record_add_event(r, res.verdict, res.revoked, now_ms, res.reason);
-	verify_result_release(&res);
 	rc = record_write(repo, r, ref_id, record_merge_keep);
+	if (!rc && out->transition)
+		out->notify_error = verify_notify(vs, r, res.revoked ? "revoked" : verify_outcome_name(res.verdict),
+						  found ? verify_outcome_name(out->previous) : NULL,
+						  res.reason, now_ms);
+	verify_result_release(&res);
 done:
 	free(before_digest);
 	return rc;
@@ -280,7 +286,7 @@ int verify_pass_run(struct verify_pass *out, struct fg_repo *repo, const struct 
 	rc = schedule_run(&sc, repo, s, &so);
 	if (!rc) {
 		gather(&ev, &sc.plan);
-		rc = judge_and_write(out, repo, stage, tip, tree, rules, &ev, now_ms);
+		rc = judge_and_write(out, repo, &s->verify, stage, tip, tree, rules, &ev, now_ms);
 	}
 	free(ev.devices);
 	schedule_release(&sc);
@@ -289,9 +295,56 @@ int verify_pass_run(struct verify_pass *out, struct fg_repo *repo, const struct 
 	return rc;
 }
 
+char *verify_notify(const struct verify_settings *vs, const struct verify_record *r,
+		    const char *event, const char *previous, const char *reason, int64_t now_ms)
+{
+	struct notify_count counts[VS_NSTATES];
+	struct notify_device *failing;
+	struct fg_buf json = FG_BUF_INIT, log = FG_BUF_INIT;
+	struct notify_event e;
+	char *err = NULL;
+	size_t i;
+
+	if (!vs->notify_command || !*vs->notify_command)
+		return NULL;
+	fg_buf_init(&json);
+	fg_buf_init(&log);
+	failing = fg_calloc(r->nfailing + 1, sizeof(*failing));
+	for (i = 0; i < VS_NSTATES; i++) {
+		counts[i].state = verify_state_name((enum verify_state)i);
+		counts[i].n = (size_t)r->counts[i];
+	}
+	for (i = 0; i < r->nfailing; i++) {
+		failing[i].device = r->failing[i].device;
+		failing[i].state = verify_state_name(r->failing[i].state);
+	}
+	memset(&e, 0, sizeof(e));
+	e.event = event;
+	e.stage = r->stage;
+	e.tree = r->tree;
+	e.commit = r->commit;
+	e.verdict = verify_outcome_name(r->verdict);
+	e.previous = previous;
+	e.counts = counts;
+	e.ncounts = VS_NSTATES;
+	e.failing = failing;
+	e.nfailing = r->nfailing;
+	e.reason = reason;
+	e.time = (time_t)(now_ms / 1000);
+	notify_event_json(&json, &e);
+	if (notify_run(vs->notify_command, json.ptr, NOTIFY_DEFAULT_TIMEOUT_MS, &log))
+		err = fg_asprintf("fleetgate.notifyCommand: %s%s%.500s", fg_error_message(),
+				  log.len ? ": " : "", log.len ? log.ptr : "");
+	free(failing);
+	fg_buf_release(&json);
+	fg_buf_release(&log);
+	return err;
+}
+
 void verify_pass_release(struct verify_pass *p)
 {
 	record_release(&p->record);
+	free(p->notify_error);
 	memset(p, 0, sizeof(*p));
 }
 

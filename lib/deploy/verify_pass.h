@@ -23,6 +23,7 @@ struct verify_pass {
 	enum verify_outcome previous; /* the verdict before this pass */
 	int had_record;
 	int transition;  /* the verdict changed, or was revoked */
+	char *notify_error; /* fleetgate.notifyCommand failed: why (and its output), or NULL */
 };
 
 /* The health of one device of a plan for its tree (exposed for tests). */
@@ -45,6 +46,15 @@ void verify_pass_release(struct verify_pass *p);
 int verify_record_override(struct fg_repo *repo, const char *stage, const char *tree,
 			   const char *user, const char *reason, const char *commit,
 			   const char *target, int64_t now_ms);
+
+/*
+ * Tell fleetgate.notifyCommand (when set) of a transition of `r`: `event`
+ * is verified, failed, revoked, pending or override; `previous` the verdict
+ * before. Its failure is returned as a malloc'd message (NULL: fine); it
+ * never stops anything.
+ */
+char *verify_notify(const struct verify_settings *vs, const struct verify_record *r,
+		    const char *event, const char *previous, const char *reason, int64_t now_ms);
 
 /* The verdict lines of a record for people ("canary 3f2a1b0 verified: ..."),
  * with counts by state, failing ids and overrides. */

@@ -258,6 +258,11 @@ int verify_settings_load(struct verify_settings *out, struct fg_repo *repo, char
 		else if (!rc)
 			split_words(who, &out->overriders, &out->noverriders);
 	}
+	if (!rc) {
+		rc = repo_config_string(repo, "fleetgate.notifyCommand", &out->notify_command);
+		if (rc == FG_ENOTFOUND)
+			rc = 0;
+	}
 	free(who);
 	fg_strings_free(names, n);
 	fg_strings_free(values, n);
@@ -274,6 +279,7 @@ void verify_settings_release(struct verify_settings *s)
 		free(s->rules[i].stage);
 	free(s->rules);
 	fg_strings_free(s->overriders, s->noverriders);
+	free(s->notify_command);
 	memset(s, 0, sizeof(*s));
 }
 

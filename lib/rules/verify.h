@@ -20,6 +20,7 @@
  *   fleetgate.verify.<stage>.halt             abort the stage's rollout when it fails (false)
  *   fleetgate.verify.maxAge                   evidence older than that is pending ("30m")
  *   fleetgate.overriders                      who may push past a verdict
+ *   fleetgate.notifyCommand                   run on every verdict transition
  *
  * Rules on stage S gate the promotions out of S (to the stage after it).
  */
@@ -49,6 +50,7 @@ struct verify_settings {
 	int64_t max_age_ms;
 	char **overriders;
 	size_t noverriders;
+	char *notify_command;      /* fleetgate.notifyCommand, or NULL */
 };
 
 /*

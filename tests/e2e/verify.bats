@@ -82,6 +82,7 @@ record() { # stage jq-filter: of the record of the stage's tip tree
 }
 
 @test "canary gates production: refused with no evidence, pending, soaking; accepted once soaked" {
+	git -C "$SRV" config fleetgate.notifyCommand "cat >> '$WORK/events'"
 	next_tree
 	tree=$(git -C "$WORK/dev" rev-parse --short=7 'main^{tree}')
 	run push main:canary
@@ -108,6 +109,10 @@ record() { # stage jq-filter: of the record of the stage's tip tree
 	[ "$(server_tip production)" = "$(server_tip canary)" ]
 	[ "$(record canary .verdict)" = verified ]
 	[ "$(record canary '[.history[].verdict] | join(",")')" = "pending,verified" ]
+	# fleetgate.notifyCommand heard each transition, once
+	run jq -r '"\(.event) \(.stage) \(.tree[0:7]) \(.previous) \(.counts.success)"' "$WORK/events"
+	assert_output_is "pending canary $tree null 0
+verified canary $tree pending 3"
 }
 
 @test "one canary device failing: refused as failed, naming the device" {
