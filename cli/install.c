@@ -30,7 +30,7 @@
 
 static const char usage_text[] =
 	"usage: fleetgate install --repo PATH.git [--stages \"main canary production\"]\n"
-	"                         [--gitlab | --gitea] [--chain]\n"
+	"                         [--gitlab | --gitea] [--chain] [--verify STAGE:RULES]...\n"
 	"       fleetgate install --repo PATH.git --key-only\n"
 	"       fleetgate install --pre-commit [--repo PATH]\n"
 	"\n"
@@ -45,6 +45,10 @@ static const char usage_text[] =
 	"                   renamed <hook>.chained and runs after fleetgate's\n"
 	"  --key-only       make only the configuration digest key (where the hooks\n"
 	"                   are installed another way, e.g. under gitolite)\n"
+	"  --verify STAGE:RULE=VALUE[,...]  verified promotion: the rules a stage's\n"
+	"                   devices must meet before a promotion out of it, such as\n"
+	"                   canary:minDevices=3,soak=1h (rules: minDevices, maxFailures,\n"
+	"                   maxFailureRatio, soak, timeout, halt; docs/verification.md)\n"
 	"\n"
 	"  --pre-commit     write .git/hooks/pre-commit in a clone: every commit runs\n"
 	"                   'fleetgate validate --staged' and is refused when invalid\n"
@@ -219,7 +223,7 @@ struct setting_step {
 	int written;
 };
 
-enum { NHOOKS = 4, NSETTINGS = 3 };
+enum { NHOOKS = 4, NSETTINGS = 4 };
 
 struct server_plan {
 	struct fg_repo *repo;
@@ -309,7 +313,8 @@ static int plan_hook(struct server_plan *p, struct hook_step *h, enum forge forg
 static int plan_settings(struct server_plan *p, const char *stages, int stages_given)
 {
 	static const char *const keys[NSETTINGS] = { "fleetgate.stages", "fleetgate.mergeOnly",
-						     "receive.fsckObjects" };
+						     "receive.fsckObjects",
+						     "receive.advertisePushOptions" };
 	char **have = NULL, **want = NULL;
 	size_t nhave = 0, nwant = 0, i;
 	int rc = 0, same;
@@ -331,6 +336,9 @@ static int plan_settings(struct server_plan *p, const char *stages, int stages_g
 		 * commit pointing at an object that is not there) before any
 		 * hook runs. */
 		else if (i == 2 && (!st->old || strcmp(st->old, "true")))
+			st->new = "true";
+		/* git push -o fleetgate.override="reason" (docs/verification.md) */
+		else if (i == 3 && (!st->old || strcmp(st->old, "true")))
 			st->new = "true";
 	}
 	if (rc || !stages_given || !p->settings[0].old)
@@ -576,8 +584,45 @@ static int check_owner(const char *repo_path)
 	return rc;
 }
 
+/* The verification rules of --verify, checked before anything is written. */
+struct verify_opts {
+	char **keys;
+	char **values;
+	size_t n;
+};
+
+static int add_verify_spec(struct verify_opts *v, const char *spec)
+{
+	char **keys, **values;
+	size_t n, i;
+
+	if (verify_spec_parse(spec, &keys, &values, &n))
+		return cli_usage_error("install", "%s", fg_error_message());
+	v->keys = fg_realloc(v->keys, (v->n + n + 1) * sizeof(char *));
+	v->values = fg_realloc(v->values, (v->n + n + 1) * sizeof(char *));
+	for (i = 0; i < n; i++) {
+		v->keys[v->n] = keys[i];
+		v->values[v->n++] = values[i];
+	}
+	free(keys);
+	free(values);
+	return 0;
+}
+
+static int write_verify(struct fg_repo *repo, const struct verify_opts *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		if (repo_config_set(repo, v->keys[i], v->values[i]))
+			return -1;
+		printf("settings: %s = %s\n", v->keys[i], v->values[i]);
+	}
+	return 0;
+}
+
 static int install_server(const char *repo_path, const char *stages, int stages_given,
-			  enum forge forge, int chain)
+			  enum forge forge, int chain, const struct verify_opts *verify)
 {
 	static const char *const names[NHOOKS] = { "pre-receive", "update", "post-receive",
 						   "reference-transaction" };
@@ -631,6 +676,11 @@ static int install_server(const char *repo_path, const char *stages, int stages_
 		cli_fail("install", EXIT_USAGE, "nothing was changed");
 		goto done;
 	}
+	if (write_verify(p.repo, verify)) {
+		cli_fail("install", EXIT_USAGE, "writing the --verify rules");
+		goto done;
+	}
+	changed |= verify->n > 0;
 	for (i = 0; i < NHOOKS; i++) {
 		if (!p.hooks[i].path)
 			continue;
@@ -684,6 +734,10 @@ done:
 	return status;
 }
 
+static int install_modes(const char *repo, const char *stages, int stages_given, enum forge forge,
+			 int chain, int pre_commit, int key_only, const struct verify_opts *verify,
+			 int argc, char **argv);
+
 int cmd_install(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -694,12 +748,14 @@ int cmd_install(int argc, char **argv)
 		{ "gitea", no_argument, NULL, 'G' },
 		{ "chain", no_argument, NULL, 'c' },
 		{ "key-only", no_argument, NULL, 'k' },
+		{ "verify", required_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *repo = NULL, *stages = "main canary production";
 	enum forge forge = FORGE_PLAIN;
-	int pre_commit = 0, chain = 0, key_only = 0, stages_given = 0, c;
+	int pre_commit = 0, chain = 0, key_only = 0, stages_given = 0, c, status;
+	struct verify_opts verify = { NULL, NULL, 0 };
 
 	optind = 1;
 	opterr = 0;
@@ -727,13 +783,42 @@ int cmd_install(int argc, char **argv)
 		case 'k':
 			key_only = 1;
 			break;
+		case 'v':
+			if (add_verify_spec(&verify, optarg))
+				goto usage;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
-			return EXIT_OK;
+			status = EXIT_OK;
+			goto out;
 		default:
-			return cli_option_error("install", c, argv, options);
+			cli_option_error("install", c, argv, options);
+			goto usage;
 		}
 	}
+	if (verify.n && !repo) {
+		cli_usage_error("install", "--verify is for --repo PATH.git on a server");
+		goto usage;
+	}
+	if (verify.n && (key_only || pre_commit)) {
+		cli_usage_error("install", "--verify installs rules on a server: not with --key-only or --pre-commit");
+		goto usage;
+	}
+	status = install_modes(repo, stages, stages_given, forge, chain, pre_commit, key_only, &verify,
+			       argc, argv);
+	goto out;
+usage:
+	status = EXIT_USAGE;
+out:
+	fg_strings_free(verify.keys, verify.n);
+	fg_strings_free(verify.values, verify.n);
+	return status;
+}
+
+static int install_modes(const char *repo, const char *stages, int stages_given, enum forge forge,
+			 int chain, int pre_commit, int key_only, const struct verify_opts *verify,
+			 int argc, char **argv)
+{
 	if (optind < argc)
 		return cli_usage_error("install", "unexpected argument '%s'", argv[optind]);
 	if (key_only && (pre_commit || chain || stages_given || forge != FORGE_PLAIN))
@@ -746,5 +831,5 @@ int cmd_install(int argc, char **argv)
 		return cli_usage_error("install", "say what to install: --repo PATH.git on a server, or --pre-commit in a clone (see --help)");
 	if (key_only)
 		return install_key_only(repo);
-	return install_server(repo, stages, stages_given, forge, chain);
+	return install_server(repo, stages, stages_given, forge, chain, verify);
 }

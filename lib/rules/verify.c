@@ -283,6 +283,60 @@ void verify_settings_release(struct verify_settings *s)
 	memset(s, 0, sizeof(*s));
 }
 
+int verify_spec_parse(const char *spec, char ***keys, char ***values, size_t *n)
+{
+	static const char *const names[] = { "minDevices", "maxFailures", "maxFailureRatio",
+					     "soak", "timeout", "halt" };
+	const char *colon = strchr(spec, ':');
+	char *stage = colon ? fg_strndup(spec, (size_t)(colon - spec)) : NULL;
+	char **parts = NULL;
+	size_t nparts = 0, i, k;
+	struct verify_rules r;
+	int rc = 0;
+
+	*keys = *values = NULL;
+	*n = 0;
+	if (!stage || !fleet_stage_name_valid(stage) || !colon[1]) {
+		free(stage);
+		return fg_error_set(FG_EINVAL, "--verify '%.200s': write STAGE:RULE=VALUE[,RULE=VALUE...], such as canary:minDevices=3,soak=1h",
+				    spec);
+	}
+	memset(&r, 0, sizeof(r));
+	split_words(colon + 1, &parts, &nparts);
+	*keys = fg_calloc(nparts + 1, sizeof(char *));
+	*values = fg_calloc(nparts + 1, sizeof(char *));
+	for (i = 0; i < nparts && !rc; i++) {
+		char *eq = strchr(parts[i], '='), *lower;
+
+		for (k = 0; eq && k < sizeof(names) / sizeof(*names); k++)
+			if (strlen(names[k]) == (size_t)(eq - parts[i]) &&
+			    !strncasecmp(names[k], parts[i], (size_t)(eq - parts[i])))
+				break;
+		if (!eq || k == sizeof(names) / sizeof(*names)) {
+			rc = fg_error_set(FG_EINVAL, "--verify '%.200s': '%.100s' is not RULE=VALUE with a rule of minDevices, maxFailures, maxFailureRatio, soak, timeout, halt",
+					  spec, parts[i]);
+			break;
+		}
+		(*keys)[i] = fg_asprintf("fleetgate.verify.%s.%s", stage, names[k]);
+		(*values)[i] = fg_strdup(eq + 1);
+		(*n)++;
+		lower = fg_strdup(names[k]);
+		for (k = 0; lower[k]; k++)
+			lower[k] = (char)tolower((unsigned char)lower[k]);
+		rc = set_rule(&r, (*keys)[i], lower, eq + 1);
+		free(lower);
+	}
+	fg_strings_free(parts, nparts);
+	free(stage);
+	if (rc) {
+		fg_strings_free(*keys, *n);
+		fg_strings_free(*values, *n);
+		*keys = *values = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 const struct verify_rules *verify_rules_of(const struct verify_settings *s, const char *stage)
 {
 	size_t i;

@@ -64,6 +64,14 @@ int verify_settings_load(struct verify_settings *out, struct fg_repo *repo, char
 			 size_t nstages);
 void verify_settings_release(struct verify_settings *s);
 
+/*
+ * `fleetgate install --verify canary:minDevices=3,soak=1h`: the git config
+ * settings that spec stands for ("fleetgate.verify.canary.minDevices" =
+ * "3", ...), each checked as verify_settings_load() checks it. FG_EINVAL
+ * naming the part that is wrong. Free both lists with fg_strings_free().
+ */
+int verify_spec_parse(const char *spec, char ***keys, char ***values, size_t *n);
+
 /* The rules of `stage`, or NULL when it has none. */
 const struct verify_rules *verify_rules_of(const struct verify_settings *s, const char *stage);
 

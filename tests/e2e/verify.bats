@@ -50,8 +50,9 @@ EOF
 	push main:canary >/dev/null
 	push main:production >/dev/null
 	sim POST /_sim/step >/dev/null
-	git -C "$SRV" config fleetgate.verify.canary.minDevices 3
-	git -C "$SRV" config fleetgate.verify.canary.soak 2s
+	run "$FLEETGATE" install --repo "$SRV" --verify canary:minDevices=3,soak=2s
+	assert_line_present "settings: fleetgate.verify.canary.minDevices = 3"
+	assert_line_present "settings: fleetgate.verify.canary.soak = 2s"
 }
 
 teardown() {
@@ -203,7 +204,8 @@ verified canary $tree pending 3"
 
 @test "an override by an overrider passes and is recorded; anyone else's is refused" {
 	git -C "$SRV" config fleetgate.overriders "alice sre-bot"
-	git -C "$SRV" config receive.advertisePushOptions true
+	# install advertises push options: -o reaches the hooks
+	[ "$(git -C "$SRV" config receive.advertisePushOptions)" = true ]
 	next_tree
 	push main:canary >/dev/null
 	USER=mallory run push -o fleetgate.override="ship it" main:production
