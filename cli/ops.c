@@ -587,6 +587,46 @@ static void status_spool(struct fg_buf *b, const struct spool_job *jobs, size_t 
 		fg_buf_puts(b, n ? "\n ]" : "]");
 }
 
+/* Each stage's verdict, from the evidence records in the repository (no
+ * Mender call: 'fleetgate verify' evaluates). */
+static int status_verification(struct fg_buf *b, struct fg_repo *repo, const struct settings *s,
+			       int json)
+{
+	struct record_stage *st = NULL;
+	size_t n = 0, i;
+	int64_t now = cli_now_ms();
+
+	if (!s->verify.nrules)
+		return 0;
+	if (record_read_stages(repo, &s->verify, &st, &n))
+		return cli_fail("status", EXIT_USAGE, "reading the evidence records");
+	if (json)
+		fg_buf_puts(b, ",\n \"verification\": [");
+	else
+		fg_buf_puts(b, "verification (fleetgate verify evaluates; refs/notes/fleetgate/<stage>):\n");
+	for (i = 0; i < n; i++) {
+		if (json && i)
+			fg_buf_putc(b, ',');
+		if (json && st[i].found) {
+			fg_buf_puts(b, "\n  ");
+			verify_record_json(b, &st[i].record);
+		} else if (json) {
+			fg_buf_puts(b, "\n  {\"stage\": ");
+			fg_buf_put_json_string(b, st[i].stage);
+			fg_buf_puts(b, ", \"verdict\": \"pending\", \"reason\": \"no evidence\"}");
+		} else if (st[i].found) {
+			fg_buf_puts(b, "  ");
+			verify_record_text(b, &st[i].record, now);
+		} else {
+			fg_buf_printf(b, "  %s: pending: no evidence for its tip's tree yet\n", st[i].stage);
+		}
+	}
+	if (json)
+		fg_buf_puts(b, n ? "\n ]" : "]");
+	record_stages_free(st, n);
+	return 0;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	struct ops_args a = { "status", NULL, NULL, NULL, 0, 0, 0 };
@@ -656,11 +696,13 @@ int cmd_status(int argc, char **argv)
 		if (a.json)
 			fg_buf_puts(&out, "\n]");
 		status_spool(&out, jobs, njobs, a.json);
-		if (a.json)
-			fg_buf_puts(&out, "}\n");
 	} else if (a.json) {
-		fg_buf_puts(&out, "\n]}\n");
+		fg_buf_puts(&out, "\n]");
 	}
+	if (status == EXIT_OK)
+		status = status_verification(&out, repo, &s, a.json);
+	if (a.json)
+		fg_buf_puts(&out, "}\n");
 	if (status == EXIT_OK) {
 		status = cli_write_stdout(out.ptr, out.len);
 		if (!status && failed)

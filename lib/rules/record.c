@@ -518,3 +518,44 @@ int record_write(struct fg_repo *repo, struct verify_record *r, const char *ref_
 	free(ref);
 	return rc;
 }
+
+int record_read_stages(struct fg_repo *repo, const struct verify_settings *vs,
+		       struct record_stage **out, size_t *n)
+{
+	struct record_stage *st = fg_calloc(vs->nrules + 1, sizeof(*st));
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < vs->nrules; i++) {
+		char tip[41], tree[41];
+
+		st[i].stage = fg_strdup(vs->rules[i].stage);
+		record_init(&st[i].record);
+		if (repo_branch_tip(repo, st[i].stage, tip) == FG_ENOTFOUND)
+			continue;
+		rc = repo_commit_tree(repo, tip, tree);
+		if (!rc)
+			rc = record_read(repo, st[i].stage, tree, &st[i].record, &st[i].found, NULL);
+		if (rc)
+			break;
+	}
+	*out = st;
+	*n = i < vs->nrules ? i + 1 : vs->nrules;
+	if (rc) {
+		record_stages_free(st, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+void record_stages_free(struct record_stage *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(s[i].stage);
+		record_release(&s[i].record);
+	}
+	free(s);
+}

@@ -110,6 +110,21 @@ void record_add_event(struct verify_record *r, enum verify_outcome v, int revoke
 void record_add_override(struct verify_record *r, const char *user, const char *reason,
 			 const char *commit, const char *target, int64_t time_ms);
 
+/* The record of each stage that has rules, for the tree at its tip, read
+ * from the repository alone (status, metrics, the gate). */
+struct record_stage {
+	char *stage;
+	int found;               /* the stage exists and its tip's tree has a record */
+	struct verify_record record;
+};
+
+/* One entry per stage of `vs` with rules, in their order. Errors: those
+ * of record_read (a stage that does not exist is found 0). Free with
+ * record_stages_free(). */
+int record_read_stages(struct fg_repo *repo, const struct verify_settings *vs,
+		       struct record_stage **out, size_t *n);
+void record_stages_free(struct record_stage *s, size_t n);
+
 /* "2026-12-02T10:41:00Z" for `ms` into `buf` (at least 32 bytes). */
 void record_format_time(int64_t ms, char *buf, size_t size);
 

@@ -215,9 +215,16 @@ verified canary $tree pending 3"
 	assert_line_present "fleetgate: production: override by 'alice' (hotfix for the kiosk outage) past canary: pending: 0 of 3 devices healthy (3 needed)"
 	[ "$(server_tip production)" = "$(server_tip canary)" ]
 	[ "$(record canary '.overrides[0] | "\(.user) \(.reason) \(.target)"')" = "alice hotfix for the kiosk outage production" ]
+	line=$(printf '  override by alice at %s (%.7s to production): hotfix for the kiosk outage' \
+		"$(record canary '.overrides[0].time_ms_time')" "$(server_tip production)")
 	run "$FLEETGATE" verify --repo "$SRV"
-	assert_line_present "$(printf '  override by alice at %s (%.7s to production): hotfix for the kiosk outage' \
-		"$(record canary '.overrides[0].time_ms_time')" "$(server_tip production)")"
+	assert_line_present "$line"
+	# status shows it from the repository, with the verdict
+	run "$FLEETGATE" status --repo "$SRV"
+	assert_line_present "verification (fleetgate verify evaluates; refs/notes/fleetgate/<stage>):"
+	assert_line_present "$line"
+	run "$FLEETGATE" status --repo "$SRV" --format json
+	[ "$(echo "$output" | jq -r '.verification[0] | "\(.stage) \(.verdict) \(.overrides[0].user)"')" = "canary pending alice" ]
 }
 
 @test "evaluators at once lose no record" {
