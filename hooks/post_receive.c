@@ -180,7 +180,7 @@ static void record_overrides(struct fg_buf *out, struct fg_repo *repo, const str
 		up = upstream_of(s, stage);
 		if (!up || !verify_rules_of(&s->verify, up) || repo_commit_tree(repo, u[i].new_id, tree))
 			continue;
-		if (promote_evidence_read(repo, &s->verify, up, tree, cli_now_ms(), &e) == 0 && !e.ok &&
+		if (promote_evidence_read(repo, s->verify.max_age_ms, up, tree, cli_now_ms(), &e) == 0 && !e.ok &&
 		    verify_record_override(repo, up, tree, who, why, u[i].new_id, stage, cli_now_ms()))
 			say(out, "%s: the override could not be recorded: %s", stage, fg_error_message());
 		else if (!e.ok)

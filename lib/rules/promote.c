@@ -6,17 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-int promote_evidence_read(struct fg_repo *repo, const struct verify_settings *vs,
-			  const char *upstream, const char *tree, int64_t now_ms,
-			  struct promote_evidence *out)
+int promote_evidence_read(struct fg_repo *repo, int64_t max_age_ms, const char *upstream,
+			  const char *tree, int64_t now_ms, struct promote_evidence *out)
 {
 	char age[32];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	record_init(&out->record);
-	if (!upstream || !verify_rules_of(vs, upstream))
-		return 0;
 	out->needed = 1;
 	rc = record_read(repo, upstream, tree, &out->record, &out->found, NULL);
 	if (rc)
@@ -24,7 +21,7 @@ int promote_evidence_read(struct fg_repo *repo, const struct verify_settings *vs
 	if (!out->found) {
 		out->message = fg_asprintf("%s: no evidence for tree %.7s: '%s' has not held it, or fleetgate has not evaluated it yet (is 'fleetgate reconcile' running?)",
 					   upstream, tree, upstream);
-	} else if (now_ms - out->record.evaluated_ms > vs->max_age_ms) {
+	} else if (now_ms - out->record.evaluated_ms > max_age_ms) {
 		verify_format_duration(now_ms - out->record.evaluated_ms, age, sizeof(age));
 		out->message = fg_asprintf("%s: evidence is %s old: is 'fleetgate reconcile' running?",
 					   upstream, age);
@@ -114,7 +111,7 @@ int promote_judge(struct policy_verdict *v, const struct ref_update *updates, si
 			continue;
 		rc = repo_commit_tree(repo, updates[i].new_id, tree);
 		if (!rc)
-			rc = promote_evidence_read(repo, vs, v[i].upstream, tree, now_ms, &e);
+			rc = promote_evidence_read(repo, vs->max_age_ms, v[i].upstream, tree, now_ms, &e);
 		if (rc)
 			break;
 		if (!e.ok)
@@ -122,4 +119,31 @@ int promote_judge(struct policy_verdict *v, const struct ref_update *updates, si
 		promote_evidence_release(&e);
 	}
 	return rc;
+}
+
+int promote_gate(struct policy_verdict *v, struct fg_repo *repo, const struct verify_settings *vs,
+		 const char *source_commit, int64_t now_ms)
+{
+	struct promote_evidence e;
+	char tree[41], id[41], *ref;
+	int rc, needed;
+
+	if (!v->accepted || !v->stage || !v->upstream)
+		return 0;
+	ref = record_ref(v->upstream);
+	needed = verify_rules_of(vs, v->upstream) || repo_ref_id(repo, ref, id) == 0;
+	free(ref);
+	if (!needed)
+		return 0;
+	rc = repo_commit_tree(repo, source_commit, tree);
+	if (!rc)
+		rc = promote_evidence_read(repo, vs->max_age_ms, v->upstream, tree, now_ms, &e);
+	if (rc)
+		return rc;
+	if (!e.ok)
+		policy_refuse(v, e.found && e.record.verdict == VERIFY_FAILED ? "verification-failed" : "unverified",
+			      "wait until the upstream stage's devices have proved this tree; the git server refuses the push until then (docs/verification.md)",
+			      "%s", e.message);
+	promote_evidence_release(&e);
+	return 0;
 }

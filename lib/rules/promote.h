@@ -27,12 +27,12 @@ struct promote_evidence {
 	char *message;   /* "canary: 2 of 3 devices healthy, ..." when not ok */
 };
 
-/* The evidence for `tree` leaving `upstream`. 0, or an error reading the
+/* The evidence for `tree` leaving `upstream` (which must have it): a
+ * record older than `max_age_ms` is not ok. 0, or an error reading the
  * repository (the caller fails closed). Release with
  * promote_evidence_release(). */
-int promote_evidence_read(struct fg_repo *repo, const struct verify_settings *vs,
-			  const char *upstream, const char *tree, int64_t now_ms,
-			  struct promote_evidence *out);
+int promote_evidence_read(struct fg_repo *repo, int64_t max_age_ms, const char *upstream,
+			  const char *tree, int64_t now_ms, struct promote_evidence *out);
 void promote_evidence_release(struct promote_evidence *e);
 
 /* Whether `user` is one of fleetgate.overriders. */
@@ -50,5 +50,17 @@ int promote_may_override(const struct verify_settings *vs, const char *user);
 int promote_judge(struct policy_verdict *v, const struct ref_update *updates, size_t n,
 		  struct fg_repo *repo, const struct verify_settings *vs, const char *pusher,
 		  const char *override, int64_t now_ms, struct fg_buf *notes);
+
+/*
+ * The merge-request gate's share: when the verdict `v` (accepted) is a
+ * promotion out of a stage that needs evidence, judge it as promote_judge
+ * does, from the notes the CI job fetched (refs/notes/fleetgate/<stage>). A stage
+ * needs evidence when the clone's settings give it rules or when its notes
+ * ref is there (the server writes records only for stages with rules).
+ * `source_commit` is the commit whose tree is promoted. No override: that
+ * is the pusher's, at the hook. 0, or an error.
+ */
+int promote_gate(struct policy_verdict *v, struct fg_repo *repo, const struct verify_settings *vs,
+		 const char *source_commit, int64_t now_ms);
 
 #endif

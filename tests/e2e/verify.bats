@@ -242,3 +242,18 @@ verified canary $tree pending 3"
 	[ "$(git -C "$SRV" rev-list --count --merges refs/notes/fleetgate/canary)" -eq 0 ]
 	[ "$(record canary .verdict)" = pending ]
 }
+
+@test "the gate fails a promotion for want of evidence, from the fetched notes" {
+	git -C "$SRV" config fleetgate.verify.canary.soak 0
+	next_tree
+	push main:canary >/dev/null
+	git -C "$WORK/dev" fetch -q origin '+refs/notes/fleetgate/*:refs/notes/fleetgate/*'
+	run "$FLEETGATE" gate --repo "$WORK/dev" --source canary --target production
+	assert_status 1
+	assert_line_present "  [unverified] canary: pending: 0 of 3 devices healthy (3 needed)"
+	sim POST /_sim/step >/dev/null
+	"$FLEETGATE" verify --repo "$SRV" >/dev/null
+	git -C "$WORK/dev" fetch -q origin '+refs/notes/fleetgate/*:refs/notes/fleetgate/*'
+	run "$FLEETGATE" gate --repo "$WORK/dev" --source canary --target production
+	assert_status 0
+}
