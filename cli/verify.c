@@ -106,6 +106,8 @@ static int verify_one(struct fg_repo *repo, const struct settings *s, const char
 	} else {
 		verify_record_text(out, &p.record, now);
 	}
+	if (p.halted && !json)
+		fg_buf_printf(out, "  halted: %zu deployment%s aborted\n", p.aborted, p.aborted == 1 ? "" : "s");
 	if (p.notify_error)
 		fprintf(stderr, "fleetgate verify: %s: %s\n", stage, p.notify_error);
 	rc = p.record.verdict == VERIFY_VERIFIED ? EXIT_OK : EXIT_REJECTED;

@@ -7,6 +7,7 @@
 #include "core/hmac.h"
 #include "deploy/secrets.h"
 #include "deploy/spool.h"
+#include "rules/record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -311,6 +312,23 @@ static void artifact_names(const struct fleet *f, const char *branch, const char
 	}
 }
 
+/* fleetgate.verify.<stage>.halt stopped this commit's rollout: its
+ * record says so until a new push moves the stage. */
+static int halted_here(struct fg_repo *repo, const struct settings *s, const char *branch,
+		       const char *commit)
+{
+	struct verify_record r;
+	char tree[41];
+	int found = 0, halted;
+
+	if (!verify_rules_of(&s->verify, branch) || repo_commit_tree(repo, commit, tree) ||
+	    record_read(repo, branch, tree, &r, &found, NULL))
+		return 0;
+	halted = found && r.halted && !strcmp(r.halted, commit);
+	record_release(&r);
+	return halted;
+}
+
 int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settings *s,
 		 const struct schedule_options *o)
 {
@@ -429,7 +447,10 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	if (rc)
 		goto done;
 	out->planned = 1;
-	if (o->apply) {
+	if (o->apply && halted_here(repo, s, o->branch, out->commit)) {
+		warn(out, "the rollout of '%s' at %.7s was halted when its verification failed (fleetgate.verify.%s.halt): nothing is scheduled; a new push to '%s' resumes",
+		     o->branch, out->commit, o->branch, o->branch);
+	} else if (o->apply) {
 		progress(o, "%s@%.7s: applying %zu deployment%s, %zu configuration update%s, %zu abort%s",
 			 o->branch, out->commit, out->plan.nbatches, out->plan.nbatches == 1 ? "" : "s",
 			 out->plan.config_updates, out->plan.config_updates == 1 ? "" : "s",

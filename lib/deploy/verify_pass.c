@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "git/commit.h"
 #include "deploy/notify.h"
+#include "mender/mender.h"
 #include "rules/policy.h"
 
 #include <stdio.h>
@@ -249,6 +250,12 @@ static int judge_and_write(struct verify_pass *out, struct fg_repo *repo,
 	if (out->transition)
 		record_add_event(r, res.verdict, res.revoked, now_ms, res.reason);
 	rc = record_write(repo, r, ref_id, record_merge_keep);
+	if (!rc) {
+		char *ref = record_ref(stage);
+
+		rc = repo_ref_id(repo, ref, out->ref_id);
+		free(ref);
+	}
 	if (!rc && out->transition)
 		out->notify_error = verify_notify(vs, r, res.revoked ? "revoked" : verify_outcome_name(res.verdict),
 						  found ? verify_outcome_name(out->previous) : NULL,
@@ -256,6 +263,71 @@ static int judge_and_write(struct verify_pass *out, struct fg_repo *repo,
 	verify_result_release(&res);
 done:
 	free(before_digest);
+	return rc;
+}
+
+/* The names of the stage's deployments at `commit`, one per artifact its
+ * managed devices want. */
+static void deployment_names(const struct plan *p, const char *stage, const char *commit,
+			     char ***names, size_t *n)
+{
+	size_t i, k;
+
+	*names = fg_calloc(p->ndevices + 1, sizeof(char *));
+	*n = 0;
+	for (i = 0; i < p->ndevices; i++) {
+		char *name;
+
+		if (p->devices[i].kind != PLAN_MANAGED || !p->devices[i].artifact)
+			continue;
+		name = plan_deployment_name(stage, commit, p->devices[i].artifact);
+		for (k = 0; k < *n && strcmp((*names)[k], name); k++)
+			;
+		if (k < *n)
+			free(name);
+		else
+			(*names)[(*n)++] = name;
+	}
+}
+
+/* Halt: abort the stage's unfinished deployments at `commit` (Mender
+ * aborts them for the devices that have not finished), once. */
+static int halt_rollout(struct verify_pass *out, const struct settings *s, const struct plan *p,
+			const char *stage, const char *commit, int64_t deadline_ms)
+{
+	struct mender_settings ms;
+	struct mender_client *client = NULL;
+	struct mender_deployment_list found;
+	char **names = NULL, *token = NULL;
+	size_t n = 0, i;
+	int rc, finished;
+
+	mender_deployment_list_init(&found);
+	rc = schedule_mender_settings(&ms, s, &token);
+	if (!rc) {
+		ms.deadline_ms = deadline_ms;
+		rc = mender_client_new(&client, &ms);
+	}
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	deployment_names(p, stage, commit, &names, &n);
+	if (!rc && n)
+		rc = mender_find_deployments(client, (const char *const *)names, n, 0, &found);
+	for (i = 0; !rc && i < found.n; i++) {
+		if (!strcmp(found.items[i].status, "finished"))
+			continue;
+		rc = mender_abort_deployment(client, found.items[i].id, &finished);
+		out->aborted += !rc && !finished;
+	}
+	if (!rc) {
+		free(out->record.halted);
+		out->record.halted = fg_strdup(commit);
+	}
+	fg_strings_free(names, n);
+	mender_deployment_list_release(&found);
+	mender_client_free(client);
 	return rc;
 }
 
@@ -287,6 +359,14 @@ int verify_pass_run(struct verify_pass *out, struct fg_repo *repo, const struct 
 	if (!rc) {
 		gather(&ev, &sc.plan);
 		rc = judge_and_write(out, repo, &s->verify, stage, tip, tree, rules, &ev, now_ms);
+	}
+	if (!rc && rules->halt && out->record.verdict == VERIFY_FAILED &&
+	    (!out->record.halted || strcmp(out->record.halted, tip))) {
+		rc = halt_rollout(out, s, &sc.plan, stage, tip, o->deadline_ms);
+		if (!rc)
+			rc = record_write(repo, &out->record, out->ref_id, record_merge_keep);
+		if (!rc)
+			out->halted = 1;
 	}
 	free(ev.devices);
 	schedule_release(&sc);
@@ -395,6 +475,9 @@ void verify_record_text(struct fg_buf *b, const struct verify_record *r, int64_t
 			      verify_state_name(r->failing[i].state));
 	if (r->failed > r->nfailing)
 		fg_buf_printf(b, "  ... and %zu more\n", r->failed - r->nfailing);
+	if (r->halted)
+		fg_buf_printf(b, "  rollout halted at %.7s (fleetgate.verify.%s.halt); a new push to %s resumes\n",
+			      r->halted, r->stage, r->stage);
 	for (i = 0; i < r->noverrides; i++) {
 		record_format_time(r->overrides[i].time_ms, when, sizeof(when));
 		fg_buf_printf(b, "  override by %s at %s", r->overrides[i].user, when);

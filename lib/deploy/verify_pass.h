@@ -24,6 +24,9 @@ struct verify_pass {
 	int had_record;
 	int transition;  /* the verdict changed, or was revoked */
 	char *notify_error; /* fleetgate.notifyCommand failed: why (and its output), or NULL */
+	int halted;      /* fleetgate.verify.<stage>.halt stopped the rollout in this pass */
+	size_t aborted;  /* deployments it aborted */
+	char ref_id[41]; /* the notes ref after the write */
 };
 
 /* The health of one device of a plan for its tree (exposed for tests). */

@@ -257,3 +257,26 @@ verified canary $tree pending 3"
 	run "$FLEETGATE" gate --repo "$WORK/dev" --source canary --target production
 	assert_status 0
 }
+
+@test "halt: a failed canary stops its rollout (the unfinished devices aborted); reconcile does not restart it" {
+	git -C "$SRV" config fleetgate.verify.canary.minDevices 1
+	git -C "$SRV" config fleetgate.verify.canary.halt true
+	sim PUT "/_sim/devices/$C1" '{"behaviour": "offline"}' >/dev/null
+	sim PUT "/_sim/devices/$C2" '{"behaviour": "offline"}' >/dev/null
+	sim PUT "/_sim/devices/$C3" '{"behaviour": "failure"}' >/dev/null
+	next_tree
+	push main:canary >/dev/null
+	sim POST /_sim/step >/dev/null
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	run "$FLEETGATE" verify --repo "$SRV"
+	assert_status 1
+	assert_line_present "  rollout halted at $head (fleetgate.verify.canary.halt); a new push to canary resumes"
+	assert_line_present "  halted: 1 deployment aborted"
+	# the devices that had not finished it: aborted
+	run sim_deployments
+	assert_line_present "fleetgate:canary@$head:$A2 $A2 finished 0b6c0000:aborted,0b6c0000:aborted,0b6c0000:failure"
+	# the scheduler leaves the halted rollout alone
+	run "$FLEETGATE" reconcile --repo "$SRV" --all
+	assert_line_present "canary@$head: warning: the rollout of 'canary' at $head was halted when its verification failed (fleetgate.verify.canary.halt): nothing is scheduled; a new push to 'canary' resumes"
+	[ "$(sim_deployments | grep -c "canary@$head")" -eq 1 ]
+}
