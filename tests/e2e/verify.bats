@@ -86,6 +86,10 @@ record() { # stage jq-filter: of the record of the stage's tip tree
 	git -C "$SRV" config fleetgate.notifyCommand "cat >> '$WORK/events'"
 	next_tree
 	tree=$(git -C "$WORK/dev" rev-parse --short=7 'main^{tree}')
+	# before canary moved: production cannot take it
+	run push main:production
+	assert_line_present "fleetgate: refusing refs/heads/production"
+	[ "$(server_tip production)" != "$(git -C "$WORK/dev" rev-parse main)" ]
 	run push main:canary
 	assert_line_present "fleetgate: canary@$(git -C "$WORK/dev" rev-parse --short=7 main): verification: pending: 0 of 3 devices healthy (3 needed)"
 	# devices not stepped: pending, in numbers
