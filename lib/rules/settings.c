@@ -28,6 +28,19 @@ void split_words(const char *s, char ***words, size_t *count)
 	*count = n;
 }
 
+int settings_parse_bool(const char *value, int *out)
+{
+	if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcasecmp(value, "on") ||
+	    !strcmp(value, "1"))
+		*out = 1;
+	else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") ||
+		 !strcasecmp(value, "off") || !strcmp(value, "0"))
+		*out = 0;
+	else
+		return FG_EINVAL;
+	return 0;
+}
+
 static int read_bool(struct fg_repo *repo, const char *key, int fallback, int *out)
 {
 	char *value = NULL;
@@ -38,13 +51,7 @@ static int read_bool(struct fg_repo *repo, const char *key, int fallback, int *o
 		return 0;
 	if (rc)
 		return rc;
-	if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcasecmp(value, "on") ||
-	    !strcmp(value, "1"))
-		*out = 1;
-	else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") ||
-		 !strcasecmp(value, "off") || !strcmp(value, "0"))
-		*out = 0;
-	else
+	if (settings_parse_bool(value, out))
 		rc = fg_error_set(FG_EINVAL, "git config %s: '%s' is not a boolean", key, value);
 	free(value);
 	return rc;

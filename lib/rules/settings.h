@@ -45,6 +45,10 @@ void settings_policy(const struct settings *s, struct policy_settings *out);
 int settings_load(struct settings *out, struct fg_repo *repo);
 void settings_release(struct settings *s);
 
+/* A git config boolean (true/yes/on/1, false/no/off/0, any case) into
+ * *out; FG_EINVAL otherwise (no message). */
+int settings_parse_bool(const char *value, int *out);
+
 /* Split `s` on blanks and commas into malloc'd words. */
 void split_words(const char *s, char ***words, size_t *count);
 

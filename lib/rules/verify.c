@@ -139,13 +139,7 @@ static int parse_ratio(const char *key, const char *value, double *out)
 
 static int parse_bool(const char *key, const char *value, int *out)
 {
-	if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcasecmp(value, "on") ||
-	    !strcmp(value, "1"))
-		*out = 1;
-	else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") ||
-		 !strcasecmp(value, "off") || !strcmp(value, "0"))
-		*out = 0;
-	else
+	if (settings_parse_bool(value, out))
 		return bad_value(key, value, "a boolean");
 	return 0;
 }
