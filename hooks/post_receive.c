@@ -168,7 +168,7 @@ static void record_overrides(struct fg_buf *out, struct fg_repo *repo, const str
 	const char *why = hook_push_option("fleetgate.override"), *who = hook_pusher();
 	size_t i;
 
-	if (!why || !*why || !promote_may_override(&s->verify, who))
+	if (!promote_override_valid(why) || !promote_may_override(&s->verify, who))
 		return;
 	for (i = 0; i < n; i++) {
 		const char *stage = u[i].ref + 11, *up;

@@ -52,6 +52,11 @@ int promote_may_override(const struct verify_settings *vs, const char *user)
 	return 0;
 }
 
+int promote_override_valid(const char *reason)
+{
+	return reason && *reason && strlen(reason) <= PROMOTE_MAX_REASON;
+}
+
 static char *overriders_list(const struct verify_settings *vs)
 {
 	struct fg_buf b = FG_BUF_INIT;
@@ -73,8 +78,10 @@ static void judge_one(struct policy_verdict *v, const struct promote_evidence *e
 {
 	char *who = overriders_list(vs), *advice;
 
-	if (override && *override && promote_may_override(vs, pusher)) {
-		fg_buf_printf(notes, "fleetgate: %s: override by '%s' (", v->stage, pusher);
+	if (promote_override_valid(override) && promote_may_override(vs, pusher)) {
+		fg_buf_printf(notes, "fleetgate: %s: override by '", v->stage);
+		fg_buf_put_printable(notes, pusher);
+		fg_buf_puts(notes, "' (");
 		fg_buf_put_printable(notes, override);
 		fg_buf_puts(notes, ") past ");
 		fg_buf_put_printable(notes, e->message);
@@ -86,8 +93,9 @@ static void judge_one(struct policy_verdict *v, const struct promote_evidence *e
 	policy_refuse(v, e->found && e->record.verdict == VERIFY_FAILED ? "verification-failed" : "unverified",
 		      advice, "%s", e->message);
 	free(advice);
-	if (override && !*override)
-		policy_refuse(v, "override", NULL, "an override needs a reason: -o fleetgate.override=\"why\"");
+	if (override && !promote_override_valid(override))
+		policy_refuse(v, "override", NULL, "an override needs a reason of 1 to %d bytes: -o fleetgate.override=\"why\"",
+			      PROMOTE_MAX_REASON);
 	else if (override)
 		policy_refuse(v, "override", NULL, "'%s' may not override verification: %s",
 			      pusher ? pusher : "(unknown)", who);

@@ -35,6 +35,12 @@ int promote_evidence_read(struct fg_repo *repo, int64_t max_age_ms, const char *
 			  const char *tree, int64_t now_ms, struct promote_evidence *out);
 void promote_evidence_release(struct promote_evidence *e);
 
+#define PROMOTE_MAX_REASON 1000
+
+/* Whether `reason` (of -o fleetgate.override=...) is one: 1 to
+ * PROMOTE_MAX_REASON bytes. */
+int promote_override_valid(const char *reason);
+
 /* Whether `user` is one of fleetgate.overriders. */
 int promote_may_override(const struct verify_settings *vs, const char *user);
 

@@ -215,6 +215,9 @@ verified canary $tree pending 3"
 	USER=mallory run push -o fleetgate.override="ship it" main:production
 	assert_line_present "fleetgate:   [override] 'mallory' may not override verification: only alice, sre-bot may (fleetgate.overriders)"
 	[ "$(server_tip production)" != "$(server_tip canary)" ]
+	USER=alice run push -o fleetgate.override= main:production
+	assert_line_present "fleetgate:   [override] an override needs a reason of 1 to 1000 bytes: -o fleetgate.override=\"why\""
+	[ "$(server_tip production)" != "$(server_tip canary)" ]
 	USER=alice run push -o fleetgate.override="hotfix for the kiosk outage" main:production
 	assert_line_present "fleetgate: production: override by 'alice' (hotfix for the kiosk outage) past canary: pending: 0 of 3 devices healthy (3 needed)"
 	[ "$(server_tip production)" = "$(server_tip canary)" ]
