@@ -329,6 +329,23 @@ static int halted_here(struct fg_repo *repo, const struct settings *s, const cha
 	return halted;
 }
 
+/* The commit's deployments' devices still on their way, by statistics. */
+static void count_active(struct schedule *out, const struct facts *f, char **names, size_t n)
+{
+	static const char *const states[4] = { "pending", "downloading", "installing", "rebooting" };
+	size_t i;
+	int k;
+
+	for (i = 0; i < f->deployments.n; i++) {
+		const struct mender_deployment *d = &f->deployments.items[i];
+
+		if (!str_in(names, n, d->name))
+			continue;
+		for (k = 0; k < 4; k++)
+			out->active[k] += mender_deployment_stat(d, states[k]);
+	}
+}
+
 int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settings *s,
 		 const struct schedule_options *o)
 {
@@ -420,7 +437,7 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	artifact_names(own, o->branch, out->commit, &arts, &names, &nart);
 	{
 		struct facts_request rq = { own->os_attribute, (const char *const *)arts, nart,
-					    (const char *const *)names, nart, o->full };
+					    (const char *const *)names, nart, o->full, o->lean };
 
 		progress(o, "%s@%.7s: reading Mender (%zu branch%s in git)", o->branch, out->commit,
 			 nviews, nviews == 1 ? "" : "es");
@@ -428,6 +445,8 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	}
 	if (rc)
 		goto done;
+	if (o->lean)
+		count_active(out, &facts, names, nart);
 	progress(o, "%s@%.7s: %zu devices, %zu deployments, %zu artifacts read; planning", o->branch,
 		 out->commit, facts.devices.n, facts.deployments.n, facts.artifacts.n);
 	memset(&in, 0, sizeof(in));

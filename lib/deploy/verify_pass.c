@@ -29,17 +29,6 @@ enum verify_health verify_pass_health(const struct plan_device *d)
 	return VH_WAITING;
 }
 
-static int active_index(const char *st)
-{
-	static const char *const names[] = { "pending", "downloading", "installing", "rebooting" };
-	int k;
-
-	for (k = 0; st && k < 4; k++)
-		if (!strcmp(st, names[k]))
-			return k;
-	return -1;
-}
-
 /* The digest of every managed device's desired state: equal digests, no
  * device's desired state changed. */
 static void desired_digest(const struct plan *p, char *hex)
@@ -145,7 +134,6 @@ static void gather(struct evaluation *ev, const struct plan *p)
 	for (i = 0; i < p->ndevices; i++) {
 		const struct plan_device *d = &p->devices[i];
 		struct verify_device *v;
-		int k;
 
 		if (d->kind != PLAN_MANAGED)
 			continue;
@@ -153,9 +141,6 @@ static void gather(struct evaluation *ev, const struct plan *p)
 		v->id = d->id;
 		v->health = verify_pass_health(d);
 		v->changed = 1;
-		k = active_index(d->deployment_status);
-		if (v->health == VH_WAITING && k >= 0)
-			ev->active[k]++;
 	}
 	desired_digest(p, ev->desired);
 }
@@ -355,9 +340,13 @@ int verify_pass_run(struct verify_pass *out, struct fg_repo *repo, const struct 
 	so.rev = tip;
 	so.apply = 0;
 	so.full = 0;
+	so.lean = 1;
 	rc = schedule_run(&sc, repo, s, &so);
 	if (!rc) {
 		gather(&ev, &sc.plan);
+		/* device statuses are read only where something failed: the
+		 * ones on their way come from the statistics */
+		memcpy(ev.active, sc.active, sizeof(ev.active));
 		rc = judge_and_write(out, repo, &s->verify, stage, tip, tree, rules, &ev, now_ms);
 	}
 	if (!rc && rules->halt && out->record.verdict == VERIFY_FAILED &&
