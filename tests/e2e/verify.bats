@@ -287,3 +287,55 @@ verified canary $tree pending 3"
 	assert_line_present "canary@$head: warning: the rollout of 'canary' at $head was halted when its verification failed (fleetgate.verify.canary.halt): nothing is scheduled; a new push to 'canary' resumes"
 	[ "$(sim_deployments | grep -c "canary@$head")" -eq 1 ]
 }
+
+# A merge on main that changes only a comment of fleet.yaml.
+comment_tree() { # text
+	git -C "$WORK/dev" checkout -q -b "feature-$RANDOM"
+	echo "# $1" >> "$WORK/dev/fleet.yaml"
+	git -C "$WORK/dev" commit -q -a -m "$1"
+	git -C "$WORK/dev" checkout -q main
+	git -C "$WORK/dev" merge -q --no-ff - -m "Merge: $1"
+	push main >/dev/null
+}
+
+@test "a tree that changes no device's desired state inherits the verdict: no new soak" {
+	next_tree
+	push main:canary >/dev/null
+	sim POST /_sim/step >/dev/null
+	"$FLEETGATE" verify --repo "$SRV" >/dev/null || true
+	sleep 2.1
+	"$FLEETGATE" verify --repo "$SRV" >/dev/null
+	verified=$(git -C "$WORK/dev" rev-parse --short=7 'main^{tree}')
+	comment_tree "a comment only"
+	run push main:canary
+	assert_line_present "fleetgate: canary@$(git -C "$WORK/dev" rev-parse --short=7 main): verification: verified: no device's desired state changed since tree $verified, which was verified"
+	run push main:production
+	[ "$(server_tip production)" = "$(server_tip canary)" ]
+	[ "$(record canary .inherited_from | cut -c1-7)" = "$verified" ]
+}
+
+@test "a tree that left the stage and comes back starts again" {
+	next_tree
+	push main:canary >/dev/null
+	sim POST /_sim/step >/dev/null
+	"$FLEETGATE" verify --repo "$SRV" >/dev/null || true
+	sleep 2.1
+	"$FLEETGATE" verify --repo "$SRV" >/dev/null
+	[ "$(record canary .verdict)" = verified ]
+	first=$(record canary .since_ms)
+	# another tree on canary (the image back to A1), then this one again
+	git -C "$WORK/dev" checkout -q -b "back-$RANDOM"
+	sed -i "s/$A2/$A1/" "$WORK/dev/fleet.yaml"
+	git -C "$WORK/dev" commit -q -a -m "pi3 back to $A1"
+	git -C "$WORK/dev" checkout -q main
+	git -C "$WORK/dev" merge -q --no-ff - -m "Merge the old image"
+	push main >/dev/null
+	push main:canary >/dev/null
+	next_tree
+	push main:canary >/dev/null
+	# the record of the tree is there, restarted: its devices run it, but
+	# the soak begins again (and it is no revocation)
+	[ "$(record canary .since_ms)" -gt "$first" ]
+	[ "$(record canary .reason)" = "3 of 3 devices healthy, soak 2 s left" ]
+	[ "$(record canary '[.history[] | "\(.verdict):\(.revoked)"] | join(",")')" = "pending:0,verified:0,pending:0" ]
+}
