@@ -459,9 +459,11 @@ void verify_record_text(struct fg_buf *b, const struct verify_record *r, int64_t
 		first = 0;
 	}
 	fg_buf_puts(b, first ? " none\n" : "\n");
-	for (i = 0; i < r->nfailing; i++)
-		fg_buf_printf(b, "  %s: %s\n", r->failing[i].device,
-			      verify_state_name(r->failing[i].state));
+	for (i = 0; i < r->nfailing; i++) {
+		fg_buf_puts(b, "  ");
+		fg_buf_put_printable(b, r->failing[i].device);
+		fg_buf_printf(b, ": %s\n", verify_state_name(r->failing[i].state));
+	}
 	if (r->failed > r->nfailing)
 		fg_buf_printf(b, "  ... and %zu more\n", r->failed - r->nfailing);
 	if (r->halted)
@@ -469,7 +471,9 @@ void verify_record_text(struct fg_buf *b, const struct verify_record *r, int64_t
 			      r->halted, r->stage, r->stage);
 	for (i = 0; i < r->noverrides; i++) {
 		record_format_time(r->overrides[i].time_ms, when, sizeof(when));
-		fg_buf_printf(b, "  override by %s at %s", r->overrides[i].user, when);
+		fg_buf_puts(b, "  override by ");
+		fg_buf_put_printable(b, r->overrides[i].user);
+		fg_buf_printf(b, " at %s", when);
 		if (r->overrides[i].target && r->overrides[i].commit)
 			fg_buf_printf(b, " (%.7s to %s)", r->overrides[i].commit, r->overrides[i].target);
 		fg_buf_puts(b, ": ");

@@ -531,9 +531,13 @@ int record_read_stages(struct fg_repo *repo, const struct verify_settings *vs,
 
 		st[i].stage = fg_strdup(vs->rules[i].stage);
 		record_init(&st[i].record);
-		if (repo_branch_tip(repo, st[i].stage, tip) == FG_ENOTFOUND)
+		rc = repo_branch_tip(repo, st[i].stage, tip);
+		if (rc == FG_ENOTFOUND) {
+			rc = 0;
 			continue;
-		rc = repo_commit_tree(repo, tip, tree);
+		}
+		if (!rc)
+			rc = repo_commit_tree(repo, tip, tree);
 		if (!rc)
 			rc = record_read(repo, st[i].stage, tree, &st[i].record, &st[i].found, NULL);
 		if (rc)
