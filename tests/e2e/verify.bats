@@ -298,13 +298,18 @@ comment_tree() { # text
 	push main >/dev/null
 }
 
-@test "a tree that changes no device's desired state inherits the verdict: no new soak" {
+# A new tree on canary, installed by every device, soaked: verified.
+verified_tree() {
 	next_tree
 	push main:canary >/dev/null
 	sim POST /_sim/step >/dev/null
 	"$FLEETGATE" verify --repo "$SRV" >/dev/null || true
 	sleep 2.1
 	"$FLEETGATE" verify --repo "$SRV" >/dev/null
+}
+
+@test "a tree that changes no device's desired state inherits the verdict: no new soak" {
+	verified_tree
 	verified=$(git -C "$WORK/dev" rev-parse --short=7 'main^{tree}')
 	comment_tree "a comment only"
 	run push main:canary
@@ -315,12 +320,7 @@ comment_tree() { # text
 }
 
 @test "a tree that left the stage and comes back starts again" {
-	next_tree
-	push main:canary >/dev/null
-	sim POST /_sim/step >/dev/null
-	"$FLEETGATE" verify --repo "$SRV" >/dev/null || true
-	sleep 2.1
-	"$FLEETGATE" verify --repo "$SRV" >/dev/null
+	verified_tree
 	[ "$(record canary .verdict)" = verified ]
 	first=$(record canary .since_ms)
 	# another tree on canary (the image back to A1), then this one again
