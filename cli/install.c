@@ -31,7 +31,7 @@
 
 static const char usage_text[] =
 	"usage: fleetgate install --repo PATH.git [--stages \"main canary production\"]\n"
-	"                         [--gitlab | --gitea] [--chain]\n"
+	"                         [--gitlab | --gitea] [--chain] [--verify STAGE:RULES]...\n"
 	"       fleetgate install --repo PATH.git --key-only\n"
 	"       fleetgate install --pre-commit [--repo PATH]\n"
 	"\n"
@@ -46,6 +46,10 @@ static const char usage_text[] =
 	"                   renamed <hook>.chained and runs after fleetgate's\n"
 	"  --key-only       make only the configuration digest key (where the hooks\n"
 	"                   are installed another way, e.g. under gitolite)\n"
+	"  --verify STAGE:RULE=VALUE[,...]  verified promotion: the rules a stage's\n"
+	"                   devices must meet before a promotion out of it, such as\n"
+	"                   canary:minDevices=3,soak=1h (rules: minDevices, maxFailures,\n"
+	"                   maxFailureRatio, soak, timeout, halt; docs/verification.md)\n"
 	"\n"
 	"  --pre-commit     write .git/hooks/pre-commit in a clone: every commit runs\n"
 	"                   'fleetgate validate --staged' and is refused when invalid\n"
@@ -221,7 +225,7 @@ struct setting_step {
 	int written;
 };
 
-enum { NHOOKS = FRONT_NHOOKS, NSETTINGS = 3 };
+enum { NHOOKS = FRONT_NHOOKS, NSETTINGS = 4 };
 
 struct server_plan {
 	struct fg_repo *repo;
@@ -304,7 +308,8 @@ static int plan_hook(struct server_plan *p, struct hook_step *h, enum front_layo
 static int plan_settings(struct server_plan *p, const char *stages, int stages_given)
 {
 	static const char *const keys[NSETTINGS] = { "fleetgate.stages", "fleetgate.mergeOnly",
-						     "receive.fsckObjects" };
+						     "receive.fsckObjects",
+						     "receive.advertisePushOptions" };
 	char **have = NULL, **want = NULL;
 	size_t nhave = 0, nwant = 0, i;
 	int rc = 0, same;
@@ -326,6 +331,9 @@ static int plan_settings(struct server_plan *p, const char *stages, int stages_g
 		 * commit pointing at an object that is not there) before any
 		 * hook runs. */
 		else if (i == 2 && (!st->old || strcmp(st->old, "true")))
+			st->new = "true";
+		/* git push -o fleetgate.override="reason" (docs/verification.md) */
+		else if (i == 3 && (!st->old || strcmp(st->old, "true")))
 			st->new = "true";
 	}
 	if (rc || !stages_given || !p->settings[0].old)
@@ -571,8 +579,45 @@ static int check_owner(const char *repo_path)
 	return rc;
 }
 
+/* The verification rules of --verify, checked before anything is written. */
+struct verify_opts {
+	char **keys;
+	char **values;
+	size_t n;
+};
+
+static int add_verify_spec(struct verify_opts *v, const char *spec)
+{
+	char **keys, **values;
+	size_t n, i;
+
+	if (verify_spec_parse(spec, &keys, &values, &n))
+		return front_usage_error("install", "%s", fg_error_message());
+	v->keys = fg_realloc(v->keys, (v->n + n + 1) * sizeof(char *));
+	v->values = fg_realloc(v->values, (v->n + n + 1) * sizeof(char *));
+	for (i = 0; i < n; i++) {
+		v->keys[v->n] = keys[i];
+		v->values[v->n++] = values[i];
+	}
+	free(keys);
+	free(values);
+	return 0;
+}
+
+static int write_verify(struct fg_repo *repo, const struct verify_opts *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		if (repo_config_set(repo, v->keys[i], v->values[i]))
+			return -1;
+		printf("settings: %s = %s\n", v->keys[i], v->values[i]);
+	}
+	return 0;
+}
+
 static int install_server(const char *repo_path, const char *stages, int stages_given,
-			  enum front_layout layout, int chain)
+			  enum front_layout layout, int chain, const struct verify_opts *verify)
 {
 	struct server_plan p;
 	char *key = NULL;
@@ -624,6 +669,11 @@ static int install_server(const char *repo_path, const char *stages, int stages_
 		front_fail("install", EXIT_USAGE, "nothing was changed");
 		goto done;
 	}
+	if (write_verify(p.repo, verify)) {
+		front_fail("install", EXIT_USAGE, "writing the --verify rules");
+		goto done;
+	}
+	changed |= verify->n > 0;
 	for (i = 0; i < NHOOKS; i++) {
 		if (!p.hooks[i].path)
 			continue;
@@ -679,6 +729,7 @@ done:
 
 struct install_args {
 	const char *repo, *stages;
+	struct verify_opts verify;
 	enum front_layout layout;
 	int pre_commit, chain, key_only, stages_given;
 };
@@ -711,9 +762,13 @@ static int install_option(void *data, int c, const char *arg)
 	case 'k':
 		a->key_only = 1;
 		break;
+	case 'v':
+		return add_verify_spec(&a->verify, arg) ? EXIT_USAGE : 0;
 	}
 	return 0;
 }
+
+static int install_modes(const struct install_args *a);
 
 int cmd_install(int argc, char **argv)
 {
@@ -725,29 +780,43 @@ int cmd_install(int argc, char **argv)
 		{ "gitea", no_argument, NULL, 'G' },
 		{ "chain", no_argument, NULL, 'c' },
 		{ "key-only", no_argument, NULL, 'k' },
+		{ "verify", required_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct install_args a = { NULL, "main canary production", FRONT_LAYOUT_PLAIN, 0, 0, 0, 0 };
+	struct install_args a = { NULL, "main canary production", { NULL, NULL, 0 },
+				  FRONT_LAYOUT_PLAIN, 0, 0, 0, 0 };
 	struct front_args fa = { "install", usage_text, options, install_option, &a, NULL, 0, 0 };
 	int rc = front_parse(&fa, argc, argv);
 
-	if (rc)
-		return rc == FRONT_HELP ? EXIT_OK : rc;
-	if (a.key_only &&
-	    (a.pre_commit || a.chain || a.stages_given || a.layout != FRONT_LAYOUT_PLAIN))
+	if (!rc)
+		rc = install_modes(&a);
+	fg_strings_free(a.verify.keys, a.verify.n);
+	fg_strings_free(a.verify.values, a.verify.n);
+	return rc == FRONT_HELP ? EXIT_OK : rc;
+}
+
+/* What the options ask for, once they are parsed and known consistent. */
+static int install_modes(const struct install_args *a)
+{
+	if (a->verify.n && !a->repo)
+		return front_usage_error("install", "--verify is for --repo PATH.git on a server");
+	if (a->verify.n && (a->key_only || a->pre_commit))
+		return front_usage_error("install", "--verify installs rules on a server: not with --key-only or --pre-commit");
+	if (a->key_only &&
+	    (a->pre_commit || a->chain || a->stages_given || a->layout != FRONT_LAYOUT_PLAIN))
 		return front_usage_error("install", "--key-only takes only --repo PATH.git");
-	if (a.pre_commit && (a.stages_given || a.layout != FRONT_LAYOUT_PLAIN || a.chain))
+	if (a->pre_commit && (a->stages_given || a->layout != FRONT_LAYOUT_PLAIN || a->chain))
 		return front_usage_error(
 			"install",
 			"--pre-commit installs in a clone: --stages, --gitlab, --gitea and --chain are for --repo on a server (see --help)");
-	if (a.pre_commit)
-		return install_pre_commit(a.repo);
-	if (!a.repo)
+	if (a->pre_commit)
+		return install_pre_commit(a->repo);
+	if (!a->repo)
 		return front_usage_error(
 			"install",
 			"say what to install: --repo PATH.git on a server, or --pre-commit in a clone (see --help)");
-	if (a.key_only)
-		return install_key_only(a.repo);
-	return install_server(a.repo, a.stages, a.stages_given, a.layout, a.chain);
+	if (a->key_only)
+		return install_key_only(a->repo);
+	return install_server(a->repo, a->stages, a->stages_given, a->layout, a->chain, &a->verify);
 }

@@ -16,6 +16,7 @@
 #include "deploy/schedule.h"
 #include "rules/settings.h"
 #include "deploy/spool.h"
+#include "deploy/verify_pass.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -325,6 +326,44 @@ static int reconcile_branch(struct fg_repo *repo, const struct settings *s, cons
 	return rc;
 }
 
+/* Every stage with verification rules is judged again on each run, so
+ * its evidence stays fresh (fleetgate.verify.maxAge). */
+static size_t reconcile_verify(struct fg_repo *repo, const struct settings *s, const char *only,
+			       struct fg_buf *out)
+{
+	size_t i, failed = 0;
+
+	for (i = 0; i < s->verify.nrules; i++) {
+		const char *stage = s->verify.rules[i].stage;
+		struct schedule_options o;
+		struct verify_pass p;
+		char tip[41];
+
+		if ((only && strcmp(only, stage)) || repo_branch_tip(repo, stage, tip))
+			continue;
+		memset(&o, 0, sizeof(o));
+		o.deadline_ms = fg_http_now_ms() + (int64_t)s->apply_timeout * 1000;
+		if (verify_pass_run(&p, repo, s, stage, front_now_ms(), &o)) {
+			fg_buf_printf(out, "%s: not verified: ", stage);
+			fg_buf_put_printable(out, fg_error_message());
+			fg_buf_putc(out, '\n');
+			failed++;
+			continue;
+		}
+		fg_buf_printf(out, "%s@%.7s: verification: %s: ", stage, p.record.commit,
+			      verify_outcome_name(p.record.verdict));
+		fg_buf_put_printable(out, p.record.reason);
+		fg_buf_putc(out, '\n');
+		if (p.notify_error) {
+			fg_buf_printf(out, "%s: ", stage);
+			fg_buf_put_printable(out, p.notify_error);
+			fg_buf_putc(out, '\n');
+		}
+		verify_pass_release(&p);
+	}
+	return failed;
+}
+
 int cmd_reconcile(int argc, char **argv)
 {
 	struct ops_args a = { "reconcile", NULL, NULL, NULL, 0, 0, 0 };
@@ -369,6 +408,7 @@ int cmd_reconcile(int argc, char **argv)
 			failed += reconcile_branch(repo, &s, branches[i], NULL, a.full, &out) != 0;
 		}
 	}
+	failed += reconcile_verify(repo, &s, a.branch, &out);
 	if (!out.len && parked)
 		fg_buf_printf(&out, "nothing to reconcile: %zu parked job%s (see 'fleetgate status')\n",
 			      parked, parked == 1 ? "" : "s");
@@ -388,19 +428,9 @@ done:
 
 static const char *os_state(const struct plan_device *d)
 {
-	if (d->kind != PLAN_MANAGED)
-		return plan_kind_name(d->kind);
-	if (d->os == PLAN_OS_FAILED)
-		return "failure";
-	if (d->os == PLAN_OS_PENDING)
-		return d->deployment_status ? d->deployment_status : "pending";
-	if (d->os == PLAN_OS_UPDATE)
-		return "update-needed";
-	if (d->os == PLAN_OS_NO_ARTIFACT)
-		return "no-artifact";
-	if (d->os == PLAN_OS_NO_IMAGE)
-		return "-";
-	return d->deployment_status ? d->deployment_status : "in-sync";
+	const char *state = plan_device_state(d);
+
+	return state ? state : "-";
 }
 
 static int config_synced(const struct plan_device *d)
@@ -560,6 +590,46 @@ static void status_spool(struct fg_buf *b, const struct spool_job *jobs, size_t 
 		fg_buf_puts(b, n ? "\n ]" : "]");
 }
 
+/* Each stage's verdict, from the evidence records in the repository (no
+ * Mender call: 'fleetgate verify' evaluates). */
+static int status_verification(struct fg_buf *b, struct fg_repo *repo, const struct settings *s,
+			       int json)
+{
+	struct record_stage *st = NULL;
+	size_t n = 0, i;
+	int64_t now = front_now_ms();
+
+	if (!s->verify.nrules)
+		return 0;
+	if (record_read_stages(repo, &s->verify, &st, &n))
+		return front_fail("status", EXIT_USAGE, "reading the evidence records");
+	if (json)
+		fg_buf_puts(b, ",\n \"verification\": [");
+	else
+		fg_buf_puts(b, "verification (fleetgate verify evaluates; refs/notes/fleetgate/<stage>):\n");
+	for (i = 0; i < n; i++) {
+		if (json && i)
+			fg_buf_putc(b, ',');
+		if (json && st[i].found) {
+			fg_buf_puts(b, "\n  ");
+			verify_record_json(b, &st[i].record);
+		} else if (json) {
+			fg_buf_puts(b, "\n  {\"stage\": ");
+			fg_buf_put_json_string(b, st[i].stage);
+			fg_buf_puts(b, ", \"verdict\": \"pending\", \"reason\": \"no evidence\"}");
+		} else if (st[i].found) {
+			fg_buf_puts(b, "  ");
+			verify_record_text(b, &st[i].record, now);
+		} else {
+			fg_buf_printf(b, "  %s: pending: no evidence for its tip's tree yet\n", st[i].stage);
+		}
+	}
+	if (json)
+		fg_buf_puts(b, n ? "\n ]" : "]");
+	record_stages_free(st, n);
+	return 0;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	struct ops_args a = { "status", NULL, NULL, NULL, 0, 0, 0 };
@@ -632,11 +702,13 @@ int cmd_status(int argc, char **argv)
 		if (a.json)
 			fg_buf_puts(&out, "\n]");
 		status_spool(&out, jobs, njobs, a.json);
-		if (a.json)
-			fg_buf_puts(&out, "}\n");
 	} else if (a.json) {
-		fg_buf_puts(&out, "\n]}\n");
+		fg_buf_puts(&out, "\n]");
 	}
+	if (status == EXIT_OK)
+		status = status_verification(&out, repo, &s, a.json);
+	if (a.json)
+		fg_buf_puts(&out, "}\n");
 	if (status == EXIT_OK) {
 		status = front_write_stdout(out.ptr, out.len);
 		if (!status && failed)

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -127,4 +128,12 @@ const char *front_branch_of(const char *ref)
 	static const char prefix[] = "refs/heads/";
 
 	return strncmp(ref, prefix, sizeof(prefix) - 1) ? NULL : ref + sizeof(prefix) - 1;
+}
+
+int64_t front_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -1,6 +1,8 @@
 #ifndef FLEETGATE_FRONT_H
 #define FLEETGATE_FRONT_H
 
+#include <stdint.h>
+
 #include <stddef.h>
 
 /*
@@ -75,5 +77,8 @@ int front_format(const char *cmd, const char *arg, int *json);
  * "unknown option '--x'". Returns EXIT_USAGE.
  */
 int front_option_error(const char *cmd, int c, char **argv, const struct option *options);
+
+/* Milliseconds since the epoch, now (the verdicts' clock). */
+int64_t front_now_ms(void);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "deploy/plan_report.h"
 #include "deploy/schedule.h"
+#include "rules/promote.h"
 #include "rules/settings.h"
 
 #include <getopt.h>
@@ -284,6 +285,20 @@ static char *github_message(const char *source)
 	return fg_asprintf("Merge pull request #%lu from %s/%s", n, owner, source);
 }
 
+/* Verified promotion: the upstream stage's evidence, from the fetched
+ * refs/notes/fleetgate/<stage> (no Mender credentials in CI). */
+static int gate_evidence(struct fg_repo *repo, struct gate_result *r)
+{
+	struct settings s;
+	int rc;
+
+	if (settings_load(&s, repo))
+		return -1;
+	rc = promote_gate(r->verdict, repo, &s.verify, r->source_commit, front_now_ms());
+	settings_release(&s);
+	return rc;
+}
+
 int cmd_gate(int argc, char **argv)
 {
 	struct gate_args a;
@@ -307,7 +322,7 @@ int cmd_gate(int argc, char **argv)
 		status = front_fail("gate", EXIT_USAGE, NULL);
 		goto done;
 	}
-	if (gate_judge(&result, repo, a.source, a.target, &a.merge)) {
+	if (gate_judge(&result, repo, a.source, a.target, &a.merge) || gate_evidence(repo, &result)) {
 		status = front_fail("gate", EXIT_USAGE, NULL);
 		goto done;
 	}

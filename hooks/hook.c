@@ -69,6 +69,26 @@ const char *hook_pusher(void)
 	return NULL;
 }
 
+const char *hook_push_option(const char *key)
+{
+	const char *count = getenv("GIT_PUSH_OPTION_COUNT"), *found = NULL;
+	size_t len = strlen(key);
+	long n = count ? strtol(count, NULL, 10) : 0, i;
+
+	for (i = 0; i < n && i < 1000; i++) {
+		char name[40];
+		const char *v;
+
+		snprintf(name, sizeof(name), "GIT_PUSH_OPTION_%ld", i);
+		v = getenv(name);
+		if (v && !strncmp(v, key, len) && v[len] == '=')
+			found = v + len + 1;
+		else if (v && !strcmp(v, key))
+			found = "";
+	}
+	return found;
+}
+
 int cmd_hook(int argc, char **argv)
 {
 	static int (*const run[FRONT_NHOOKS])(int, char **) = {

@@ -21,4 +21,8 @@ int hook_read_updates(struct ref_update **out, size_t *count);
 /* Who is pushing, from the forge's environment (docs/design.md), or NULL. */
 const char *hook_pusher(void);
 
+/* The value of push option `key` (git push -o key=value: GIT_PUSH_OPTION_*),
+ * the last one given; NULL when not given. */
+const char *hook_push_option(const char *key);
+
 #endif

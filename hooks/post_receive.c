@@ -21,6 +21,8 @@
 #include "deploy/schedule.h"
 #include "rules/settings.h"
 #include "deploy/spool.h"
+#include "deploy/verify_pass.h"
+#include "rules/promote.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -176,6 +178,95 @@ static int schedule_branch(struct fg_buf *out, struct fg_repo *repo, const struc
 	return rc;
 }
 
+/* The stage before `stage` in fleetgate.stages, or NULL. */
+static const char *upstream_of(const struct settings *s, const char *stage)
+{
+	size_t i;
+
+	for (i = 1; i < s->nstages; i++)
+		if (!strcmp(s->stages[i], stage))
+			return s->stages[i - 1];
+	return NULL;
+}
+
+static void notify_override(struct fg_buf *out, const struct settings *s,
+			    struct promote_evidence *e, const char *up, const char *tree,
+			    const char *commit, const char *who, const char *why, const char *stage)
+{
+	char *err;
+
+	say(out, "%s: override by '%s' recorded on %s's evidence for tree %.7s", stage, who, up, tree);
+	if (!e->found) {
+		e->record.stage = fg_strdup(up);
+		snprintf(e->record.tree, sizeof(e->record.tree), "%s", tree);
+		snprintf(e->record.commit, sizeof(e->record.commit), "%s", commit);
+	}
+	err = verify_notify(&s->verify, &e->record, "override", verify_outcome_name(e->record.verdict),
+			    why, front_now_ms());
+	if (err)
+		say(out, "%s: %s", stage, err);
+	free(err);
+}
+
+/* An override the pre-receive hook let through is written to the record
+ * of the tree on the upstream stage: who, why, when, which commit. */
+static void record_overrides(struct fg_buf *out, struct fg_repo *repo, const struct settings *s,
+			     const struct ref_update *u, size_t n)
+{
+	const char *why = hook_push_option("fleetgate.override"), *who = hook_pusher();
+	size_t i;
+
+	if (!promote_override_valid(why) || !promote_may_override(&s->verify, who))
+		return;
+	for (i = 0; i < n; i++) {
+		const char *stage = front_branch_of(u[i].ref), *up;
+		struct promote_evidence e;
+		char tree[41];
+
+		if (!stage || policy_is_zero(u[i].new_id))
+			continue;
+		up = upstream_of(s, stage);
+		if (!up || !verify_rules_of(&s->verify, up) || repo_commit_tree(repo, u[i].new_id, tree))
+			continue;
+		if (promote_evidence_read(repo, s->verify.max_age_ms, up, tree, front_now_ms(), &e) == 0 && !e.ok &&
+		    verify_record_override(repo, up, tree, who, why, u[i].new_id, stage, front_now_ms()))
+			say(out, "%s: the override could not be recorded: %s", stage, fg_error_message());
+		else if (!e.ok)
+			notify_override(out, s, &e, up, tree, u[i].new_id, who, why, stage);
+		promote_evidence_release(&e);
+	}
+}
+
+/* Each updated stage with rules is judged again: its new tip starts its
+ * evidence record (pending until its devices prove it). */
+static void verify_updated(struct fg_buf *out, struct fg_repo *repo, const struct settings *s,
+			   const struct ref_update *u, size_t n, int64_t deadline)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *stage = front_branch_of(u[i].ref);
+		struct schedule_options o;
+		struct verify_pass p;
+
+		if (!stage || policy_is_zero(u[i].new_id) ||
+		    !verify_rules_of(&s->verify, stage))
+			continue;
+		memset(&o, 0, sizeof(o));
+		o.deadline_ms = deadline;
+		if (verify_pass_run(&p, repo, s, stage, front_now_ms(), &o)) {
+			say(out, "%s: not verified now: %s ('fleetgate verify' or reconcile does it later)", stage,
+			    fg_error_message());
+			continue;
+		}
+		say(out, "%s@%.7s: verification: %s: %s", stage, p.record.commit,
+		    verify_outcome_name(p.record.verdict), p.record.reason);
+		if (p.notify_error)
+			say(out, "%s: %s", stage, p.notify_error);
+		verify_pass_release(&p);
+	}
+}
+
 int hook_post_receive(int argc, char **argv)
 {
 	struct ref_update *updates = NULL;
@@ -225,6 +316,9 @@ int hook_post_receive(int argc, char **argv)
 		else if (rc)
 			deferred++;
 	}
+	record_overrides(&out, repo, &s, updates, n);
+	if (!timed_out)
+		verify_updated(&out, repo, &s, updates, n, deadline);
 	alarm(0);
 	if (deferred)
 		say(&out, "the spool keeps %s; 'fleetgate reconcile' schedules %s", deferred == 1 ? "the job" : "the jobs",

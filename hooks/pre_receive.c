@@ -19,6 +19,7 @@
 #include "rules/handoff.h"
 #include "rules/policy.h"
 #include "rules/policy_repo.h"
+#include "rules/promote.h"
 #include "rules/report.h"
 #include "git/repo.h"
 #include "rules/settings.h"
@@ -147,6 +148,11 @@ int hook_pre_receive(int argc, char **argv)
 		goto done;
 	}
 	if (policy_judge(&verdicts, &ps, judged, n, &reader)) {
+		status = refuse_push(fg_error_message());
+		goto done;
+	}
+	if (promote_judge(verdicts, judged, n, repo, &settings.verify, ps.pusher,
+			  hook_push_option("fleetgate.override"), front_now_ms(), &out)) {
 		status = refuse_push(fg_error_message());
 		goto done;
 	}

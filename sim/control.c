@@ -497,7 +497,7 @@ void sim_control_device_put(struct sim *sim, const struct sim_request *req,
 	}
 	v = sim_json_get(o, "behaviour");
 	if (v && (!cJSON_IsString(v) || (behaviour = sim_behaviour_parse(v->valuestring)) < 0)) {
-		sim_res_error(res, req, 400, "'behaviour' must be success, failure or offline");
+		sim_res_error(res, req, 400, "'behaviour' must be success, failure, offline or installing");
 		goto done;
 	}
 	v = sim_json_get(o, "status");

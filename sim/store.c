@@ -15,6 +15,7 @@ static const char *const behaviour_names[] = {
 	[SIM_BEHAVE_SUCCESS] = "success",
 	[SIM_BEHAVE_FAILURE] = "failure",
 	[SIM_BEHAVE_OFFLINE] = "offline",
+	[SIM_BEHAVE_INSTALLING] = "installing",
 };
 
 static const char *const dd_status_names[SIM_DD_NSTATUS] = {
@@ -66,7 +67,7 @@ int sim_behaviour_parse(const char *name)
 {
 	int i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (!strcmp(behaviour_names[i], name))
 			return i;
 	return -1;
@@ -486,7 +487,7 @@ static int check_device(const cJSON *d, const char *where, struct sim_buf *err)
 	    check_attr_map(sim_json_get(d, "configured"), where, "configured", SIZE_MAX, true,
 			   err) ||
 	    check_attr_map(sim_json_get(d, "reported"), where, "reported", SIZE_MAX, true, err) ||
-	    check_enum(sim_json_get(d, "behaviour"), where, "behaviour", behaviour_names, 3, err) ||
+	    check_enum(sim_json_get(d, "behaviour"), where, "behaviour", behaviour_names, 4, err) ||
 	    check_enum(sim_json_get(d, "status"), where, "status", device_statuses, 5, err))
 		return -1;
 	return 0;
@@ -1034,6 +1035,11 @@ static void install(struct sim_store *s, struct sim_device *dev, struct sim_devd
 
 	if (dev->behaviour == SIM_BEHAVE_FAILURE) {
 		sim_store_set_status(s, r, SIM_DD_FAILURE, now);
+		return;
+	}
+	if (dev->behaviour == SIM_BEHAVE_INSTALLING && !d->configuration) {
+		if (r->status != SIM_DD_INSTALLING)
+			sim_store_set_status(s, r, SIM_DD_INSTALLING, now);
 		return;
 	}
 	if (d->configuration) {

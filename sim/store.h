@@ -34,7 +34,8 @@ enum sim_scope {
 const char *sim_scope_name(enum sim_scope s);
 int sim_scope_parse(const char *name);
 
-enum sim_behaviour { SIM_BEHAVE_SUCCESS, SIM_BEHAVE_FAILURE, SIM_BEHAVE_OFFLINE };
+/* installing: takes its deployment and stays in `installing` (a stuck device) */
+enum sim_behaviour { SIM_BEHAVE_SUCCESS, SIM_BEHAVE_FAILURE, SIM_BEHAVE_OFFLINE, SIM_BEHAVE_INSTALLING };
 
 const char *sim_behaviour_name(enum sim_behaviour b);
 int sim_behaviour_parse(const char *name);

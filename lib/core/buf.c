@@ -110,33 +110,62 @@ void fg_buf_put_json_string(struct fg_buf *b, const char *s)
 	fg_buf_putc(b, '"');
 }
 
-int fg_char_shown(const char *s, size_t *len)
+/* The length of the valid UTF-8 sequence at `s` (shortest form, no
+ * surrogate, at most U+10FFFF) and its code point in *cp; 0 when the bytes
+ * there are not one (a NUL ends the string: also 0 for a cut sequence). */
+static size_t utf8_decode(const unsigned char *p, unsigned long *cp)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned long cp;
 	size_t n, i;
 
-	*len = 1;
-	if (p[0] < 0x80)
-		return p[0] >= 0x20 && p[0] != 0x7f;
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
 	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
+		n = 2, *cp = p[0] & 0x1f;
 	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
+		n = 3, *cp = p[0] & 0x0f;
 	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
+		n = 4, *cp = p[0] & 0x07;
 	else
 		return 0;
 	for (i = 1; i < n; i++) {
 		if ((p[i] & 0xc0) != 0x80)
 			return 0; /* also stops at the NUL */
-		cp = (cp << 6) | (p[i] & 0x3f);
+		*cp = (*cp << 6) | (p[i] & 0x3f);
 	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
+	if ((n == 3 && *cp < 0x800) || (n == 4 && (*cp < 0x10000 || *cp > 0x10ffff)) ||
+	    (*cp >= 0xd800 && *cp <= 0xdfff))
 		return 0;
-	*len = n;
+	return n;
+}
+
+int fg_char_shown(const char *s, size_t *len)
+{
+	unsigned long cp;
+	size_t n = utf8_decode((const unsigned char *)s, &cp);
+
+	*len = n ? n : 1;
+	if (!n)
+		return 0;
+	if (n == 1)
+		return cp >= 0x20 && cp != 0x7f;
 	return !(cp <= 0x9f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069));
+}
+
+int fg_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp;
+	size_t n;
+
+	while (*p) {
+		n = utf8_decode(p, &cp);
+		if (!n)
+			return 0;
+		p += n;
+	}
+	return 1;
 }
 
 void fg_buf_put_printable(struct fg_buf *b, const char *s)

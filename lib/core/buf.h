@@ -36,6 +36,9 @@ void fg_buf_put_json_string(struct fg_buf *b, const char *s);
  * from a file goes through this one test.
  */
 int fg_char_shown(const char *s, size_t *len);
+/* Whether the NUL-terminated `s` is valid UTF-8 (shortest forms, no
+ * surrogates, nothing over U+10FFFF). */
+int fg_utf8_valid(const char *s);
 /* Append `s` with each character fg_char_shown() refuses replaced by '?',
  * for text that came from a push (subjects, paths) before it is shown. */
 void fg_buf_put_printable(struct fg_buf *b, const char *s);

@@ -26,6 +26,7 @@ enum fg_error_code {
 	FG_ETIMEOUT = -9,   /* the deadline passed */
 	FG_EAUTH = -10,     /* credentials missing or refused */
 	FG_ENOADDON = -11,  /* the server lacks the add-on a call needs */
+	FG_ECHANGED = -12,  /* a ref moved under a compare-and-swap update: read again */
 };
 
 /* Record a message for the current thread and return `code`. */

@@ -232,6 +232,7 @@ int facts_gather(struct facts *f, struct mender_client *c, const struct facts_re
 		{ "tags", "subscribed_branch" }, { "inventory", "subscribed_branch" },
 		{ "tags", PLAN_DIGEST_TAG },
 	};
+	unsigned stats = rq->lean ? MENDER_WITH_STATS : 0;
 	size_t i;
 	int rc;
 
@@ -242,18 +243,23 @@ int facts_gather(struct facts *f, struct mender_client *c, const struct facts_re
 	rc = mender_list_devices(c, want, sizeof(want) / sizeof(*want), NULL, 0, &f->devices);
 	if (rc)
 		return fg_error_wrap(rc, "reading the inventory");
-	rc = mender_list_active_deployments(c, MENDER_WITH_DEVICES | MENDER_SOFTWARE_ONLY,
+	rc = mender_list_active_deployments(c, MENDER_WITH_DEVICES | MENDER_SOFTWARE_ONLY | stats,
 					    &f->deployments);
 	if (!rc && rq->ndeployment_names)
 		rc = mender_find_deployments(c, rq->deployment_names, rq->ndeployment_names,
-					     MENDER_WITH_DEVICES, &f->deployments);
+					     MENDER_WITH_DEVICES | stats, &f->deployments);
 	if (rc)
 		return fg_error_wrap(rc, "reading the deployments");
 	dedupe_deployments(&f->deployments);
 	f->statuses = fg_calloc(f->deployments.n + 1, sizeof(*f->statuses));
 	for (i = 0; i < f->deployments.n && !rc; i++) {
+		const struct mender_deployment *d = &f->deployments.items[i];
+
 		mender_device_status_list_init(&f->statuses[i]);
-		rc = mender_deployment_devices(c, f->deployments.items[i].id, &f->statuses[i]);
+		if (rq->lean && !mender_deployment_stat(d, "failure") &&
+		    !mender_deployment_stat(d, "noartifact"))
+			continue;
+		rc = mender_deployment_devices(c, d->id, &f->statuses[i]);
 		if (!rc && f->statuses[i].n)
 			qsort(f->statuses[i].items, f->statuses[i].n, sizeof(*f->statuses[i].items),
 			      status_cmp);

@@ -25,6 +25,11 @@ struct facts_request {
 	const char *const *deployment_names;  /* fleetgate:<branch>@<sha>:<artifact> */
 	size_t ndeployment_names;
 	int full;                             /* also read every configuration */
+	/* Verification's reading: each deployment's statistics, and the
+	 * status of its devices (pages of 500) only when the statistics count
+	 * a failure or a noartifact: a pass over a stage reads the inventory's
+	 * pages and O(deployments) more. */
+	int lean;
 };
 
 struct facts {

@@ -25,6 +25,23 @@ const char *plan_kind_name(enum plan_kind k)
 	return names[k];
 }
 
+const char *plan_device_state(const struct plan_device *d)
+{
+	if (d->kind != PLAN_MANAGED)
+		return plan_kind_name(d->kind);
+	if (d->os == PLAN_OS_FAILED)
+		return "failure";
+	if (d->os == PLAN_OS_PENDING)
+		return d->deployment_status ? d->deployment_status : "pending";
+	if (d->os == PLAN_OS_UPDATE)
+		return "update-needed";
+	if (d->os == PLAN_OS_NO_ARTIFACT)
+		return "no-artifact";
+	if (d->os == PLAN_OS_NO_IMAGE)
+		return NULL;
+	return d->deployment_status ? d->deployment_status : "in-sync";
+}
+
 static int has_action(const struct plan_device *d)
 {
 	return d->kind != PLAN_MANAGED || d->note || d->naborts ||

@@ -17,4 +17,12 @@ const char *plan_os_name(enum plan_os os);
 const char *plan_config_name(enum plan_config c);
 const char *plan_kind_name(enum plan_kind k);
 
+/* A device's state as status shows it: the kind of a device left alone
+ * (conflict, not-accepted, unknown); for a managed one its status in its
+ * fleetgate deployment of the desired artifact as Mender says (pending,
+ * downloading, installing, rebooting, success, failure, ...),
+ * "update-needed", "no-artifact", "in-sync"; NULL when it has no OS image
+ * (configuration only). */
+const char *plan_device_state(const struct plan_device *d);
+
 #endif

@@ -7,6 +7,7 @@
 #include "core/hmac.h"
 #include "deploy/secrets.h"
 #include "deploy/spool.h"
+#include "rules/record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -353,6 +354,40 @@ static void artifact_names(const struct fleet *f, const char *branch, const char
 	}
 }
 
+/* fleetgate.verify.<stage>.halt stopped this commit's rollout: its
+ * record says so until a new push moves the stage. */
+static int halted_here(struct fg_repo *repo, const struct settings *s, const char *branch,
+		       const char *commit)
+{
+	struct verify_record r;
+	char tree[41];
+	int found = 0, halted;
+
+	if (!verify_rules_of(&s->verify, branch) || repo_commit_tree(repo, commit, tree) ||
+	    record_read(repo, branch, tree, &r, &found, NULL))
+		return 0;
+	halted = found && r.halted && !strcmp(r.halted, commit);
+	record_release(&r);
+	return halted;
+}
+
+/* The commit's deployments' devices still on their way, by statistics. */
+static void count_active(struct schedule *out, const struct facts *f, char **names, size_t n)
+{
+	static const char *const states[4] = { "pending", "downloading", "installing", "rebooting" };
+	size_t i;
+	int k;
+
+	for (i = 0; i < f->deployments.n; i++) {
+		const struct mender_deployment *d = &f->deployments.items[i];
+
+		if (!str_in(names, n, d->name))
+			continue;
+		for (k = 0; k < 4; k++)
+			out->active[k] += mender_deployment_stat(d, states[k]);
+	}
+}
+
 /* --rev of a branch that does not exist (yet): its own view, added. */
 static int add_own_view(struct schedule *out, struct fg_repo *repo, const struct settings *s,
 			const char *branch, struct branch_view **views, size_t *nviews,
@@ -419,7 +454,7 @@ static int open_client(struct schedule *out, const struct settings *s,
 
 /* What Mender holds of the devices and of the artifacts `own` names. */
 static int read_facts(struct facts *facts, struct mender_client *client, const struct fleet *own,
-		      const struct schedule *out, const struct schedule_options *o, size_t nviews)
+		      struct schedule *out, const struct schedule_options *o, size_t nviews)
 {
 	char **arts = NULL, **names = NULL;
 	size_t nart = 0;
@@ -428,12 +463,14 @@ static int read_facts(struct facts *facts, struct mender_client *client, const s
 	artifact_names(own, o->branch, out->commit, &arts, &names, &nart);
 	{
 		struct facts_request rq = { own->os_attribute, (const char *const *)arts, nart,
-					    (const char *const *)names, nart, o->full };
+					    (const char *const *)names, nart, o->full, o->lean };
 
 		progress(o, "%s@%.7s: reading Mender (%zu branch%s in git)", o->branch, out->commit,
 			 nviews, nviews == 1 ? "" : "es");
 		rc = facts_gather(facts, client, &rq);
 	}
+	if (!rc && o->lean)
+		count_active(out, facts, names, nart);
 	fg_strings_free(arts, nart);
 	fg_strings_free(names, nart);
 	return rc;
@@ -504,7 +541,10 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	if (rc)
 		goto done;
 	out->planned = 1;
-	if (o->apply) {
+	if (o->apply && halted_here(repo, s, o->branch, out->commit)) {
+		warn(out, "the rollout of '%s' at %.7s was halted when its verification failed (fleetgate.verify.%s.halt): nothing is scheduled; a new push to '%s' resumes",
+		     o->branch, out->commit, o->branch, o->branch);
+	} else if (o->apply) {
 		progress(o, "%s@%.7s: applying %zu deployment%s, %zu configuration update%s, %zu abort%s",
 			 o->branch, out->commit, out->plan.nbatches, out->plan.nbatches == 1 ? "" : "s",
 			 out->plan.config_updates, out->plan.config_updates == 1 ? "" : "s",

@@ -30,6 +30,8 @@ struct schedule_options {
 	const char *rev;       /* NULL: the branch's tip */
 	int apply;             /* 0: plan only, write nothing */
 	int full;              /* read every device's configuration (drift) */
+	int lean;              /* verification: statistics, device statuses only of
+				* deployments with failures (facts_request.lean) */
 	int64_t deadline_ms;   /* absolute (fg_http_now_ms()); 0: none */
 	fg_http_log_fn log;    /* Mender client log (never holds secrets), or NULL */
 	void *log_data;
@@ -51,6 +53,9 @@ struct schedule {
 	int configure_absent;  /* Mender Configure is not on the server: configuration
 				* is not managed (front ends say PLAN_NO_CONFIGURE
 				* once a run) */
+	/* With `lean`: the devices of the commit's deployments by Mender's
+	 * statistics: pending, downloading, installing, rebooting. */
+	long long active[4];
 };
 
 /* The run failed because the fleet of a free branch is invalid at its

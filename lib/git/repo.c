@@ -1122,3 +1122,117 @@ done:
 		repo_branch_spec_release(out);
 	return rc;
 }
+
+int repo_commit_tree(struct fg_repo *repo, const char *hex, char *tree)
+{
+	git_commit *commit = NULL;
+	git_oid oid;
+	int rc = parse_oid(&oid, hex);
+
+	if (rc)
+		return rc;
+	if (git_commit_lookup(&commit, repo->git, &oid) < 0)
+		return git_fail(hex);
+	git_oid_tostr(tree, GIT_OID_HEXSZ + 1, git_commit_tree_id(commit));
+	git_commit_free(commit);
+	return 0;
+}
+
+/* The commit a notes ref points to, into `hex`; all zeros when absent. */
+static int notes_ref_id(struct fg_repo *repo, const char *notes_ref, git_oid *oid, int *exists,
+			char *hex)
+{
+	int err = git_reference_name_to_id(oid, repo->git, notes_ref);
+
+	*exists = err == 0;
+	if (err == GIT_ENOTFOUND) {
+		memset(oid, 0, sizeof(*oid));
+		err = 0;
+	}
+	if (err < 0)
+		return git_fail(notes_ref);
+	if (hex)
+		git_oid_tostr(hex, GIT_OID_HEXSZ + 1, oid);
+	return 0;
+}
+
+int repo_note_read(struct fg_repo *repo, const char *notes_ref, const char *oid_hex, size_t max,
+		   char **data, size_t *len, char *ref_id)
+{
+	git_commit *notes = NULL;
+	git_note *note = NULL;
+	git_blob *blob = NULL;
+	git_oid target, ref_oid;
+	int exists, err, rc;
+
+	*data = NULL;
+	*len = 0;
+	rc = parse_oid(&target, oid_hex);
+	if (!rc)
+		rc = notes_ref_id(repo, notes_ref, &ref_oid, &exists, ref_id);
+	if (rc)
+		return rc;
+	if (!exists)
+		return fg_error_set(FG_ENOTFOUND, "%s does not exist", notes_ref);
+	if (git_commit_lookup(&notes, repo->git, &ref_oid) < 0)
+		return git_fail(notes_ref);
+	err = git_note_commit_read(&note, repo->git, notes, &target);
+	if (err == GIT_ENOTFOUND) {
+		rc = fg_error_set(FG_ENOTFOUND, "%s has no note for %.12s", notes_ref, oid_hex);
+	} else if (err < 0 || git_blob_lookup(&blob, repo->git, git_note_id(note)) < 0) {
+		rc = git_fail(notes_ref);
+	} else if ((size_t)git_blob_rawsize(blob) > max) {
+		rc = fg_error_set(FG_ELIMIT, "%s: the note of %.12s is larger than %zu bytes", notes_ref,
+				  oid_hex, max);
+	} else {
+		*len = (size_t)git_blob_rawsize(blob);
+		if (memchr(git_blob_rawcontent(blob), '\0', *len)) {
+			rc = fg_error_set(FG_EINVAL, "%s: the note of %.12s holds a NUL byte", notes_ref,
+					  oid_hex);
+		} else {
+			*data = fg_malloc(*len + 1);
+			memcpy(*data, git_blob_rawcontent(blob), *len);
+			(*data)[*len] = '\0';
+		}
+	}
+	git_blob_free(blob);
+	git_note_free(note);
+	git_commit_free(notes);
+	return rc;
+}
+
+int repo_note_write(struct fg_repo *repo, const char *notes_ref, const char *oid_hex,
+		    const char *text, const char *expected, const char *message)
+{
+	git_commit *parent = NULL;
+	git_signature *sig = NULL;
+	git_reference *ref = NULL;
+	git_oid target, want, commit, blob;
+	int rc, err;
+
+	rc = parse_oid(&target, oid_hex);
+	if (!rc)
+		rc = parse_oid(&want, expected);
+	if (rc)
+		return rc;
+	if (!git_oid_is_zero(&want) && git_commit_lookup(&parent, repo->git, &want) < 0)
+		return git_fail(notes_ref);
+	if (git_signature_now(&sig, "fleetgate", "fleetgate@localhost") < 0 ||
+	    git_note_commit_create(&commit, &blob, repo->git, parent, sig, sig, &target, text, 1) < 0) {
+		rc = git_fail(notes_ref);
+		goto done;
+	}
+	/* force 0 without a parent: only creating the ref; with one, moving it
+	 * from exactly `expected` */
+	err = git_reference_create_matching(&ref, repo->git, notes_ref, &commit, parent != NULL,
+					    parent ? &want : NULL, message);
+	if (err == GIT_EMODIFIED || err == GIT_EEXISTS || err == GIT_ELOCKED)
+		rc = fg_error_set(FG_ECHANGED, "%s moved while it was written", notes_ref);
+	else if (err < 0)
+		rc = git_fail(notes_ref);
+done:
+	git_reference_free(ref);
+	git_signature_free(sig);
+	git_commit_free(parent);
+	return rc;
+}

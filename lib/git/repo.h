@@ -8,8 +8,8 @@
 /*
  * The git repository, read through libgit2. This is the only module that
  * includes <git2.h>; it translates libgit2's errors into ours (FG_EGIT with
- * libgit2's message and what we were doing). fleetgate never writes refs or
- * objects through it.
+ * libgit2's message and what we were doing). fleetgate writes through it
+ * only its evidence notes (repo_note_write) and, for install, settings.
  *
  * git_libgit2_init() / git_libgit2_shutdown() are the program's: call
  * repo_global_init() once in main and repo_global_shutdown() before exit.
@@ -125,6 +125,33 @@ int repo_ref_id(struct fg_repo *repo, const char *refname, char *hex);
  * bytes, may be NULL) with the commit's id. FG_ENOTFOUND when there is no
  * such branch, FG_EINVAL when it does not point at a commit. */
 int repo_source_branch(struct fg_repo *repo, const char *branch, struct source *out, char *hex);
+
+/* ---- fleetgate's evidence notes (refs/notes/fleetgate/<stage>) ---- */
+
+/*
+ * The note that notes ref `notes_ref` attaches to object `oid_hex` (a tree
+ * id), at most `max` bytes: *data (malloc'd, NUL-terminated) and *len.
+ * `ref_id` (41 bytes, may be NULL) gets the notes ref's commit, all zeros
+ * when the ref does not exist, for a later repo_note_write. FG_ENOTFOUND
+ * when there is no such note (the ref's id is still filled); FG_ELIMIT
+ * over `max`; FG_EINVAL when the note holds a NUL byte.
+ */
+int repo_note_read(struct fg_repo *repo, const char *notes_ref, const char *oid_hex, size_t max,
+		   char **data, size_t *len, char *ref_id);
+
+/*
+ * Attach `text` to `oid_hex` in `notes_ref` (replacing its note) as one new
+ * notes commit whose parent is `expected` (all zeros: the ref must not
+ * exist yet), and move the ref to it only if it still points at
+ * `expected`: a compare-and-swap, so two writers never lose each other's
+ * notes. FG_ECHANGED when the ref moved (read again, merge, retry);
+ * FG_EGIT otherwise. `message` is the notes commit's message.
+ */
+int repo_note_write(struct fg_repo *repo, const char *notes_ref, const char *oid_hex,
+		    const char *text, const char *expected, const char *message);
+
+/* The tree id of commit `hex` into `tree` (41 bytes). */
+int repo_commit_tree(struct fg_repo *repo, const char *hex, char *tree);
 
 /* ---- for `fleetgate install` only ---- */
 

@@ -663,3 +663,13 @@ int mender_deployment_devices(struct mender_client *c, const char *id,
 	free(d.base);
 	return err;
 }
+
+long long mender_deployment_stat(const struct mender_deployment *d, const char *status)
+{
+	size_t i;
+
+	for (i = 0; i < d->nstats; i++)
+		if (!strcmp(d->stats[i].status, status))
+			return d->stats[i].count;
+	return 0;
+}

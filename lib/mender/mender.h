@@ -150,6 +150,8 @@ void mender_deployment_list_init(struct mender_deployment_list *l);
 void mender_deployment_list_release(struct mender_deployment_list *l);
 /* Free one deployment's contents (for callers that filter a list). */
 void mender_deployment_release(struct mender_deployment *d);
+/* Count for a device status in a deployment's statistics; 0 when absent. */
+long long mender_deployment_stat(const struct mender_deployment *d, const char *status);
 
 enum {
 	MENDER_WITH_DEVICES = 1 << 0, /* GET .../{id}/device_list for each */

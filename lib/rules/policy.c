@@ -122,11 +122,15 @@ static struct policy_reason *refuse(struct policy_verdict *v, const char *rule, 
 				    const char *subject, const char *advice, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 
-static struct policy_reason *refuse(struct policy_verdict *v, const char *rule, const char *commit,
-				    const char *subject, const char *advice, const char *fmt, ...)
+static struct policy_reason *refuse_v(struct policy_verdict *v, const char *rule,
+				      const char *commit, const char *subject, const char *advice,
+				      const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
+static struct policy_reason *refuse_v(struct policy_verdict *v, const char *rule,
+				      const char *commit, const char *subject, const char *advice,
+				      const char *fmt, va_list ap)
 {
 	struct policy_reason *r;
-	va_list ap;
 
 	v->accepted = 0;
 	v->reasons = fg_realloc(v->reasons, (v->nreasons + 1) * sizeof(*v->reasons));
@@ -138,8 +142,30 @@ static struct policy_reason *refuse(struct policy_verdict *v, const char *rule, 
 		snprintf(r->commit, sizeof(r->commit), "%s", commit);
 	r->subject = subject ? fg_strdup(subject) : NULL;
 	r->advice = advice ? fg_strdup(advice) : NULL;
-	va_start(ap, fmt);
 	r->message = fg_vasprintf(fmt, ap);
+	return r;
+}
+
+static struct policy_reason *refuse(struct policy_verdict *v, const char *rule, const char *commit,
+				    const char *subject, const char *advice, const char *fmt, ...)
+{
+	struct policy_reason *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = refuse_v(v, rule, commit, subject, advice, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+struct policy_reason *policy_refuse(struct policy_verdict *v, const char *rule, const char *advice,
+				    const char *fmt, ...)
+{
+	struct policy_reason *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = refuse_v(v, rule, NULL, NULL, advice, fmt, ap);
 	va_end(ap);
 	return r;
 }

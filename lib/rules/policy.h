@@ -123,6 +123,11 @@ int policy_judge(struct policy_verdict **verdicts, const struct policy_settings 
 
 void policy_verdicts_free(struct policy_verdict *verdicts, size_t n);
 
+/* Refuse `v` for one more reason (a rule judged outside policy_judge, such
+ * as verified promotion): `rule` is a static string, `advice` may be NULL. */
+struct policy_reason *policy_refuse(struct policy_verdict *v, const char *rule, const char *advice,
+				    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* How the forge merges a merge request. */
 enum policy_merge_method {
 	POLICY_MERGE_COMMIT, /* a merge commit (target tip, source tip), even when a fast-forward would do */

@@ -28,6 +28,19 @@ void split_words(const char *s, char ***words, size_t *count)
 	*count = n;
 }
 
+int settings_parse_bool(const char *value, int *out)
+{
+	if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcasecmp(value, "on") ||
+	    !strcmp(value, "1"))
+		*out = 1;
+	else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") ||
+		 !strcasecmp(value, "off") || !strcmp(value, "0"))
+		*out = 0;
+	else
+		return FG_EINVAL;
+	return 0;
+}
+
 static int read_bool(struct fg_repo *repo, const char *key, int fallback, int *out)
 {
 	char *value = NULL;
@@ -38,13 +51,7 @@ static int read_bool(struct fg_repo *repo, const char *key, int fallback, int *o
 		return 0;
 	if (rc)
 		return rc;
-	if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcasecmp(value, "on") ||
-	    !strcmp(value, "1"))
-		*out = 1;
-	else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") ||
-		 !strcasecmp(value, "off") || !strcmp(value, "0"))
-		*out = 0;
-	else
+	if (settings_parse_bool(value, out))
 		rc = fg_error_set(FG_EINVAL, "git config %s: '%s' is not a boolean", key, value);
 	free(value);
 	return rc;
@@ -177,6 +184,8 @@ int settings_load(struct settings *out, struct fg_repo *repo)
 		rc = read_pushers(out, repo);
 	if (!rc)
 		rc = read_timeout(out, repo);
+	if (!rc)
+		rc = verify_settings_load(&out->verify, repo, out->stages, out->nstages);
 	if (rc)
 		goto fail;
 	rc = repo_config_string(repo, "fleetgate.tagBranches", &value);
@@ -206,6 +215,7 @@ void settings_release(struct settings *s)
 	free(s->mender_token_file);
 	free(s->mender_ca_file);
 	free(s->secrets_file);
+	verify_settings_release(&s->verify);
 	fg_strings_free(s->stages, s->nstages);
 	fg_strings_free(s->tags.branches, s->tags.nbranches);
 	memset(s, 0, sizeof(*s));

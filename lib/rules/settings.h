@@ -6,6 +6,7 @@
 #include "fleet/desired.h"
 #include "rules/policy.h"
 #include "git/repo.h"
+#include "rules/verify.h"
 
 /*
  * The server's settings, from the repository's git config (never from the
@@ -18,6 +19,7 @@
  *   fleetgate.hookTimeout    seconds pre-receive may take (45)
  *   fleetgate.applyTimeout   seconds post-receive may spend scheduling (30)
  *   fleetgate.menderServer, .menderTokenFile, .menderCaFile, .secretsFile
+ *   fleetgate.verify.*, fleetgate.overriders (rules/verify.h)
  */
 struct settings {
 	int has_stages;
@@ -33,6 +35,7 @@ struct settings {
 	char *mender_token_file;       /* fleetgate.menderTokenFile, or NULL */
 	char *mender_ca_file;          /* fleetgate.menderCaFile, or NULL */
 	char *secrets_file;            /* fleetgate.secretsFile, or NULL */
+	struct verify_settings verify; /* verified promotion */
 };
 
 /* The settings as the promotion rules take them. Points into `s`. */
@@ -41,6 +44,10 @@ void settings_policy(const struct settings *s, struct policy_settings *out);
 /* Read the settings of `repo`. Free with settings_release(). */
 int settings_load(struct settings *out, struct fg_repo *repo);
 void settings_release(struct settings *s);
+
+/* A git config boolean (true/yes/on/1, false/no/off/0, any case) into
+ * *out; FG_EINVAL otherwise (no message). */
+int settings_parse_bool(const char *value, int *out);
 
 /* Split `s` on blanks and commas into malloc'd words. */
 void split_words(const char *s, char ***words, size_t *count);
