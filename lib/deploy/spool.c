@@ -365,3 +365,65 @@ void spool_jobs_free(struct spool_job *jobs, size_t count)
 		job_release(&jobs[i]);
 	free(jobs);
 }
+
+/* "<gitdir>/fleetgate/spool/.last-success-<run>": a dot file, which the
+ * listing of jobs (*.job) never takes. */
+static int success_path(const char *gitdir, const char *run, char **dir, char **path)
+{
+	*dir = NULL;
+	*path = NULL;
+	if (!*run || strspn(run, "abcdefghijklmnopqrstuvwxyz-") != strlen(run))
+		return fg_error_set(FG_EINVAL, "spool: '%s' is not the name of a run", run);
+	*dir = fs_state_dir(gitdir, "spool");
+	*path = fg_asprintf("%s/.last-success-%s", *dir, run);
+	return 0;
+}
+
+int spool_record_success(const char *gitdir, const char *run, long long when)
+{
+	char *dir, *path, line[32];
+	int rc = success_path(gitdir, run, &dir, &path);
+
+	if (!rc)
+		rc = fs_mkdirs(dir, 0700);
+	if (!rc) {
+		snprintf(line, sizeof(line), "%lld\n", when);
+		rc = fs_write_atomic(path, line, strlen(line), 0600);
+	}
+	free(path);
+	free(dir);
+	return rc;
+}
+
+int spool_last_success(const char *gitdir, const char *run, long long *when)
+{
+	char *dir, *path, buf[32], *end;
+	ssize_t n = 0;
+	int fd = -1, rc = success_path(gitdir, run, &dir, &path);
+
+	*when = 0;
+	if (!rc) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+	}
+	if (!rc && fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		if (n < 0)
+			rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+	}
+	if (!rc && fd >= 0) {
+		buf[n] = '\0';
+		errno = 0;
+		*when = strtoll(buf, &end, 10);
+		if (end == buf || (*end && strcmp(end, "\n")) || errno || *when <= 0) {
+			*when = 0;
+			rc = fg_error_set(FG_EINVAL, "%s: not a time", path);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(dir);
+	return rc;
+}

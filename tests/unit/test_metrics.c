@@ -250,7 +250,7 @@ static void test_empty_metrics(void **state)
 	/* every family declared, one sample: when it was written */
 	expect_lines(text, "# TYPE ",
 		     "# TYPE fleetgate_devices gauge\n"
-		     "# TYPE fleetgate_mender_up gauge\n"
+		     "# TYPE fleetgate_status_complete gauge\n"
 		     "# TYPE fleetgate_spool_jobs gauge\n"
 		     "# TYPE fleetgate_spool_oldest_job_timestamp_seconds gauge\n"
 		     "# TYPE fleetgate_scheduler_last_success_timestamp_seconds gauge\n"
@@ -295,7 +295,7 @@ static void test_devices_per_state(void **state)
 	p.branch = "feature/\xe9t\xc3\xa9"; /* a Latin-1 byte, then a real é */
 	p.ndevices = 1;
 	metrics_add_plan(&m, &p);
-	metrics_set_mender_up(&m, 1);
+	metrics_set_complete(&m, 1);
 	text = write_metrics(&m, OM_PROMETHEUS);
 	expect_lines(text, "fleetgate_devices",
 		     "fleetgate_devices{branch=\"canary\",state=\"installing\"} 2\n"
@@ -305,7 +305,7 @@ static void test_devices_per_state(void **state)
 		     "fleetgate_devices{branch=\"canary\",state=\"conflict\"} 1\n"
 		     "fleetgate_devices{branch=\"canary\",state=\"odd\\\\xFF\"} 1\n"
 		     "fleetgate_devices{branch=\"feature/\\\\xE9t\xc3\xa9\",state=\"installing\"} 1\n");
-	expect_lines(text, "fleetgate_mender_up", "fleetgate_mender_up 1\n");
+	expect_lines(text, "fleetgate_status_complete", "fleetgate_status_complete 1\n");
 	free(text);
 	metrics_release(&m);
 }
