@@ -35,7 +35,7 @@ static const struct command commands[] = {
 	{ "plan", cmd_plan, "print the Mender deployments a branch needs" },
 	{ "apply", cmd_apply, "schedule the Mender deployments a branch needs" },
 	{ "reconcile", cmd_reconcile, "schedule what the spool holds (and --all branches)" },
-	{ "status", cmd_status, "per device: desired and installed state, deployment progress" },
+	{ "status", cmd_status, "per device: desired and installed state, deployment progress; metrics (--format openmetrics)" },
 };
 
 static void usage(FILE *out)
