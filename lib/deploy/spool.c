@@ -372,8 +372,10 @@ static int success_path(const char *gitdir, const char *run, char **dir, char **
 {
 	*dir = NULL;
 	*path = NULL;
-	if (!*run || strspn(run, "abcdefghijklmnopqrstuvwxyz-") != strlen(run))
-		return fg_error_set(FG_EINVAL, "spool: '%s' is not the name of a run", run);
+	if (!*run || strspn(run, "abcdefghijklmnopqrstuvwxyz-") != strlen(run)) {
+		fg_error_set(FG_EINVAL, "spool: '%s' is not the name of a run", run);
+		return FG_EINVAL;
+	}
 	*dir = fs_state_dir(gitdir, "spool");
 	*path = fg_asprintf("%s/.last-success-%s", *dir, run);
 	return 0;
@@ -398,29 +400,32 @@ int spool_record_success(const char *gitdir, const char *run, long long when)
 int spool_last_success(const char *gitdir, const char *run, long long *when)
 {
 	char *dir, *path, buf[32], *end;
-	ssize_t n = 0;
-	int fd = -1, rc = success_path(gitdir, run, &dir, &path);
+	ssize_t n;
+	int fd = -1, rc;
 
 	*when = 0;
-	if (!rc) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 && errno != ENOENT)
+	rc = success_path(gitdir, run, &dir, &path);
+	if (rc)
+		goto done;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT) /* never recorded: no time */
 			rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		goto done;
 	}
-	if (!rc && fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		if (n < 0)
-			rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		goto done;
 	}
-	if (!rc && fd >= 0) {
-		buf[n] = '\0';
-		errno = 0;
-		*when = strtoll(buf, &end, 10);
-		if (end == buf || (*end && strcmp(end, "\n")) || errno || *when <= 0) {
-			*when = 0;
-			rc = fg_error_set(FG_EINVAL, "%s: not a time", path);
-		}
+	buf[n] = '\0';
+	errno = 0;
+	*when = strtoll(buf, &end, 10);
+	if (end == buf || (*end && strcmp(end, "\n")) || errno || *when <= 0) {
+		*when = 0;
+		rc = fg_error_set(FG_EINVAL, "%s: not a time", path);
 	}
+done:
 	if (fd >= 0)
 		close(fd);
 	free(path);
