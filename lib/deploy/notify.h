@@ -20,11 +20,12 @@
 /* The longest a command's output (stdout and stderr together) is kept;
  * what comes after is read and dropped, and the log says how much. */
 #define NOTIFY_MAX_OUTPUT (64 * 1024)
+/* How long the command may take, in milliseconds. */
+#define NOTIFY_DEFAULT_TIMEOUT_MS 10000
 
 /*
  * Run `/bin/sh -c command` with `event_json` on its stdin, in its own
- * process group, for at most `timeout_ms` (> 0; fleetgate.notifyTimeout,
- * rules/settings.h). Its stdout and stderr
+ * process group, for at most `timeout_ms` (> 0). Its stdout and stderr
  * are appended to `log` (may be NULL), NOTIFY_MAX_OUTPUT bytes at most,
  * followed by "[notify: N more bytes of output not kept]" when there was
  * more. Processes the command leaves running once it exits, or all of

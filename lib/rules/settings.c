@@ -124,10 +124,6 @@ static int read_timeout(struct settings *s, struct fg_repo *repo)
 		rc = read_optional(repo, "fleetgate.menderCaFile", &s->mender_ca_file);
 	if (!rc)
 		rc = read_optional(repo, "fleetgate.secretsFile", &s->secrets_file);
-	if (!rc)
-		rc = read_optional(repo, "fleetgate.notifyCommand", &s->notify_command);
-	if (!rc)
-		rc = read_seconds(repo, "fleetgate.notifyTimeout", 10, &s->notify_timeout);
 	return rc;
 }
 
@@ -210,7 +206,6 @@ void settings_release(struct settings *s)
 	free(s->mender_token_file);
 	free(s->mender_ca_file);
 	free(s->secrets_file);
-	free(s->notify_command);
 	fg_strings_free(s->stages, s->nstages);
 	fg_strings_free(s->tags.branches, s->tags.nbranches);
 	memset(s, 0, sizeof(*s));

@@ -18,8 +18,6 @@
  *   fleetgate.hookTimeout    seconds pre-receive may take (45)
  *   fleetgate.applyTimeout   seconds post-receive may spend scheduling (30)
  *   fleetgate.menderServer, .menderTokenFile, .menderCaFile, .secretsFile
- *   fleetgate.notifyCommand  run on every verdict transition (deploy/notify.h)
- *   fleetgate.notifyTimeout  seconds it may take (10)
  */
 struct settings {
 	int has_stages;
@@ -35,8 +33,6 @@ struct settings {
 	char *mender_token_file;       /* fleetgate.menderTokenFile, or NULL */
 	char *mender_ca_file;          /* fleetgate.menderCaFile, or NULL */
 	char *secrets_file;            /* fleetgate.secretsFile, or NULL */
-	char *notify_command;          /* fleetgate.notifyCommand, or NULL */
-	unsigned notify_timeout;       /* fleetgate.notifyTimeout, seconds (default 10) */
 };
 
 /* The settings as the promotion rules take them. Points into `s`. */
