@@ -139,7 +139,7 @@ static int parse_ops_args(struct ops_args *a, int argc, char **argv, const char 
 			break;
 		case 'o':
 			if (!status)
-				return cli_usage_error(a->cmd, "unknown option '--output'");
+				return cli_usage_error(a->cmd, "unknown option '--output' (see --help)");
 			a->output = optarg;
 			break;
 		case 'a':

@@ -118,7 +118,7 @@ fleetgate_status_timestamp_seconds gauge seconds
 	assert_output_is "fleetgate plan: --format must be text or json, not 'openmetrics'"
 	run "$FLEETGATE" reconcile --repo "$WORK/srv.git" --output x
 	assert_status 2
-	assert_output_is "fleetgate reconcile: unknown option '--output'"
+	assert_output_is "fleetgate reconcile: unknown option '--output' (see --help)"
 }
 
 @test "status --output writes the file whole, by rename, for node_exporter's textfile collector" {
