@@ -38,7 +38,7 @@ static const struct command commands[] = {
 	{ { "plan" }, cmd_plan, "print the Mender deployments a branch needs" },
 	{ { "apply" }, cmd_apply, "schedule the Mender deployments a branch needs" },
 	{ { "reconcile" }, cmd_reconcile, "schedule what the spool holds (and --all branches)" },
-	{ { "status" }, cmd_status, "per device: desired and installed state, deployment progress" },
+	{ { "status" }, cmd_status, "per device: desired and installed state, deployment progress; metrics (--format openmetrics)" },
 	{ { "verify" }, cmd_verify, "judge the stages' devices and record the evidence promotions need" },
 	{ { "--version", "-V", "version" }, cmd_version, NULL },
 	{ { "--help", "-h", "help" }, cmd_help, NULL },

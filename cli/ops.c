@@ -11,6 +11,8 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "mender/http.h"
+#include "core/fsutil.h"
+#include "deploy/metrics.h"
 #include "deploy/plan_report.h"
 #include "git/repo.h"
 #include "deploy/schedule.h"
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct ops_args {
@@ -32,6 +35,8 @@ struct ops_args {
 	int json;
 	int all;
 	int full;
+	int metrics;            /* status only: 1 openmetrics, 2 prometheus */
+	const char *output;     /* status only: the file to write, or NULL */
 };
 
 static const char plan_usage[] =
@@ -74,7 +79,8 @@ static const char reconcile_usage[] =
 	"flag, repository not found, the spool unreadable).\n";
 
 static const char status_usage[] =
-	"usage: fleetgate status [--branch B] [--repo PATH] [--format text|json] [--full]\n"
+	"usage: fleetgate status [--branch B] [--repo PATH] [--format text|json|openmetrics|prometheus]\n"
+	"                        [--full] [--output FILE]\n"
 	"\n"
 	"Per device: its branch, device type, desired and installed artifact,\n"
 	"configuration, and the state of its fleetgate deployment; a summary per\n"
@@ -83,7 +89,17 @@ static const char status_usage[] =
 	"\n"
 	"CONFIG is 'set' when Mender holds the desired configuration (by the digest\n"
 	"fleetgate records); with --full every device's reported configuration is\n"
-	"read (one request per device) and it is 'in-sync' once the device applied it.\n";
+	"read (one request per device) and it is 'in-sync' once the device applied it.\n"
+	"\n"
+	"  --format openmetrics   what monitoring reads (docs/monitoring.md): devices\n"
+	"                         per branch and state, the spool's jobs, the last\n"
+	"                         successful reconcile, each stage's verdict and the\n"
+	"                         age of its evidence; exits 0 once written, 1 or 2\n"
+	"                         (as above) when a branch could not be read: the rest\n"
+	"                         is written, with fleetgate_status_complete 0\n"
+	"  --format prometheus    the same in the 0.0.4 text format (no # UNIT, # EOF)\n"
+	"  --output FILE          write to FILE instead of stdout, atomically (for\n"
+	"                         node_exporter's textfile collector: FILE.prom)\n";
 
 static int ops_option(void *data, int c, const char *arg)
 {
@@ -100,7 +116,20 @@ static int ops_option(void *data, int c, const char *arg)
 		a->repo = arg;
 		break;
 	case 'f':
-		return front_format(a->cmd, arg, &a->json);
+		if (!strcmp(a->cmd, "status") && !strcmp(arg, "openmetrics"))
+			a->metrics = 1;
+		else if (!strcmp(a->cmd, "status") && !strcmp(arg, "prometheus"))
+			a->metrics = 2;
+		else if (!strcmp(a->cmd, "status") && strcmp(arg, "text") && strcmp(arg, "json"))
+			return front_usage_error(a->cmd, "--format must be text, json, openmetrics or prometheus, not '%s'", arg);
+		else
+			return front_format(a->cmd, arg, &a->json);
+		break;
+	case 'o':
+		if (strcmp(a->cmd, "status"))
+			return front_usage_error(a->cmd, "unknown option '--output' (see --help)");
+		a->output = arg;
+		break;
 	case 'a':
 		a->all = 1;
 		break;
@@ -120,6 +149,7 @@ static int parse_ops_args(struct ops_args *a, int argc, char **argv, const char 
 		{ "format", required_argument, NULL, 'f' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "full", no_argument, NULL, 'F' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -225,7 +255,7 @@ static void print_applied(struct fg_buf *b, const struct schedule *sc)
 
 static int plan_or_apply(int argc, char **argv, const char *cmd, int apply)
 {
-	struct ops_args a = { cmd, NULL, NULL, NULL, 0, 0, 0 };
+	struct ops_args a = { .cmd = cmd };
 	struct schedule_options o;
 	struct schedule sc;
 	struct settings s;
@@ -366,7 +396,7 @@ static size_t reconcile_verify(struct fg_repo *repo, const struct settings *s, c
 
 int cmd_reconcile(int argc, char **argv)
 {
-	struct ops_args a = { "reconcile", NULL, NULL, NULL, 0, 0, 0 };
+	struct ops_args a = { .cmd = "reconcile" };
 	struct spool_job *jobs = NULL;
 	struct settings s;
 	struct fg_repo *repo = NULL;
@@ -417,6 +447,9 @@ int cmd_reconcile(int argc, char **argv)
 	status = front_write_stdout(out.ptr, out.len);
 	if (!status && failed)
 		status = EXIT_REJECTED;
+	/* The dead-man signal: advances only while runs do all they have. */
+	if (!status && spool_record_success(repo_gitdir(repo), "reconcile", (long long)time(NULL)))
+		status = front_fail("reconcile", EXIT_USAGE, "recording the run");
 done:
 	fg_strings_free(branches, nbranches);
 	spool_jobs_free(jobs, njobs);
@@ -630,9 +663,115 @@ static int status_verification(struct fg_buf *b, struct fg_repo *repo, const str
 	return 0;
 }
 
+/* Status's output to --output FILE (whole or not at all) or stdout. */
+static int status_write(const struct ops_args *a, const struct fg_buf *out)
+{
+	if (!a->output)
+		return front_write_stdout(out->ptr, out->len);
+	/* 0644: node_exporter reads it; it holds names and counts only. */
+	if (fs_write_atomic(a->output, out->ptr, out->len, 0644))
+		return front_fail("status", EXIT_USAGE, "writing --output");
+	return EXIT_OK;
+}
+
+/* The spool's jobs and the last successful runs, for monitoring. */
+static int metrics_spool(struct metrics *m, const char *gitdir)
+{
+	static const char *const runs[] = { "reconcile", "post-receive" };
+	struct spool_job *jobs = NULL;
+	size_t njobs = 0, i;
+	long long when;
+
+	if (spool_list(gitdir, &jobs, &njobs, NULL))
+		return front_fail("status", EXIT_USAGE, "reading the spool");
+	metrics_add_spool(m, jobs, njobs);
+	spool_jobs_free(jobs, njobs);
+	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		if (spool_last_success(gitdir, runs[i], &when))
+			return front_fail("status", EXIT_USAGE, "reading the spool");
+		metrics_add_last_success(m, runs[i], when);
+	}
+	return EXIT_OK;
+}
+
+/* Each stage's verdict and the time of its evidence, for monitoring. */
+static int metrics_verdicts(struct metrics *m, struct fg_repo *repo, const struct settings *s)
+{
+	struct record_stage *st = NULL;
+	struct metrics_verdict *v;
+	size_t n = 0, i;
+
+	if (!s->verify.nrules)
+		return EXIT_OK;
+	if (record_read_stages(repo, &s->verify, &st, &n))
+		return front_fail("status", EXIT_USAGE, "reading the evidence records");
+	v = fg_calloc(n ? n : 1, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		v[i].stage = st[i].stage;
+		v[i].verdict = st[i].found ? verify_outcome_name(st[i].record.verdict) : "pending";
+		v[i].evidence_time = st[i].found ? st[i].record.evaluated_ms / 1000 : 0;
+	}
+	metrics_add_verdicts(m, v, n);
+	free(v);
+	record_stages_free(st, n);
+	return EXIT_OK;
+}
+
+/*
+ * status --format openmetrics|prometheus: every branch's devices per state
+ * (what the text shows), then what needs no Mender (the spool, the last
+ * runs). A branch that cannot be read stops the reading, as in the text,
+ * but the rest is still written, with fleetgate_status_complete 0:
+ * a dead Mender must not also silence the dead-man signal.
+ */
+static int status_metrics(const struct ops_args *a, struct fg_repo *repo, const struct settings *s,
+			  char **branches, size_t n)
+{
+	struct metrics m;
+	struct fg_buf out = FG_BUF_INIT;
+	size_t i;
+	int rc, status = EXIT_OK, written;
+
+	metrics_init(&m, time(NULL));
+	fg_buf_init(&out);
+	for (i = 0; i < n && status == EXIT_OK; i++) {
+		struct schedule_options o;
+		struct schedule sc;
+
+		memset(&o, 0, sizeof(o));
+		o.branch = branches[i];
+		o.full = a->full;
+		progress(&o);
+		rc = schedule_run(&sc, repo, s, &o);
+		progress_done(&o);
+		print_warnings("status", &sc, branches[i]);
+		if (rc && !schedule_unschedulable(rc, &sc))
+			status = report_failure("status", rc, &sc, branches[i]);
+		else if (!rc)
+			metrics_add_plan(&m, &sc.plan);
+		schedule_release(&sc);
+	}
+	metrics_set_complete(&m, status == EXIT_OK);
+	rc = metrics_spool(&m, repo_gitdir(repo));
+	if (!rc)
+		rc = metrics_verdicts(&m, repo, s);
+	if (rc) {
+		status = rc;
+	} else if (metrics_write(&out, &m, a->metrics == 1 ? OM_OPENMETRICS : OM_PROMETHEUS)) {
+		status = front_fail("status", EXIT_USAGE, "writing metrics");
+	} else {
+		written = status_write(a, &out);
+		if (written)
+			status = written;
+	}
+	fg_buf_release(&out);
+	metrics_release(&m);
+	return status;
+}
+
 int cmd_status(int argc, char **argv)
 {
-	struct ops_args a = { "status", NULL, NULL, NULL, 0, 0, 0 };
+	struct ops_args a = { .cmd = "status" };
 	struct spool_job *jobs = NULL;
 	struct settings s;
 	struct fg_repo *repo = NULL;
@@ -653,6 +792,10 @@ int cmd_status(int argc, char **argv)
 		n = 1;
 	} else if (repo_local_branches(repo, &branches, &n)) {
 		status = front_fail("status", EXIT_USAGE, "listing branches");
+		goto done;
+	}
+	if (a.metrics) {
+		status = status_metrics(&a, repo, &s, branches, n);
 		goto done;
 	}
 	fg_buf_init(&out);
@@ -710,7 +853,7 @@ int cmd_status(int argc, char **argv)
 	if (a.json)
 		fg_buf_puts(&out, "}\n");
 	if (status == EXIT_OK) {
-		status = front_write_stdout(out.ptr, out.len);
+		status = status_write(&a, &out);
 		if (!status && failed)
 			status = EXIT_REJECTED;
 	}

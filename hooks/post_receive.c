@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_OUTPUT 4096 /* a disconnected client must not block the hook */
@@ -274,7 +275,7 @@ int hook_post_receive(int argc, char **argv)
 	struct settings s;
 	struct fg_buf out = FG_BUF_INIT;
 	size_t n = 0, i;
-	int settings_loaded = 0, timed_out = 0, deferred = 0;
+	int settings_loaded = 0, timed_out = 0, deferred = 0, spooled = 1;
 	int64_t deadline;
 
 	(void)argv;
@@ -293,8 +294,10 @@ int hook_post_receive(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		const char *branch = scheduled_branch(&updates[i]);
 
-		if (branch && spool_put(repo_gitdir(repo), branch, updates[i].new_id))
+		if (branch && spool_put(repo_gitdir(repo), branch, updates[i].new_id)) {
+			spooled = 0;
 			say(&out, "%s: could not spool the job: %s", branch, fg_error_message());
+		}
 	}
 	signal(SIGALRM, on_alarm);
 	alarm(s.apply_timeout + 5);
@@ -320,6 +323,11 @@ int hook_post_receive(int argc, char **argv)
 	if (!timed_out)
 		verify_updated(&out, repo, &s, updates, n, deadline);
 	alarm(0);
+	/* Everything given was scheduled (or parked): the dead-man signal of
+	 * monitoring advances; an error here is only said. */
+	if (!deferred && !timed_out && spooled &&
+	    spool_record_success(repo_gitdir(repo), "post-receive", (long long)time(NULL)))
+		say(&out, "post-receive: could not record the run: %s", fg_error_message());
 	if (deferred)
 		say(&out, "the spool keeps %s; 'fleetgate reconcile' schedules %s", deferred == 1 ? "the job" : "the jobs",
 		    deferred == 1 ? "it" : "them");

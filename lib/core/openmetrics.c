@@ -106,12 +106,14 @@ static int check_sample(const struct om_family *f, size_t idx)
 		const char *name = s->labels[i].name;
 
 		if (!valid_name(name, 1) || !strncmp(name, "__", 2))
-			return fg_error_set(FG_EINVAL, "metrics: family '%s': invalid label name '%s'",
+			return fg_error_set(FG_EINVAL,
+					    "metrics: family '%s': invalid label name '%s'",
 					    f->name, name);
 		if (!fg_utf8_valid(s->labels[i].value))
-			return fg_error_set(FG_EINVAL,
-					    "metrics: family '%s': the value of label '%s' is not valid UTF-8",
-					    f->name, name);
+			return fg_error_set(
+				FG_EINVAL,
+				"metrics: family '%s': the value of label '%s' is not valid UTF-8",
+				f->name, name);
 		for (k = 0; k < i; k++)
 			if (!strcmp(name, s->labels[k].name))
 				return fg_error_set(FG_EINVAL,
@@ -130,7 +132,8 @@ static int check_family(const struct om_set *set, size_t idx)
 	if (!valid_name(f->name, 0))
 		return fg_error_set(FG_EINVAL, "metrics: invalid metric name '%s'", f->name);
 	if (f->unit && !unit_ends_name(f))
-		return fg_error_set(FG_EINVAL, "metrics: family '%s': the unit '%s' does not end its name",
+		return fg_error_set(FG_EINVAL,
+				    "metrics: family '%s': the unit '%s' does not end its name",
 				    f->name, f->unit);
 	if (!fg_utf8_valid(f->help))
 		return fg_error_set(FG_EINVAL, "metrics: family '%s': its help is not valid UTF-8",

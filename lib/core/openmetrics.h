@@ -37,7 +37,7 @@ struct om_sample {
 
 struct om_family {
 	char *name;
-	char *unit;   /* or NULL */
+	char *unit; /* or NULL */
 	char *help;
 	struct om_sample *samples;
 	size_t nsamples, alloc;

@@ -16,8 +16,8 @@ void metrics_init(struct metrics *m, time_t now)
 	m->now = now;
 	m->devices = om_gauge(s, "fleetgate_devices", NULL,
 			      "Devices a branch manages or concerns, per state of their fleetgate deployment.");
-	m->mender_up = om_gauge(s, "fleetgate_mender_up", NULL,
-				"1 when every branch's devices were read from Mender, 0 when Mender failed.");
+	m->complete = om_gauge(s, "fleetgate_status_complete", NULL,
+				"1 when the devices of every branch were read, 0 when status stopped at an error (Mender failed, a stage's fleet is invalid).");
 	m->spool_jobs = om_gauge(s, "fleetgate_spool_jobs", NULL,
 				 "Scheduler jobs in the spool: waiting to be scheduled, or parked (never schedulable at their commit).");
 	m->spool_oldest = om_gauge(s, "fleetgate_spool_oldest_job_timestamp_seconds", "seconds",
@@ -94,9 +94,9 @@ void metrics_add_plan(struct metrics *m, const struct plan *p)
 	free(counts);
 }
 
-void metrics_set_mender_up(struct metrics *m, int up)
+void metrics_set_complete(struct metrics *m, int complete)
 {
-	om_sample(&m->set, m->mender_up, up ? 1 : 0, NULL, 0);
+	om_sample(&m->set, m->complete, complete ? 1 : 0, NULL, 0);
 }
 
 void metrics_add_spool(struct metrics *m, const struct spool_job *jobs, size_t n)

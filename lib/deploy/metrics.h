@@ -15,7 +15,7 @@
  * time.
  *
  *   fleetgate_devices{branch,state}                      devices of a branch per state
- *   fleetgate_mender_up                                  1 when every branch's devices were read
+ *   fleetgate_status_complete                            1 when every branch's devices were read
  *   fleetgate_spool_jobs{state="waiting"|"parked"}       scheduler jobs in the spool
  *   fleetgate_spool_oldest_job_timestamp_seconds         when the oldest waiting job was queued
  *   fleetgate_scheduler_last_success_timestamp_seconds{run="reconcile"|"post-receive"}
@@ -38,7 +38,7 @@
 struct metrics {
 	struct om_set set;
 	time_t now;
-	size_t devices, mender_up, spool_jobs, spool_oldest, last_success, verdict, evidence_time,
+	size_t devices, complete, spool_jobs, spool_oldest, last_success, verdict, evidence_time,
 		evidence_age, generated;
 };
 
@@ -52,8 +52,10 @@ void metrics_release(struct metrics *m);
  * get no sample. Call once per branch. */
 void metrics_add_plan(struct metrics *m, const struct plan *p);
 
-/* Whether every branch's devices were read from Mender. Call once. */
-void metrics_set_mender_up(struct metrics *m, int up);
+/* Whether the devices of every branch were read (0: status stopped at an
+ * error, and the devices families lack the branches it did not read).
+ * Call once. */
+void metrics_set_complete(struct metrics *m, int complete);
 
 /* The spool's jobs (spool_list()). Call once. */
 void metrics_add_spool(struct metrics *m, const struct spool_job *jobs, size_t n);

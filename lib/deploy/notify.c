@@ -33,8 +33,8 @@ static int64_t mono_ms(void)
  * and the values of the fleet's secrets. */
 static int secret_variable(const char *entry)
 {
-	return !strncmp(entry, "MENDER_ACCESS_TOKEN=", 20) || !strncmp(entry, "MENDER_PASSWORD=", 16) ||
-	       !strncmp(entry, "FLEETGATE_SECRET_", 17);
+	return !strncmp(entry, "MENDER_ACCESS_TOKEN=", 20) ||
+	       !strncmp(entry, "MENDER_PASSWORD=", 16) || !strncmp(entry, "FLEETGATE_SECRET_", 17);
 }
 
 /* The caller's environment without secret_variable()s: an array of the
@@ -55,8 +55,8 @@ static char **child_environment(void)
 
 struct child {
 	pid_t pid;
-	int in;          /* write end of its stdin, or -1 */
-	int out;         /* read end of its stdout and stderr, or -1 */
+	int in;  /* write end of its stdin, or -1 */
+	int out; /* read end of its stdout and stderr, or -1 */
 	const char *input;
 	size_t input_len, written;
 	size_t kept, dropped;
@@ -234,7 +234,8 @@ static int child_finish(struct child *c, int exited, int timeout_ms)
 		fg_buf_printf(c->log, "\n[notify: %zu more bytes of output not kept]\n", c->dropped);
 	if (!exited)
 		return fg_error_set(FG_ETIMEOUT,
-				    "notify command did not finish within %d ms: stopped", timeout_ms);
+				    "notify command did not finish within %d ms: stopped",
+				    timeout_ms);
 	if (WIFSIGNALED(status))
 		return fg_error_set(FG_ERROR, "notify command was killed by signal %d (%s)",
 				    WTERMSIG(status), strsignal(WTERMSIG(status)));

@@ -20,7 +20,7 @@
 /* The longest a command's output (stdout and stderr together) is kept;
  * what comes after is read and dropped, and the log says how much. */
 #define NOTIFY_MAX_OUTPUT (64 * 1024)
-/* The default of fleetgate.notifyTimeout, in milliseconds. */
+/* How long the command may take, in milliseconds. */
 #define NOTIFY_DEFAULT_TIMEOUT_MS 10000
 
 /*
@@ -60,18 +60,18 @@ struct notify_device {
 
 /* One event. Strings may be NULL (written as null), except `event`. */
 struct notify_event {
-	const char *event;     /* verified, failed, revoked, override, pending */
+	const char *event; /* verified, failed, revoked, override, pending */
 	const char *stage;
-	const char *tree;      /* the tree id the verdict is about */
-	const char *commit;    /* the stage's tip holding that tree */
-	const char *verdict;   /* verified, failed or pending: the verdict now */
-	const char *previous;  /* the verdict before */
+	const char *tree;     /* the tree id the verdict is about */
+	const char *commit;   /* the stage's tip holding that tree */
+	const char *verdict;  /* verified, failed or pending: the verdict now */
+	const char *previous; /* the verdict before */
 	const struct notify_count *counts;
 	size_t ncounts;
 	const struct notify_device *failing;
 	size_t nfailing;
-	const char *reason;    /* why, in words (an override's reason, ...) */
-	time_t time;           /* when the transition was seen */
+	const char *reason; /* why, in words (an override's reason, ...) */
+	time_t time;        /* when the transition was seen */
 };
 
 /*

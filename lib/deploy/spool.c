@@ -365,3 +365,70 @@ void spool_jobs_free(struct spool_job *jobs, size_t count)
 		job_release(&jobs[i]);
 	free(jobs);
 }
+
+/* "<gitdir>/fleetgate/spool/.last-success-<run>": a dot file, which the
+ * listing of jobs (*.job) never takes. */
+static int success_path(const char *gitdir, const char *run, char **dir, char **path)
+{
+	*dir = NULL;
+	*path = NULL;
+	if (!*run || strspn(run, "abcdefghijklmnopqrstuvwxyz-") != strlen(run)) {
+		fg_error_set(FG_EINVAL, "spool: '%s' is not the name of a run", run);
+		return FG_EINVAL;
+	}
+	*dir = fs_state_dir(gitdir, "spool");
+	*path = fg_asprintf("%s/.last-success-%s", *dir, run);
+	return 0;
+}
+
+int spool_record_success(const char *gitdir, const char *run, long long when)
+{
+	char *dir, *path, line[32];
+	int rc = success_path(gitdir, run, &dir, &path);
+
+	if (!rc)
+		rc = fs_mkdirs(dir, 0700);
+	if (!rc) {
+		snprintf(line, sizeof(line), "%lld\n", when);
+		rc = fs_write_atomic(path, line, strlen(line), 0600);
+	}
+	free(path);
+	free(dir);
+	return rc;
+}
+
+int spool_last_success(const char *gitdir, const char *run, long long *when)
+{
+	char *dir, *path, buf[32], *end;
+	ssize_t n;
+	int fd = -1, rc;
+
+	*when = 0;
+	rc = success_path(gitdir, run, &dir, &path);
+	if (rc)
+		goto done;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT) /* never recorded: no time */
+			rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		rc = fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	buf[n] = '\0';
+	errno = 0;
+	*when = strtoll(buf, &end, 10);
+	if (end == buf || (*end && strcmp(end, "\n")) || errno || *when <= 0) {
+		*when = 0;
+		rc = fg_error_set(FG_EINVAL, "%s: not a time", path);
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(dir);
+	return rc;
+}

@@ -48,6 +48,19 @@ int spool_park(const char *gitdir, const char *branch, const char *commit, const
 void spool_jobs_free(struct spool_job *jobs, size_t count);
 
 /*
+ * The dead-man signal of monitoring (docs/monitoring.md): a run of `run`
+ * ("reconcile" or "post-receive": [a-z-]+) scheduled everything it had, at
+ * unix time `when`. Kept in $GIT_DIR/fleetgate/spool/.last-success-<run>,
+ * written atomically; later runs overwrite it.
+ */
+int spool_record_success(const char *gitdir, const char *run, long long when);
+
+/* The time spool_record_success() last recorded for `run`; *when is 0
+ * when it never did. FG_EIO when the file cannot be read, FG_EINVAL when
+ * it does not hold a time. */
+int spool_last_success(const char *gitdir, const char *run, long long *when);
+
+/*
  * One branch is scheduled by one process at a time (two quick pushes, the
  * reconcile timer while a hook runs): take the branch's lock, an flock on
  * a file of the spool folder held from planning to the end of applying.

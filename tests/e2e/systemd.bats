@@ -8,7 +8,7 @@ load helpers
 setup() { setup_workspace; }
 teardown() { teardown_workspace; }
 
-UNITS="fleetgate-reconcile@.service fleetgate-reconcile@.timer fleetgate-reconcile-all@.service fleetgate-reconcile-all@.timer"
+UNITS="fleetgate-reconcile@.service fleetgate-reconcile@.timer fleetgate-reconcile-all@.service fleetgate-reconcile-all@.timer fleetgate-metrics@.service fleetgate-metrics@.timer"
 
 @test "systemd-analyze verify accepts every unit without a warning" {
 	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed (Debian package systemd)"
@@ -23,12 +23,13 @@ UNITS="fleetgate-reconcile@.service fleetgate-reconcile@.timer fleetgate-reconci
 	assert_output_is ""
 	run systemd-analyze verify fleetgate-reconcile@srv-git-fleet.git.service \
 		fleetgate-reconcile@srv-git-fleet.git.timer fleetgate-reconcile-all@srv-git-fleet.git.service \
-		fleetgate-reconcile-all@srv-git-fleet.git.timer
+		fleetgate-reconcile-all@srv-git-fleet.git.timer fleetgate-metrics@srv-git-fleet.git.service \
+		fleetgate-metrics@srv-git-fleet.git.timer
 	assert_status 0
 	assert_output_is ""
 }
 
-@test "the timers: every five minutes for the spool, every hour for --all, no Persistent= without OnCalendar=" {
+@test "the timers: every five minutes for the spool and the metrics, every hour for --all, no Persistent= without OnCalendar=" {
 	local d="$FG_TOP/contrib/systemd"
 	# Persistent= only acts on OnCalendar= timers
 	for t in "$d"/*.timer; do
@@ -44,6 +45,9 @@ UNITS="fleetgate-reconcile@.service fleetgate-reconcile@.timer fleetgate-reconci
 	[ "$(grep '^ExecStart=' "$d/fleetgate-reconcile@.service")" = "ExecStart=/usr/local/bin/fleetgate reconcile --repo %f" ]
 	[ "$(grep -c 'ExecStart=' "$d/fleetgate-reconcile-all@.service")" -eq 1 ]
 	[ "$(grep '^ExecStart=' "$d/fleetgate-reconcile-all@.service")" = "ExecStart=/usr/local/bin/fleetgate reconcile --repo %f --all" ]
+	[ "$(grep '^OnUnitActiveSec=' "$d/fleetgate-metrics@.timer")" = "OnUnitActiveSec=5min" ]
+	[ "$(grep -c 'ExecStart=' "$d/fleetgate-metrics@.service")" -eq 1 ]
+	[ "$(grep '^ExecStart=' "$d/fleetgate-metrics@.service")" = "ExecStart=/usr/local/bin/fleetgate status --repo %f --format openmetrics --output /var/lib/prometheus/node-exporter/fleetgate-%i.prom" ]
 }
 
 @test "the README's install commands name files make install writes, by absolute paths" {
@@ -58,7 +62,7 @@ UNITS="fleetgate-reconcile@.service fleetgate-reconcile@.timer fleetgate-reconci
 		[ -f "$WORK/root$path" ] || { echo "make install did not write $path"; false; }
 		n=$((n + 1))
 	done < <(grep '^sudo install ' "$FG_TOP/contrib/systemd/README.md" | tr ' ' '\n' | grep -E '\.(service|timer)$')
-	[ "$n" -eq 4 ]
+	[ "$n" -eq 6 ]
 	# every unit shipped is installed by the README
 	for u in $UNITS; do
 		grep '^sudo install ' "$FG_TOP/contrib/systemd/README.md" | grep -qF "/contrib/systemd/$u"
@@ -66,4 +70,5 @@ UNITS="fleetgate-reconcile@.service fleetgate-reconcile@.timer fleetgate-reconci
 	# and the enable lines name both timers
 	grep -qxF 'sudo systemctl enable --now "fleetgate-reconcile@$(systemd-escape --path /srv/git/fleet.git).timer"' "$FG_TOP/contrib/systemd/README.md"
 	grep -qxF 'sudo systemctl enable --now "fleetgate-reconcile-all@$(systemd-escape --path /srv/git/fleet.git).timer"' "$FG_TOP/contrib/systemd/README.md"
+	grep -qxF 'sudo systemctl enable --now "fleetgate-metrics@$(systemd-escape --path /srv/git/fleet.git).timer"' "$FG_TOP/contrib/systemd/README.md"
 }

@@ -250,7 +250,7 @@ static void test_empty_metrics(void **state)
 	/* every family declared, one sample: when it was written */
 	expect_lines(text, "# TYPE ",
 		     "# TYPE fleetgate_devices gauge\n"
-		     "# TYPE fleetgate_mender_up gauge\n"
+		     "# TYPE fleetgate_status_complete gauge\n"
 		     "# TYPE fleetgate_spool_jobs gauge\n"
 		     "# TYPE fleetgate_spool_oldest_job_timestamp_seconds gauge\n"
 		     "# TYPE fleetgate_scheduler_last_success_timestamp_seconds gauge\n"
@@ -295,7 +295,7 @@ static void test_devices_per_state(void **state)
 	p.branch = "feature/\xe9t\xc3\xa9"; /* a Latin-1 byte, then a real é */
 	p.ndevices = 1;
 	metrics_add_plan(&m, &p);
-	metrics_set_mender_up(&m, 1);
+	metrics_set_complete(&m, 1);
 	text = write_metrics(&m, OM_PROMETHEUS);
 	expect_lines(text, "fleetgate_devices",
 		     "fleetgate_devices{branch=\"canary\",state=\"installing\"} 2\n"
@@ -305,7 +305,7 @@ static void test_devices_per_state(void **state)
 		     "fleetgate_devices{branch=\"canary\",state=\"conflict\"} 1\n"
 		     "fleetgate_devices{branch=\"canary\",state=\"odd\\\\xFF\"} 1\n"
 		     "fleetgate_devices{branch=\"feature/\\\\xE9t\xc3\xa9\",state=\"installing\"} 1\n");
-	expect_lines(text, "fleetgate_mender_up", "fleetgate_mender_up 1\n");
+	expect_lines(text, "fleetgate_status_complete", "fleetgate_status_complete 1\n");
 	free(text);
 	metrics_release(&m);
 }
@@ -404,6 +404,55 @@ static void test_verdict_twice(void **state)
 	metrics_release(&m);
 }
 
+/* Branch names are a pusher's bytes: every byte a ref name may hold, and
+ * quotes, braces and commas that would end a label, give a text the
+ * writer accepts, valid UTF-8, each name its own label value. */
+static void test_hostile_branch_names(void **state)
+{
+	static const char *const names[] = { "x\",state=\"success\"} 9\nfleetgate_devices{a=\"",
+					     "{}=,", "caf\xc3\xa9", "\xff\xfe", "\xef\xbf\xbd" };
+	struct plan_device d;
+	struct plan p;
+	struct metrics m;
+	char name[4], *text, *lines;
+	size_t i, n = 0;
+	int c;
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	memset(&p, 0, sizeof(p));
+	d.kind = PLAN_MANAGED, d.os = PLAN_OS_IN_SYNC;
+	p.devices = &d;
+	p.ndevices = 1;
+	metrics_init(&m, T0);
+	for (c = 0x20; c <= 0xff; c++) {
+		if (c == '\\' || c == 0x7f) /* never in a ref name */
+			continue;
+		snprintf(name, sizeof(name), "b%c", c);
+		p.branch = name;
+		metrics_add_plan(&m, &p);
+		n++;
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		p.branch = (char *)names[i];
+		metrics_add_plan(&m, &p);
+		n++;
+	}
+	text = write_metrics(&m, OM_OPENMETRICS);
+	assert_true(fg_utf8_valid(text));
+	lines = lines_of(text, "fleetgate_devices{");
+	for (i = 0, c = 0; lines[i]; i++)
+		c += lines[i] == '\n';
+	assert_int_equal(c, n); /* one line each: no newline got through */
+	assert_non_null(strstr(lines, "fleetgate_devices{branch=\"x\\\",state=\\\"success\\\"} 9\\nfleetgate_devices{a=\\\"\",state=\"in-sync\"} 1\n"));
+	assert_non_null(strstr(lines, "{branch=\"\\\\xFF\\\\xFE\",state=\"in-sync\"} 1\n"));
+	assert_non_null(strstr(lines, "{branch=\"caf\xc3\xa9\",state=\"in-sync\"} 1\n"));
+	assert_non_null(strstr(lines, "{branch=\"b\\\\xC0\",state=\"in-sync\"} 1\n"));
+	free(lines);
+	free(text);
+	metrics_release(&m);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -417,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_spool_and_last_success),
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_verdict_twice),
+		cmocka_unit_test(test_hostile_branch_names),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);

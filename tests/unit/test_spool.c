@@ -172,6 +172,43 @@ static void test_file_names_are_blob_ids(void **state)
 	assert_string_equal(hex, git);
 }
 
+/* The dead-man signal: the last run that scheduled everything. */
+static void test_last_success(void **state)
+{
+	struct spool_job *jobs;
+	long long when = 42;
+	size_t n, broken;
+	char path[128];
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(spool_last_success(dir, "reconcile", &when), 0);
+	assert_int_equal(when, 0); /* never */
+	assert_int_equal(spool_record_success(dir, "reconcile", 1764671400), 0);
+	assert_int_equal(spool_record_success(dir, "post-receive", 1764671000), 0);
+	assert_int_equal(spool_record_success(dir, "reconcile", 1764671460), 0);
+	assert_int_equal(spool_last_success(dir, "reconcile", &when), 0);
+	assert_int_equal(when, 1764671460);
+	assert_int_equal(spool_last_success(dir, "post-receive", &when), 0);
+	assert_int_equal(when, 1764671000);
+	/* not jobs */
+	assert_int_equal(spool_list(dir, &jobs, &n, &broken), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(broken, 0);
+	/* a run's name never reaches a path it should not */
+	assert_int_equal(spool_record_success(dir, "../x", 1), FG_EINVAL);
+	assert_string_equal(fg_error_message(), "spool: '../x' is not the name of a run");
+	assert_int_equal(spool_last_success(dir, "", &when), FG_EINVAL);
+	/* a file that is not a time */
+	snprintf(path, sizeof(path), "%s/fleetgate/spool/.last-success-reconcile", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("12x\n", f);
+	fclose(f);
+	assert_int_equal(spool_last_success(dir, "reconcile", &when), FG_EINVAL);
+	assert_int_equal(when, 0);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -180,6 +217,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_and_broken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_line_caps, setup, teardown),
 		cmocka_unit_test(test_file_names_are_blob_ids),
+		cmocka_unit_test_setup_teardown(test_last_success, setup, teardown),
 	};
 	int failed;
 
