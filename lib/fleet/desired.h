@@ -76,7 +76,8 @@ enum desired_status {
 
 struct desired_kv {
 	char *key;
-	char *value;  /* as written; ${secret:NAME} not yet resolved */
+	char *value;  /* as written, each ${os_image} replaced by the artifact ("" when
+		       * the device has none); ${secret:NAME} not yet resolved */
 	int secret;   /* the value holds a secret reference */
 };
 

@@ -226,6 +226,47 @@ int mender_render_value(const char *json, size_t len, char **out)
 	return 0;
 }
 
+int mender_parse_config_map(const char *json, size_t len, struct mender_kv **out, size_t *n)
+{
+	size_t bad = 0, i;
+	cJSON *j = parse_exact(json, len, &bad);
+	const cJSON *e;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!j)
+		return fg_error_set(FG_EINVAL, "not JSON (at byte %zu)", bad);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return fg_error_set(FG_EINVAL, "not a JSON object");
+	}
+	*out = fg_calloc((size_t)cJSON_GetArraySize(j) + 1, sizeof(**out));
+	cJSON_ArrayForEach(e, j) {
+		char *key = utf8_dup(e->string ? e->string : "");
+
+		for (i = 0; i < *n && !rc; i++)
+			if (!strcmp((*out)[i].key, key))
+				rc = fg_error_set(FG_EINVAL, "the key '%s' comes twice", key);
+		if (!rc && !cJSON_IsString(e))
+			rc = fg_error_set(FG_EINVAL, "the value of '%s' is not a string", key);
+		if (rc) {
+			free(key);
+			break;
+		}
+		(*out)[*n].key = key;
+		(*out)[*n].value = utf8_dup(e->valuestring);
+		(*n)++;
+	}
+	cJSON_Delete(j);
+	if (rc) {
+		mender_kv_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 static const cJSON *field(const cJSON *obj, const char *key)
 {
 	return cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -1964,7 +2005,7 @@ void mender_config_init(struct mender_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-static void kv_free(struct mender_kv *kv, size_t n)
+void mender_kv_free(struct mender_kv *kv, size_t n)
 {
 	size_t i;
 
@@ -1977,8 +2018,8 @@ static void kv_free(struct mender_kv *kv, size_t n)
 
 void mender_config_release(struct mender_config *cfg)
 {
-	kv_free(cfg->configured, cfg->nconfigured);
-	kv_free(cfg->reported, cfg->nreported);
+	mender_kv_free(cfg->configured, cfg->nconfigured);
+	mender_kv_free(cfg->reported, cfg->nreported);
 	free(cfg->deployment_id);
 	mender_config_init(cfg);
 }

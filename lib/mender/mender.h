@@ -373,6 +373,17 @@ int mender_set_tags(struct mender_client *c, const char *id, const char *const *
  * value. */
 int mender_render_value(const char *json, size_t len, char **out);
 
+/*
+ * Parse `json` as a Mender Configure map: one JSON object whose values are
+ * all strings, as PUT .../configurations/device/{id} takes it. *out holds
+ * the *n pairs in document order (free with mender_kv_free()). FG_EINVAL
+ * naming the byte offset when it is not exactly one JSON object, and the
+ * key when a value is not a string or a key comes twice (cJSON would keep
+ * both).
+ */
+int mender_parse_config_map(const char *json, size_t len, struct mender_kv **out, size_t *n);
+void mender_kv_free(struct mender_kv *kv, size_t n);
+
 /* Whether `s` is valid UTF-8 (no overlongs, no surrogates). */
 int mender_utf8_valid(const char *s, size_t len);
 
