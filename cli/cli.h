@@ -22,6 +22,7 @@ int cmd_apply(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* Print "fleetgate <cmd>: <message>" to stderr and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

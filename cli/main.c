@@ -36,6 +36,7 @@ static const struct command commands[] = {
 	{ "apply", cmd_apply, "schedule the Mender deployments a branch needs" },
 	{ "reconcile", cmd_reconcile, "schedule what the spool holds (and --all branches)" },
 	{ "status", cmd_status, "per device: desired and installed state, deployment progress" },
+	{ "import", cmd_import, "turn an edi-cd repository into a fleet (edi-cd DIR; --check compares)" },
 };
 
 static void usage(FILE *out)

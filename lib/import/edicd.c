@@ -38,7 +38,7 @@ struct reader {
 	const struct ynode *all_vars;    /* all: vars: in inventory.yml */
 	struct host *hosts;
 	size_t nhosts, ahosts;
-	struct yfile *host_files;
+	struct yfile **host_files;     /* each its own allocation: hosts point to them */
 	size_t nhost_files, ahost_files;
 	struct tmpl *tmpls;
 	size_t ntmpls, atmpls;
@@ -309,7 +309,8 @@ static int read_host_vars(struct reader *r)
 		}
 		r->host_files = fg_grow(r->host_files, &r->ahost_files, r->nhost_files + 1,
 					sizeof(*r->host_files));
-		f = &r->host_files[r->nhost_files++];
+		f = fg_calloc(1, sizeof(*f));
+		r->host_files[r->nhost_files++] = f;
 		rc = read_yaml(r, path, f);
 		free(path);
 		id = fg_strndup(e[i].name, strlen(e[i].name) - cut);
@@ -665,8 +666,10 @@ static void reader_release(struct reader *r)
 	for (i = 0; i < r->nhosts; i++)
 		free(r->hosts[i].id);
 	free(r->hosts);
-	for (i = 0; i < r->nhost_files; i++)
-		yfile_release(&r->host_files[i]);
+	for (i = 0; i < r->nhost_files; i++) {
+		yfile_release(r->host_files[i]);
+		free(r->host_files[i]);
+	}
 	free(r->host_files);
 	for (i = 0; i < r->ntmpls; i++) {
 		free(r->tmpls[i].name);
@@ -716,7 +719,7 @@ int edicd_read(struct edicd_import *out, const struct source *src, int include_o
 		rc = read_host_vars(&r);
 	}
 	for (i = 0; !rc && i < r.nhost_files; i++)
-		root_map(&r, &r.host_files[i]);
+		root_map(&r, r.host_files[i]);
 	if (!rc)
 		rc = src->ops->type(src->ctx, EDICD_TEMPLATES "/" EDICD_TEMPLATE, &type);
 	if (rc)
@@ -869,8 +872,7 @@ static void add_file(struct edicd_file **files, size_t *n, size_t *alloc, char *
 	(*n)++;
 }
 
-void edicd_fleet_files(const struct edicd_import *imp, const char *origin,
-		       struct edicd_file **files, size_t *n)
+void edicd_fleet_files(const struct edicd_import *imp, struct edicd_file **files, size_t *n)
 {
 	struct fg_buf b = FG_BUF_INIT;
 	size_t i, nshared, alloc = 0;
@@ -880,9 +882,7 @@ void edicd_fleet_files(const struct edicd_import *imp, const char *origin,
 	*files = NULL;
 	*n = 0;
 	fg_buf_init(&b);
-	fg_buf_puts(&b, "# Imported from edi-cd (");
-	fg_buf_put_printable(&b, origin);
-	fg_buf_puts(&b, ") by fleetgate import edi-cd: see docs/migrate-from-edi-cd.md.\n"
+	fg_buf_puts(&b, "# Imported from edi-cd by fleetgate import edi-cd: see docs/migrate-from-edi-cd.md.\n"
 			"# No default_branch: as in edi-cd, only the devices listed here are managed.\n"
 			"fleet: 1\n");
 	if (imp->mender_server) {
@@ -1011,24 +1011,31 @@ static void fleet_state(struct state *s, struct desired *des, const struct fleet
 	s->nconfig = des->nconfig; /* desired_compute sorts by key */
 }
 
-static char *describe(const struct state *s)
+/* What one side says for one device type, into the digest. */
+static void digest_put(struct fg_buf *b, const char *type, const struct state *s)
+{
+	size_t i;
+
+	fg_buf_put(b, type ? type : "", strlen(type ? type : "") + 1);
+	fg_buf_put(b, s->artifact ? s->artifact : "", strlen(s->artifact ? s->artifact : "") + 1);
+	for (i = 0; i < s->nconfig; i++) {
+		fg_buf_put(b, s->config[i].key, strlen(s->config[i].key) + 1);
+		fg_buf_put(b, s->config[i].value, strlen(s->config[i].value) + 1);
+	}
+}
+
+/* "main, 8 images, 6 keys, 1a2b3c4d": the digest covers every device type. */
+static char *describe(const char *branch, size_t nimages, size_t nkeys, const struct fg_buf *d)
 {
 	struct fg_buf b = FG_BUF_INIT;
 	char hex[41];
-	size_t i;
 
-	fg_buf_init(&b);
-	for (i = 0; i < s->nconfig; i++) {
-		fg_buf_put(&b, s->config[i].key, strlen(s->config[i].key) + 1);
-		fg_buf_put(&b, s->config[i].value, strlen(s->config[i].value) + 1);
-	}
-	if (hash_blob_hex(b.ptr, b.len, hex))
+	if (hash_blob_hex(d->ptr, d->len, hex))
 		strcpy(hex, "?");
-	fg_buf_reset(&b);
-	fg_buf_put_printable(&b, s->branch ? s->branch : "(none)");
-	fg_buf_puts(&b, ", ");
-	fg_buf_put_printable(&b, s->artifact ? s->artifact : "(no image)");
-	fg_buf_printf(&b, ", %zu keys %.8s", s->nconfig, hex);
+	fg_buf_init(&b);
+	fg_buf_put_printable(&b, branch ? branch : "(none)");
+	fg_buf_printf(&b, ", %zu image%s, %zu key%s, %.8s", nimages, nimages == 1 ? "" : "s", nkeys,
+		      nkeys == 1 ? "" : "s", hex);
 	return fg_buf_detach(&b);
 }
 
@@ -1040,7 +1047,7 @@ static char *difference(const struct state *a, const struct state *b)
 	if (!a->branch != !b->branch || (a->branch && strcmp(a->branch, b->branch)))
 		return fg_strdup("subscribed_branch");
 	if (!a->artifact != !b->artifact || (a->artifact && strcmp(a->artifact, b->artifact)))
-		return fg_strdup("OS image");
+		return fg_strdup("the OS image");
 	while (i < a->nconfig || j < b->nconfig) {
 		int c = i == a->nconfig ? 1 : j == b->nconfig ? -1 :
 					  strcmp(a->config[i].key, b->config[j].key);
@@ -1057,48 +1064,59 @@ static char *difference(const struct state *a, const struct state *b)
 	return NULL;
 }
 
-static void add_row(struct edicd_check_row **rows, size_t *n, size_t *alloc, const char *id,
-		    const char *type, const struct state *e, const struct state *f)
+/* One row: every device type the device's os_image list names (its
+ * configuration may name the image), or none when the list is empty. */
+static void check_device(struct edicd_check_row *row, const struct edicd_import *imp,
+			 const struct edicd_device *d, const struct fleet *fleet)
 {
-	struct edicd_check_row *row;
+	const struct mender_kv *images = d->own_images ? d->images : imp->images;
+	size_t nimages = d->own_images ? d->nimages : imp->nimages, t, fkeys = 0;
+	struct fg_buf de = FG_BUF_INIT, df = FG_BUF_INIT;
+	const char *fbranch = NULL;
+	char *fbranch_copy = NULL;
 
-	*rows = fg_grow(*rows, alloc, *n + 1, sizeof(**rows));
-	row = &(*rows)[(*n)++];
-	row->device = type ? fg_asprintf("%s (%s)", id, type) : fg_strdup(id);
-	row->edicd = describe(e);
-	row->fleetgate = describe(f);
-	row->difference = difference(e, f);
+	fg_buf_init(&de);
+	fg_buf_init(&df);
+	row->device = fg_strdup(d->id);
+	for (t = 0; t < (nimages ? nimages : 1); t++) {
+		const char *type = nimages ? images[t].key : NULL;
+		struct state e, f;
+		struct desired des;
+		char *diff;
+
+		edicd_state(&e, d, imp, type);
+		fleet_state(&f, &des, fleet, d->id, type);
+		digest_put(&de, type, &e);
+		digest_put(&df, type, &f);
+		if (!fbranch_copy && f.branch)
+			fbranch = fbranch_copy = fg_strdup(f.branch);
+		fkeys = f.nconfig > fkeys ? f.nconfig : fkeys;
+		diff = difference(&e, &f);
+		if (diff && !row->difference)
+			row->difference = type ? fg_asprintf("%s (as %s)", diff, type) : fg_strdup(diff);
+		free(diff);
+		mender_kv_free(e.config, e.nconfig);
+		mender_kv_free(f.config, f.nconfig);
+		desired_release(&des);
+	}
+	row->edicd = describe(d->branch, nimages, d->nconfig, &de);
+	row->fleetgate = describe(fbranch, nimages, fkeys, &df);
 	row->equal = !row->difference;
+	free(fbranch_copy);
+	fg_buf_release(&de);
+	fg_buf_release(&df);
 }
 
 void edicd_check(const struct edicd_import *imp, const struct fleet *fleet,
 		 struct edicd_check_row **rows, size_t *n)
 {
-	size_t i, t, alloc = 0;
+	size_t i;
 
-	*rows = NULL;
+	*rows = fg_calloc(imp->ndevices + 1, sizeof(**rows));
 	*n = 0;
-	for (i = 0; i < imp->ndevices; i++) {
-		const struct edicd_device *d = &imp->devices[i];
-		const struct mender_kv *images = d->own_images ? d->images : imp->images;
-		size_t nimages = d->own_images ? d->nimages : imp->nimages;
-
-		if (d->error)
-			continue;
-		/* one row per device type it may be; one without a type when none */
-		for (t = 0; t < (nimages ? nimages : 1); t++) {
-			const char *type = nimages ? images[t].key : NULL;
-			struct state e, f;
-			struct desired des;
-
-			edicd_state(&e, d, imp, type);
-			fleet_state(&f, &des, fleet, d->id, type);
-			add_row(rows, n, &alloc, d->id, type, &e, &f);
-			mender_kv_free(e.config, e.nconfig);
-			mender_kv_free(f.config, f.nconfig);
-			desired_release(&des);
-		}
-	}
+	for (i = 0; i < imp->ndevices; i++)
+		if (!imp->devices[i].error)
+			check_device(&(*rows)[(*n)++], imp, &imp->devices[i], fleet);
 }
 
 void edicd_check_free(struct edicd_check_row *rows, size_t n)

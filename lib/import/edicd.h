@@ -87,14 +87,14 @@ struct edicd_file {
  * with its subscribed_branch, its own os_image list and the rest of its
  * map. The same import gives the same bytes. Free with edicd_files_free().
  */
-void edicd_fleet_files(const struct edicd_import *imp, const char *origin,
-		       struct edicd_file **files, size_t *n);
+void edicd_fleet_files(const struct edicd_import *imp, struct edicd_file **files, size_t *n);
 void edicd_files_free(struct edicd_file *files, size_t n);
 
 /* One row of --check: what edi-cd's templates and the fleet say. */
 struct edicd_check_row {
 	char *device;
-	char *edicd;      /* "main, 2 images, 6 keys, 1a2b3c4d" */
+	char *edicd;      /* "main, 8 images, 6 keys, 1a2b3c4d": the digest covers
+			   * the image and map of every device type */
 	char *fleetgate;
 	int equal;
 	char *difference; /* the first difference, or NULL */
@@ -102,7 +102,8 @@ struct edicd_check_row {
 
 /*
  * For each device of `imp`, for each device type its os_image list names
- * (the configuration may depend on it through desired_os_image), compare
+ * (the configuration may depend on it through desired_os_image; one row a
+ * device, its first difference named with the device type), compare
  * the subscription, artifact and configuration map edi-cd renders with the
  * desired state `fleet` yields (lib/fleet/desired.h). Free the rows with
  * edicd_check_free().
