@@ -200,6 +200,11 @@ static int write_fleet(const struct import_args *a, const struct edicd_file *fil
 	int status = EXIT_USAGE;
 
 	diags_init(&diags);
+	if (mkdir(a->output, 0777) && errno != EEXIST) {
+		fprintf(stderr, "fleetgate import: cannot create '%s': %s\n", a->output, strerror(errno));
+		free(stage);
+		return EXIT_USAGE;
+	}
 	if (!mkdtemp(stage)) {
 		fprintf(stderr, "fleetgate import: cannot create a folder in '%s': %s\n", a->output,
 			strerror(errno));
