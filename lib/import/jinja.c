@@ -1401,6 +1401,8 @@ static int eval_attr(struct ev *e, const struct jx *x, struct val *v)
 	if (obj.t != V_NODE || obj.node->type != YNODE_MAPPING)
 		return fail(e, x->pos, "attribute '%s' of %s is not supported", x->s, type_name(&obj));
 	name = dotted(x);
+	if (e->use)
+		e->use(e->uctx, name);
 	n = ynode_get(obj.node, x->s);
 	if (!n) {
 		memset(v, 0, sizeof(*v));

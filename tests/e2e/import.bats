@@ -84,3 +84,116 @@ oracle() { # fixture
 	[ "$(echo "$output" | jq -r '.["11111111-aaaa-4aaa-8aaa-000000000001"].config.playbook_version')" = 1.5 ]
 	[ "$(echo "$output" | jq -r '.["22222222-bbbb-4bbb-8bbb-000000000003"].config.camera_night_mode')" = False ]
 }
+
+@test "the 2022 schema: one template per host, a host without one gets no configuration" {
+	oracle "$FIX/schema2022"
+	import_and_apply "$FIX/schema2022"
+	output=$(cat "$WORK/applied.json")
+	assert_output_is "$(jq -S . "$WORK/oracle.json")"
+	# a host rendering empty.json, and one in the inventory without
+	# host_vars (edi-cd skipped its configuration): fleetgate sets nothing
+	sim_requests > "$WORK/requests"
+	grep -q "^PUT /api/management/v1/deviceconfig/configurations/device/aaaaaaaa-2022-4000-8000-000000000002 " "$WORK/requests"
+	! grep -q "^PUT .*/\(aaaaaaaa-2022-4000-8000-000000000003\|0123456789abcdef01234567\) " "$WORK/requests" || false
+	[ "$(echo "$output" | jq -r '.["aaaaaaaa-2022-4000-8000-000000000001"].config.access_token')" = runner-t0ken-value ]
+	grep -qx "imported $FIX/schema2022 (configuration.template (2022)) into $WORK/fleet: fleet.yaml and 4 device files (3 from host_vars, 1 with the group's defaults)" "$WORK/import.out"
+	grep -qx "note: host_vars/aaaaaaaa-2022-4000-8000-000000000001.yml:10:5: unused: no template reads 'configuration.parameters.runner_labels'" "$WORK/import.out"
+}
+
+@test "the shape of the public edi-cd repository: equal, orphans, secrets, --check, idempotent" {
+	oracle "$FIX/edicd-shape"
+	import_and_apply "$FIX/edicd-shape"
+	output=$(cat "$WORK/applied.json")
+	assert_output_is "$(jq -S . "$WORK/oracle.json")"
+	run cat "$WORK/import.out"
+	assert_output_is "imported $FIX/edicd-shape (edge-configuration.json) into $WORK/fleet: fleet.yaml and 8 device files (8 from host_vars, 0 with the group's defaults)
+secrets the server needs (fleetgate.secretsFile, or FLEETGATE_SECRET_<NAME>): INFLUXDB_HTTP_TOKEN RUNNER_ACCESS_TOKEN
+note: host_vars/c0ffee00-0000-4000-8000-0000000000d1.yml: orphan: 'c0ffee00-0000-4000-8000-0000000000d1' is not in inventory.yml (Ansible ignores it); not imported (--include-orphans imports it)
+note: host_vars/c0ffee00-0000-4000-8000-0000000000d2.yml: orphan: 'c0ffee00-0000-4000-8000-0000000000d2' is not in inventory.yml (Ansible ignores it); not imported (--include-orphans imports it)
+note: host_vars/c0ffee00-0000-4000-8000-0000000000d3.yml: orphan: 'c0ffee00-0000-4000-8000-0000000000d3' is not in inventory.yml (Ansible ignores it); not imported (--include-orphans imports it)
+note: inventory.yml: groups without variables dropped (fleetgate has no groups; Mender's device type picks the OS image): pi5, pi4, pi3, pi2, iot_gate_imx8, var_som_mx8m_nano"
+	# no secret value in any file written
+	! grep -rq 't0ken-value' "$WORK/fleet" || false
+	grep -q '"${secret:RUNNER_ACCESS_TOKEN}"' "$WORK/fleet/devices/c0ffee00-0000-4000-8000-000000000005.yaml"
+	run "$FLEETGATE" validate "$WORK/fleet"
+	assert_status 0
+	run "$FLEETGATE" import edi-cd --check --output "$WORK/fleet" "$FIX/edicd-shape"
+	assert_status 0
+	[ "$(echo "$output" | head -1 | tr -s ' ')" = "device edi-cd fleetgate equal" ]
+	echo "$output" | grep -qE '^c0ffee00-0000-4000-8000-000000000005 +develop, 1 image, 8 keys, [0-9a-f]{8} +develop, 1 image, 8 keys, [0-9a-f]{8} +yes$'
+	echo "$output" | grep -qx '8 of 8 equal'
+	# importing twice gives the same files; without --force nothing is replaced
+	cp -R "$WORK/fleet" "$WORK/first"
+	run "$FLEETGATE" import edi-cd --output "$WORK/fleet" "$FIX/edicd-shape"
+	assert_status 1
+	assert_output_is "fleetgate import: '$WORK/fleet' already holds fleet.yaml: --force replaces it"
+	"$FLEETGATE" import edi-cd --force --output "$WORK/fleet" "$FIX/edicd-shape" >/dev/null
+	diff -r -x .git "$WORK/first" "$WORK/fleet"
+	# --include-orphans: the three retired devices too, with the group's defaults
+	"$FLEETGATE" import edi-cd --force --include-orphans --output "$WORK/fleet" "$FIX/edicd-shape" >"$WORK/orphans.out"
+	[ "$(ls "$WORK/fleet/devices" | wc -l)" -eq 11 ]
+	grep -q "imported (--include-orphans)" "$WORK/orphans.out"
+	[ "$(sed -n 's/^subscribed_branch: //p' "$WORK/fleet/devices/c0ffee00-0000-4000-8000-0000000000d2.yaml")" = '"main"' ]
+}
+
+@test "--check names the first difference when the fleet no longer matches the templates" {
+	"$FLEETGATE" import edi-cd --output "$WORK/fleet" "$FIX/fork" >/dev/null
+	sed -i 's|"https://example.com/lobby?lang=de&x=1"|"https://example.com/elsewhere"|' \
+		"$WORK/fleet/devices/11111111-aaaa-4aaa-8aaa-000000000001.yaml"
+	run "$FLEETGATE" import edi-cd --check --output "$WORK/fleet" "$FIX/fork"
+	assert_status 1
+	echo "$output" | grep -qE "^11111111-aaaa-4aaa-8aaa-000000000001 +main, 2 images, 10 keys, [0-9a-f]{8} +main, 2 images, 10 keys, [0-9a-f]{8} +no: the value of 'kiosk_kiosk_url' \(as pi4-v3-arm64\)$"
+	echo "$output" | grep -qx '3 of 4 equal'
+}
+
+@test "a mandatory value a host lacks is reported for that host, as Ansible fails it; nothing written" {
+	cp -R "$FIX/fork" "$WORK/repo"
+	sed -i '/^kiosk_kiosk_url/d' "$WORK/repo/host_vars/11111111-aaaa-4aaa-8aaa-000000000001.yml"
+	sed -i 's/^monitoring_influxdb_http_token: .*/monitoring_influxdb_http_token: ""/' "$WORK/repo/host_vars/11111111-aaaa-4aaa-8aaa-000000000001.yml"
+	run "$FLEETGATE" import edi-cd --output "$WORK/fleet" "$WORK/repo"
+	assert_status 1
+	assert_output_is "fleetgate import: host 11111111-aaaa-4aaa-8aaa-000000000001: roles/apply_configuration/templates/edge-configuration.json:8:127: mandatory: The InfluxDB token must be set
+fleetgate import: 0 problems in the repository, 1 host Ansible would fail: nothing written"
+	[ ! -e "$WORK/fleet" ]
+	# the oracle fails the same host
+	python3 "$FIX/oracle.py" "$WORK/repo" "$WORK/repo/mender-devices" >"$WORK/oracle.json"
+	[ "$(jq -r '.["11111111-aaaa-4aaa-8aaa-000000000001"].error' "$WORK/oracle.json")" = "The InfluxDB token must be set" ]
+	# undefined, the token fails | length before mandatory, as in Ansible
+	sed -i '/^monitoring_influxdb_http_token/d' "$WORK/repo/host_vars/11111111-aaaa-4aaa-8aaa-000000000001.yml"
+	run "$FLEETGATE" import edi-cd --output "$WORK/fleet" "$WORK/repo"
+	assert_status 1
+	echo "$output" | grep -qx "fleetgate import: host 11111111-aaaa-4aaa-8aaa-000000000001: roles/apply_configuration/templates/edge-configuration.json:8:112: 'monitoring_influxdb_http_token' is undefined"
+	python3 "$FIX/oracle.py" "$WORK/repo" "$WORK/repo/mender-devices" >"$WORK/oracle.json"
+	[ "$(jq -r '.["11111111-aaaa-4aaa-8aaa-000000000001"].error' "$WORK/oracle.json")" = "'monitoring_influxdb_http_token' is undefined" ]
+	# a mandatory without a message of its own names the variable
+	sed -i 's/^monitoring_enabled: yes/monitoring_enabled: no/' "$WORK/repo/host_vars/11111111-aaaa-4aaa-8aaa-000000000001.yml"
+	run "$FLEETGATE" import edi-cd --output "$WORK/fleet" "$WORK/repo"
+	assert_status 1
+	echo "$output" | grep -qx "fleetgate import: host 11111111-aaaa-4aaa-8aaa-000000000001: roles/apply_configuration/templates/edge-configuration.json:20:46: mandatory variable 'kiosk_kiosk_url' not defined"
+}
+
+@test "Jinja2 outside the supported subset is an error naming file, line, column and construct" {
+	cp -R "$FIX/fork" "$WORK/repo"
+	t="$WORK/repo/roles/apply_configuration/templates/edge-configuration.json"
+	sed -i 's/{{ playbook_url | mandatory }}/{{ playbook_url | upper }}/' "$t"
+	run "$FLEETGATE" import edi-cd --output "$WORK/fleet" "$WORK/repo"
+	assert_status 1
+	assert_output_is "roles/apply_configuration/templates/edge-configuration.json:2:40: error: filter 'upper' (supported: mandatory, default, length) [template-unsupported]
+fleetgate import: 1 problem in the repository, 0 hosts Ansible would fail: nothing written"
+	[ ! -e "$WORK/fleet" ]
+	cp "$FIX/fork/roles/apply_configuration/templates/edge-configuration.json" "$t"
+	printf '{%% for k in keys %%}{%% endfor %%}\n' >> "$t"
+	run "$FLEETGATE" import edi-cd --output "$WORK/fleet" "$WORK/repo"
+	assert_status 1
+	echo "$output" | grep -qx "roles/apply_configuration/templates/edge-configuration.json:31:4: error: statement 'for' (supported: if, elif, else, endif) \[template-unsupported\]"
+}
+
+@test "a variable that spells a substitution cannot smuggle a secret into a device's map" {
+	cp -R "$FIX/fork" "$WORK/repo"
+	echo 'kiosk_kiosk_url: "https://example.com/?t=${secret:MENDER_TOKEN}"' >> "$WORK/repo/host_vars/22222222-bbbb-4bbb-8bbb-000000000004.yml"
+	echo 'kiosk_enabled: true' >> "$WORK/repo/host_vars/22222222-bbbb-4bbb-8bbb-000000000004.yml"
+	run "$FLEETGATE" import edi-cd --output "$WORK/fleet" "$WORK/repo"
+	assert_status 1
+	echo "$output" | grep -qx "fleetgate import: host 22222222-bbbb-4bbb-8bbb-000000000004: roles/apply_configuration/templates/edge-configuration.json:20:46: the value 'https://example.com/?t=\${secret:MENDER_TOKEN}' holds '\${', which fleetgate would read as a substitution"
+	[ ! -e "$WORK/fleet" ]
+}
