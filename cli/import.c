@@ -5,17 +5,17 @@
  * host_vars, templates) into a fleetgate fleet with the same desired state,
  * or (--check) compares the two device by device. docs/migrate-from-edi-cd.md.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
+#define _GNU_SOURCE /* nftw, syncfs */
 #include "cli.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/error.h"
-#include "core/fsutil.h"
 #include "fleet/fleet.h"
 #include "import/edicd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -168,6 +168,43 @@ static void remove_tree(const char *path)
 	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* One file of the staging folder: it reaches its place with the folder,
+ * so it need not be atomic on its own; syncfs() makes all of them durable
+ * at once (an fsync a file costs 10,000 disk flushes for 10,000 devices). */
+static int write_new(int dirfd, const char *path, const char *data, size_t len)
+{
+	int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	size_t done = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+	while (done < len) {
+		n = write(fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+		}
+		done += (size_t)n;
+	}
+	if (close(fd))
+		return fg_error_set(FG_EIO, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0 || syncfs(fd))
+		rc = fg_error_set(FG_EIO, "%s: %s", dir, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int exists(const char *path)
 {
 	struct stat st;
@@ -188,18 +225,38 @@ static int validate_dir(const char *dir, struct fleet **fleet, struct diags *dia
 	return rc;
 }
 
-/* Write the files into a folder of their own inside `out`, validate them
- * there, then move fleet.yaml and devices/ into place. */
+/* Validate the files as `fleetgate validate` would, before any is written. */
+static int validate_files(const struct edicd_file *files, size_t n)
+{
+	struct source src;
+	struct fleet *fleet = NULL;
+	struct diags diags;
+	int status = EXIT_OK;
+
+	diags_init(&diags);
+	edicd_files_source(&src, files, n);
+	if (fleet_load(&fleet, &src, NULL, &diags)) {
+		status = cli_fail("import", EXIT_USAGE, "validating the imported fleet");
+	} else if (diags.errors) {
+		print_diags(&diags);
+		fprintf(stderr, "fleetgate import: the imported fleet does not validate: nothing written\n");
+		status = EXIT_REJECTED;
+	}
+	fleet_free(fleet);
+	source_release(&src);
+	diags_release(&diags);
+	return status;
+}
+
+/* Write the files into a folder of their own inside `out`, then move
+ * fleet.yaml and devices/ into place. */
 static int write_fleet(const struct import_args *a, const struct edicd_file *files, size_t n)
 {
 	char *stage = fg_asprintf("%s/.fleetgate-import.XXXXXX", a->output), *path = NULL;
 	char *dev = NULL, *old = NULL, *dst = NULL;
-	struct fleet *fleet = NULL;
-	struct diags diags;
 	size_t i;
-	int status = EXIT_USAGE;
+	int status = EXIT_USAGE, stagefd = -1;
 
-	diags_init(&diags);
 	if (mkdir(a->output, 0777) && errno != EEXIST) {
 		fprintf(stderr, "fleetgate import: cannot create '%s': %s\n", a->output, strerror(errno));
 		free(stage);
@@ -216,22 +273,17 @@ static int write_fleet(const struct import_args *a, const struct edicd_file *fil
 		fprintf(stderr, "fleetgate import: %s: %s\n", dev, strerror(errno));
 		goto done;
 	}
+	stagefd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (i = 0; i < n; i++) {
-		free(path);
-		path = fg_asprintf("%s/%s", stage, files[i].path);
-		if (fs_write_atomic(path, files[i].content, files[i].len, 0644)) {
+		if (stagefd < 0 || write_new(stagefd, files[i].path, files[i].content, files[i].len)) {
+			if (stagefd < 0)
+				fg_error_set(FG_EIO, "%s: %s", stage, strerror(errno));
 			cli_fail("import", EXIT_USAGE, NULL);
 			goto done;
 		}
 	}
-	if (validate_dir(stage, &fleet, &diags)) {
-		cli_fail("import", EXIT_USAGE, "validating the imported fleet");
-		goto done;
-	}
-	if (diags.errors) {
-		print_diags(&diags);
-		fprintf(stderr, "fleetgate import: the imported fleet does not validate: nothing written\n");
-		status = EXIT_REJECTED;
+	if (sync_dir(stage)) {
+		cli_fail("import", EXIT_USAGE, NULL);
 		goto done;
 	}
 	old = fg_asprintf("%s/devices.old", stage);
@@ -248,11 +300,15 @@ static int write_fleet(const struct import_args *a, const struct edicd_file *fil
 		fprintf(stderr, "fleetgate import: moving '%s' into place: %s\n", dst, strerror(errno));
 		goto done;
 	}
+	if (sync_dir(a->output)) {
+		cli_fail("import", EXIT_USAGE, NULL);
+		goto done;
+	}
 	status = EXIT_OK;
 done:
+	if (stagefd >= 0)
+		close(stagefd);
 	remove_tree(stage);
-	fleet_free(fleet);
-	diags_release(&diags);
 	free(path);
 	free(dev);
 	free(old);
@@ -277,7 +333,9 @@ static int import(const struct import_args *a, const struct edicd_import *imp)
 		goto done;
 	}
 	edicd_fleet_files(imp, &files, &n);
-	status = write_fleet(a, files, n);
+	status = validate_files(files, n);
+	if (!status)
+		status = write_fleet(a, files, n);
 	if (status)
 		goto done;
 	for (i = 0; i < imp->ndevices; i++)

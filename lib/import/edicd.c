@@ -1131,3 +1131,93 @@ void edicd_check_free(struct edicd_check_row *rows, size_t n)
 	}
 	free(rows);
 }
+
+/* ---- the files as a source, to validate them before any is written ---- */
+
+struct files_source {
+	const struct edicd_file **sorted; /* by path */
+	size_t n;
+};
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct edicd_file *const *)a)->path,
+		      (*(const struct edicd_file *const *)b)->path);
+}
+
+static const struct edicd_file *files_find(const struct files_source *fs, const char *path)
+{
+	struct edicd_file key = { (char *)path, NULL, 0 };
+	const struct edicd_file *k = &key, *const *hit;
+
+	hit = fs->n ? bsearch(&k, fs->sorted, fs->n, sizeof(*fs->sorted), path_cmp) : NULL;
+	return hit ? *hit : NULL;
+}
+
+static int files_type(void *ctx, const char *path, enum source_type *out)
+{
+	const struct files_source *fs = ctx;
+
+	*out = files_find(fs, path) ? SOURCE_FILE :
+	       !strcmp(path, FLEET_DEVICES_DIR) ? SOURCE_DIR : SOURCE_MISSING;
+	return 0;
+}
+
+static int files_list(void *ctx, const char *dir, struct source_entry **out, size_t *count)
+{
+	const struct files_source *fs = ctx;
+	size_t i, len = strlen(dir);
+
+	*out = fg_calloc(fs->n + 1, sizeof(**out));
+	*count = 0;
+	for (i = 0; i < fs->n; i++) {
+		const char *p = fs->sorted[i]->path;
+
+		if (!strncmp(p, dir, len) && p[len] == '/' && !strchr(p + len + 1, '/')) {
+			(*out)[*count].name = fg_strdup(p + len + 1);
+			(*out)[*count].type = SOURCE_FILE;
+			(*count)++;
+		}
+	}
+	return 0;
+}
+
+static int files_read(void *ctx, const char *path, size_t max, char **data, size_t *len)
+{
+	const struct edicd_file *f = files_find(ctx, path);
+
+	*data = NULL;
+	*len = 0;
+	if (!f)
+		return fg_error_set(FG_ENOTFOUND, "%s: no such file", path);
+	if (f->len > max)
+		return fg_error_set(FG_ELIMIT, "%s: over %zu bytes", path, max);
+	*data = fg_strndup(f->content, f->len);
+	*len = f->len;
+	return 0;
+}
+
+static void files_free(void *ctx)
+{
+	struct files_source *fs = ctx;
+
+	free(fs->sorted);
+	free(fs);
+}
+
+static const struct source_ops files_ops = { files_type, files_list, files_read, files_free };
+
+void edicd_files_source(struct source *out, const struct edicd_file *files, size_t n)
+{
+	struct files_source *fs = fg_calloc(1, sizeof(*fs));
+	size_t i;
+
+	fs->sorted = fg_calloc(n + 1, sizeof(*fs->sorted));
+	for (i = 0; i < n; i++)
+		fs->sorted[i] = &files[i];
+	fs->n = n;
+	qsort(fs->sorted, n, sizeof(*fs->sorted), path_cmp);
+	out->ops = &files_ops;
+	out->ctx = fs;
+	out->label = fg_strdup("the imported fleet");
+}

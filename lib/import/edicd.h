@@ -90,6 +90,11 @@ struct edicd_file {
 void edicd_fleet_files(const struct edicd_import *imp, struct edicd_file **files, size_t *n);
 void edicd_files_free(struct edicd_file *files, size_t n);
 
+/* The files as a source of fleet_load() (fleet/source.h), to validate them
+ * before any is written; `files` must outlive it. Release with
+ * source_release(). */
+void edicd_files_source(struct source *out, const struct edicd_file *files, size_t n);
+
 /* One row of --check: what edi-cd's templates and the fleet say. */
 struct edicd_check_row {
 	char *device;
