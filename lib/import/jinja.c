@@ -92,6 +92,7 @@ struct parser {
 	long long ti;
 	double tf;
 	char close;       /* '}' for {{ }}, '%' for {% %} */
+	size_t tag;       /* where the last {% %} tag began */
 };
 
 static void perr(struct parser *p, size_t pos, const char *code, const char *fmt, ...)
@@ -763,7 +764,7 @@ static int parse_if(struct parser *p, struct jlist *out, size_t pos, int depth)
 	if (stop == STOP_ELSE) {
 		stop = parse_block(p, &s->els, depth + 1);
 		if (stop == STOP_ELSE || stop == STOP_ELIF) {
-			SYNTAX(p, p->tpos, "'%s' after 'else'", stop == STOP_ELSE ? "else" : "elif");
+			SYNTAX(p, p->tag, "'%s' after 'else'", stop == STOP_ELSE ? "else" : "elif");
 			return -1;
 		}
 	}
@@ -780,6 +781,7 @@ static int parse_statement(struct parser *p, struct jlist *out, int depth)
 	size_t pos = p->pos - 2;
 	enum stop stop;
 
+	p->tag = pos;
 	p->close = '%';
 	if (p->pos < p->t->len && p->t->text[p->pos] == '-') {
 		UNSUPPORTED(p, pos, "whitespace control '{%%-'");
