@@ -205,6 +205,31 @@ $(BUILD)/fuzz/fuzz_fleet: $(BUILD)/obj/fuzz/fuzz_fleet.o $(LIBA)
 
 tests: $(FUZZ_REPLAY)
 
+# fuzz/fuzz_jinja.c: the template renderer of `fleetgate import edi-cd`, the
+# same way: `make fuzz-jinja` runs libFuzzer from fuzz/corpus-jinja/, and
+# `make check` replays that corpus (build/fuzz/replay-fuzz_jinja).
+FUZZ_JINJA_REPLAY := $(BUILD)/fuzz/replay-fuzz_jinja
+$(FUZZ_JINJA_REPLAY): $(BUILD)/obj/fuzz/fuzz_jinja.o $(BUILD)/obj/fuzz/replay.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+$(BUILD)/fuzz/fuzz_jinja: $(BUILD)/obj/fuzz/fuzz_jinja.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIB_LIBS)
+
+tests: $(FUZZ_JINJA_REPLAY)
+
+.PHONY: fuzz-jinja
+fuzz-jinja:
+	$(Q)scripts/ensure-deps fuzz
+	$(Q)$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SANITIZE=fuzzer OPT=-O1 \
+		build-fuzz/fuzz/fuzz_jinja
+	$(Q)mkdir -p build-fuzz/corpus-jinja
+	$(Q)build-fuzz/fuzz/fuzz_jinja -max_total_time=$(FUZZ_TIME) -timeout=10 -max_len=4096 \
+		-artifact_prefix=build-fuzz/jinja- $(FUZZ_ARGS) build-fuzz/corpus-jinja fuzz/corpus-jinja
+
 fuzz:
 	$(Q)scripts/ensure-deps fuzz
 	$(Q)$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SANITIZE=fuzzer OPT=-O1 \
