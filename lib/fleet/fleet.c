@@ -314,7 +314,7 @@ static void check_secrets(struct check *c, const struct ynode *n, const char *ke
 	while ((p = strstr(p, "${"))) {
 		const char *name = p + 2, *q;
 
-		if (!strncmp(name, FLEET_OS_IMAGE_REF + 2, strlen(FLEET_OS_IMAGE_REF) - 2)) {
+		if (!strncmp(p, FLEET_OS_IMAGE_REF, strlen(FLEET_OS_IMAGE_REF))) {
 			p += strlen(FLEET_OS_IMAGE_REF);
 			images++;
 			continue;
