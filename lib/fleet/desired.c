@@ -57,8 +57,7 @@ void desired_subscription(struct subscription *out, const struct fleet *view,
 	}
 }
 
-/* `value` with each ${os_image} replaced by `artifact` ("" when none). */
-static char *expand_image(const char *value, const char *artifact)
+char *desired_expand_image(const char *value, const char *artifact)
 {
 	struct fg_buf b = FG_BUF_INIT;
 	const char *p = value, *q;
@@ -92,7 +91,7 @@ static void config_put(struct desired *d, size_t *alloc, const struct fleet_map 
 		} else {
 			free(d->config[j].value);
 		}
-		d->config[j].value = expand_image(kv->value, d->artifact);
+		d->config[j].value = desired_expand_image(kv->value, d->artifact);
 		d->config[j].secret = strstr(d->config[j].value, "${secret:") != NULL;
 	}
 }

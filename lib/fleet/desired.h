@@ -108,6 +108,10 @@ int desired_compute(struct desired *out, const struct branch_view *views, size_t
 
 void desired_release(struct desired *d);
 
+/* `value` with each ${os_image} replaced by `artifact` ("" when NULL),
+ * malloc'd: what a device's configuration value becomes. */
+char *desired_expand_image(const char *value, const char *artifact);
+
 /* Resolve secrets: `lookup` returns the value of secret NAME or NULL.
  * Values are replaced in place. On a secret that cannot be resolved returns
  * FG_ENOTFOUND with *missing set to its name (malloc'd) and leaves the map

@@ -947,23 +947,6 @@ static int kv_cmp(const void *a, const void *b)
 	return strcmp(((const struct mender_kv *)a)->key, ((const struct mender_kv *)b)->key);
 }
 
-/* `value` with ${os_image} replaced by `artifact` ("" when none), as the
- * device would get it. */
-static char *with_image(const char *value, const char *artifact)
-{
-	struct fg_buf b = FG_BUF_INIT;
-	const char *p = value, *q;
-
-	fg_buf_init(&b);
-	while ((q = strstr(p, "${os_image}"))) {
-		fg_buf_put(&b, p, (size_t)(q - p));
-		fg_buf_puts(&b, artifact ? artifact : "");
-		p = q + strlen("${os_image}");
-	}
-	fg_buf_puts(&b, p);
-	return fg_buf_detach(&b);
-}
-
 static void edicd_state(struct state *s, const struct edicd_device *d, const struct edicd_import *imp,
 			const char *type)
 {
@@ -976,7 +959,7 @@ static void edicd_state(struct state *s, const struct edicd_device *d, const str
 	s->config = fg_calloc(d->nconfig + 1, sizeof(*s->config));
 	for (i = 0; i < d->nconfig; i++) {
 		s->config[i].key = fg_strdup(d->config[i].key);
-		s->config[i].value = with_image(d->config[i].value, s->artifact);
+		s->config[i].value = desired_expand_image(d->config[i].value, s->artifact);
 	}
 	s->nconfig = d->nconfig;
 	qsort(s->config, s->nconfig, sizeof(*s->config), kv_cmp);
