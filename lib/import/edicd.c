@@ -64,6 +64,10 @@ static void note(struct reader *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A problem of a whole file (line and column 0). */
+#define FILE_ERROR(r, file, code, ...) \
+	diags_add(&(r)->out->diags, DIAG_ERROR, file, 0, 0, code, __VA_ARGS__)
+
 #define ERROR_AT(r, file, n, code, ...)                                                       \
 	diags_add(&(r)->out->diags, DIAG_ERROR, file, (n) ? (n)->line : 0, (n) ? (n)->column : 0, \
 		  code, __VA_ARGS__)
@@ -82,13 +86,13 @@ static int read_yaml(struct reader *r, const char *path, struct yfile *f)
 	if (rc || type == SOURCE_MISSING)
 		return rc;
 	if (type != SOURCE_FILE) {
-		ERROR_AT(r, path, (const struct ynode *)NULL, "not-a-file", "'%s' is not a regular file",
+		FILE_ERROR(r, path, "not-a-file", "'%s' is not a regular file",
 			 path);
 		return 0;
 	}
 	rc = r->src->ops->read(r->src->ctx, path, FLEET_MAX_FILE, &data, &len);
 	if (rc == FG_ELIMIT) {
-		ERROR_AT(r, path, (const struct ynode *)NULL, "too-large", "'%s' is over 1 MiB", path);
+		FILE_ERROR(r, path, "too-large", "'%s' is over 1 MiB", path);
 		return 0;
 	}
 	if (rc)
@@ -235,7 +239,7 @@ vars:
 	read_yaml(r, path, &gv);
 	if (gv.doc) {
 		has_vars = 1;
-		ERROR_AT(r, gv.path, (const struct ynode *)NULL, "template-unsupported",
+		FILE_ERROR(r, gv.path, "template-unsupported",
 			 "variables of group '%s': only group_vars/all.yml is supported", name);
 	}
 	yfile_release(&gv);
@@ -259,7 +263,7 @@ static int read_inventory(struct reader *r)
 		return rc;
 	if (!r->inventory.doc) {
 		if (!r->out->diags.errors)
-			ERROR_AT(r, EDICD_INVENTORY, (const struct ynode *)NULL, "missing-file",
+			FILE_ERROR(r, EDICD_INVENTORY, "missing-file",
 				 "no inventory.yml: not an edi-cd repository");
 		return 0;
 	}
@@ -325,7 +329,7 @@ static int read_host_vars(struct reader *r)
 			free(id);
 		}
 		if (h->vars)
-			ERROR_AT(r, f->path, (const struct ynode *)NULL, "duplicate-key",
+			FILE_ERROR(r, f->path, "duplicate-key",
 				 "host '%s' has two host_vars files", h->id);
 		h->vars = f;
 	}
@@ -384,10 +388,10 @@ static struct tmpl *get_template(struct reader *r, const char *name)
 	t->name = fg_strdup(name);
 	path = fg_asprintf("%s/%s", EDICD_TEMPLATES, name);
 	if (r->src->ops->type(r->src->ctx, path, &type) || type != SOURCE_FILE)
-		ERROR_AT(r, path, (const struct ynode *)NULL, "missing-file",
+		FILE_ERROR(r, path, "missing-file",
 			 "the template '%s' is not a file", path);
 	else if (r->src->ops->read(r->src->ctx, path, JINJA_MAX_TEXT, &data, &len))
-		ERROR_AT(r, path, (const struct ynode *)NULL, "too-large", "%s", fg_error_message());
+		FILE_ERROR(r, path, "too-large", "%s", fg_error_message());
 	else
 		jinja_parse(&t->t, data, len, path, &r->out->diags);
 	free(data);
@@ -690,7 +694,7 @@ static void group_defaults(struct reader *r)
 	memset(&scratch, 0, sizeof(scratch));
 	if (chain_str(&scratch, &sc, "mender_server", &r->out->mender_server) ||
 	    host_images(&scratch, &sc, 0, &r->out->images, &r->out->nimages))
-		ERROR_AT(r, r->group.path, (const struct ynode *)NULL, "type", "%s", scratch.error);
+		FILE_ERROR(r, r->group.path, "type", "%s", scratch.error);
 	free(scratch.error);
 }
 

@@ -630,10 +630,13 @@ static struct jx *parse_logic(struct parser *p, int depth, int level)
 	struct jx *x = level ? parse_logic(p, depth, 0) : parse_cmp(p, depth), *n;
 
 	while (x && is_name(p, word)) {
-		if (depth > JINJA_MAX_DEPTH || !(n = jx_new(p, level ? X_OR : X_AND, p->tpos))) {
+		if (depth > JINJA_MAX_DEPTH) {
 			UNSUPPORTED(p, p->tpos, "expression nested more than %d deep", JINJA_MAX_DEPTH);
 			break;
 		}
+		n = jx_new(p, level ? X_OR : X_AND, p->tpos);
+		if (!n)
+			break;
 		n->a = x;
 		x = n;
 		if (lex(p))

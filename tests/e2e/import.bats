@@ -197,3 +197,13 @@ fleetgate import: 1 problem in the repository, 0 hosts Ansible would fail: nothi
 	echo "$output" | grep -qx "fleetgate import: host 22222222-bbbb-4bbb-8bbb-000000000004: roles/apply_configuration/templates/edge-configuration.json:20:46: the value 'https://example.com/?t=\${secret:MENDER_TOKEN}' holds '\${', which fleetgate would read as a substitution"
 	[ ! -e "$WORK/fleet" ]
 }
+
+@test "the import runs the validator: a fleet it would not accept is not written" {
+	cp -R "$FIX/fork" "$WORK/repo"
+	sed -i 's/"kiosk_enabled": "true",/"kiosk enabled": "true",/' "$WORK/repo/roles/apply_configuration/templates/edge-configuration.json"
+	run "$FLEETGATE" import edi-cd --output "$WORK/fleet" "$WORK/repo"
+	assert_status 1
+	assert_output_is "devices/11111111-aaaa-4aaa-8aaa-000000000001.yaml:10:3: error: configuration key 'kiosk enabled' in config may hold only letters, digits, '_', '.' and '-' [config-key]
+fleetgate import: the imported fleet does not validate: nothing written"
+	[ ! -e "$WORK/fleet/fleet.yaml" ]
+}
