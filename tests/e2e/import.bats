@@ -43,6 +43,9 @@ make_seed() { # fixture oracle.json
 import_and_apply() { # fixture
 	"$FLEETGATE" import edi-cd --output "$WORK/fleet" "$1" >"$WORK/import.out"
 	make_seed "$1" "$WORK/oracle.json"
+	if [ -n "${SEED_EDIT:-}" ]; then
+		jq "$SEED_EDIT" "$WORK/seed.json" > "$WORK/seed.edited" && mv "$WORK/seed.edited" "$WORK/seed.json"
+	fi
 	start_sim "$WORK/seed.json"
 	applied > "$WORK/applied.json"
 }
@@ -206,4 +209,15 @@ fleetgate import: 1 problem in the repository, 0 hosts Ansible would fail: nothi
 	assert_output_is "devices/11111111-aaaa-4aaa-8aaa-000000000001.yaml:10:3: error: configuration key 'kiosk enabled' in config may hold only letters, digits, '_', '.' and '-' [config-key]
 fleetgate import: the imported fleet does not validate: nothing written"
 	[ ! -e "$WORK/fleet/fleet.yaml" ]
+}
+
+@test "subscribed_branch: the device's Mender inventory attribute wins over host_vars, as in edi-cd" {
+	oracle "$FIX/fork"
+	# host_vars says main; the attribute in Mender says develop
+	SEED_EDIT='(.devices[] | select(.id == "22222222-bbbb-4bbb-8bbb-000000000003")).tags = {"subscribed_branch": "develop"}'
+	import_and_apply "$FIX/fork"
+	[ "$(jq -r '.["22222222-bbbb-4bbb-8bbb-000000000003"].branch' "$WORK/applied.json")" = develop ]
+	[ "$(jq -S '.["22222222-bbbb-4bbb-8bbb-000000000003"].config' "$WORK/applied.json")" = \
+		"$(jq -S '.["22222222-bbbb-4bbb-8bbb-000000000003"].config' "$WORK/oracle.json")" ]
+	[ "$(jq -r '.["11111111-aaaa-4aaa-8aaa-000000000001"].branch' "$WORK/applied.json")" = main ]
 }
