@@ -94,7 +94,8 @@ static void check_parse(const struct jinja_template *t, const struct diags *d, s
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct ynode *maps[1];
-	struct jinja_scope sc = { maps, 1, "0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40", "vars.yml" };
+	static const char *const files[] = { "vars.yml" };
+	struct jinja_scope sc = { maps, files, 1, "0b6c4f1e-7a2d-4e9b-b8c3-1f5a7d2e9c40" };
 	struct jinja_template *t = NULL;
 	struct diags d;
 	char *out = NULL;

@@ -410,12 +410,13 @@ static int host_error(struct edicd_device *d, const char *what)
 static int chain_str(struct edicd_device *d, const struct jinja_scope *sc, const char *name,
 		     char **out)
 {
-	const struct ynode *n = chain_get(sc, name, NULL);
+	size_t at = 0;
+	const struct ynode *n = chain_get(sc, name, &at);
 
 	*out = NULL;
 	if (!n)
 		return 0;
-	if (jinja_node_str(sc, n, name, out))
+	if (jinja_node_str(sc, n, sc->files[at], name, out))
 		return host_error(d, fg_error_message());
 	return 0;
 }
@@ -441,8 +442,8 @@ static int host_images(struct edicd_device *d, const struct jinja_scope *sc, int
 		if (it->type != YNODE_MAPPING || !(t = ynode_get(it, "device_type")) ||
 		    !(img = ynode_get(it, "image_name")))
 			return host_error(d, "os_image must be a list of {device_type, image_name}");
-		if (jinja_node_str(sc, t, "device_type", &kv->key) ||
-		    jinja_node_str(sc, img, "image_name", &kv->value))
+		if (jinja_node_str(sc, t, sc->files[at], "device_type", &kv->key) ||
+		    jinja_node_str(sc, img, sc->files[at], "image_name", &kv->value))
 			return host_error(d, fg_error_message());
 		(*nimages)++;
 	}
@@ -454,12 +455,13 @@ static int host_images(struct edicd_device *d, const struct jinja_scope *sc, int
 static int host_template(struct reader *r, struct edicd_device *d, const struct jinja_scope *sc,
 			 int have_default, char **name)
 {
-	const struct ynode *c = chain_get(sc, "configuration", NULL), *t;
+	size_t at = 0;
+	const struct ynode *c = chain_get(sc, "configuration", &at), *t;
 
 	*name = NULL;
 	if (c && c->type == YNODE_MAPPING && (t = ynode_get(c, "template"))) {
 		used_name(r, "configuration.template");
-		if (jinja_node_str(sc, t, "configuration.template", name))
+		if (jinja_node_str(sc, t, sc->files[at], "configuration.template", name))
 			return host_error(d, fg_error_message());
 		if (!**name || strchr(*name, '/') || !strcmp(*name, "..") || !strcmp(*name, "."))
 			return host_error(d, "configuration.template must name a file of " EDICD_TEMPLATES);
@@ -475,6 +477,8 @@ static void render_host(struct reader *r, const struct host *h, struct edicd_dev
 {
 	const struct ynode *group = r->group.doc ? r->group.doc->root : NULL;
 	const struct ynode *maps[4];
+	const char *files[4] = { h->vars ? h->vars->path : NULL, EDICD_INVENTORY, r->group.path,
+				 EDICD_INVENTORY };
 	struct jinja_scope sc;
 	struct tmpl *t;
 	char *text = NULL;
@@ -484,9 +488,9 @@ static void render_host(struct reader *r, const struct host *h, struct edicd_dev
 	maps[2] = group;
 	maps[3] = r->all_vars;
 	sc.maps = maps;
+	sc.files = files;
 	sc.nmaps = 4;
 	sc.hostname = h->id;
-	sc.file = h->vars ? h->vars->path : EDICD_INVENTORY;
 	fg_strings_free(r->used, r->nused);
 	r->used = NULL;
 	r->nused = r->aused = 0;
@@ -688,7 +692,8 @@ static void reader_release(struct reader *r)
 static void group_defaults(struct reader *r)
 {
 	const struct ynode *maps[2] = { r->group.doc ? r->group.doc->root : NULL, r->all_vars };
-	struct jinja_scope sc = { maps, 2, NULL, r->group.path };
+	const char *files[2] = { r->group.path, EDICD_INVENTORY };
+	struct jinja_scope sc = { maps, files, 2, NULL };
 	struct edicd_device scratch;
 
 	memset(&scratch, 0, sizeof(scratch));

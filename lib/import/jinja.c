@@ -937,6 +937,7 @@ struct val {
 	const char *s;  /* V_STR, V_SECRET (the name), V_UNDEF (what is undefined) */
 	int subst;      /* V_STR made by rendering: its ${...} are ours */
 	const struct ynode *node;
+	const char *file; /* V_NODE: the file it was read from */
 };
 
 struct ev {
@@ -1129,8 +1130,7 @@ static int scalar_val(const struct ynode *n, struct val *v)
 	v->t = V_STR;
 	v->s = s;
 	if (n->tag && strcmp(n->tag, "tag:yaml.org,2002:str"))
-		return fg_error_set(FG_EINVAL, "%u:%u: the YAML tag '%s' is not supported%s", n->line,
-				    n->column, n->tag,
+		return fg_error_set(FG_EINVAL, "the YAML tag '%s' is not supported%s", n->tag,
 				    !strcmp(n->tag, "!vault") ?
 					    " (an Ansible Vault value: put it in fleetgate's secrets file and use lookup('env', 'NAME'))" :
 					    "");
@@ -1143,14 +1143,12 @@ static int scalar_val(const struct ynode *n, struct val *v)
 		v->t = V_NONE;
 	} else if ((rc = yaml_float(s, &v->f)) || (rc = yaml_int(s, &v->i))) {
 		if (rc < 0)
-			return fg_error_set(FG_EINVAL, "%u:%u: the number '%s' is not supported (quote it)",
-					    n->line, n->column, s);
+			return fg_error_set(FG_EINVAL, "the number '%s' is not supported (quote it)", s);
 		v->t = strchr(s, '.') && !strchr(s, 'x') && !strchr(s, 'b') ? V_FLOAT : V_INT;
 		if (v->t == V_INT)
 			yaml_int(s, &v->i);
 	} else if ((rc = yaml_timestamp(s)) < 0) {
-		return fg_error_set(FG_EINVAL, "%u:%u: the timestamp '%s' is not supported (quote it)",
-				    n->line, n->column, s);
+		return fg_error_set(FG_EINVAL, "the timestamp '%s' is not supported (quote it)", s);
 	}
 	return 0;
 }
@@ -1284,7 +1282,8 @@ static int truth(const struct ev *e, const struct val *v, size_t pos, int *out)
 
 /* A variable's value that is a template itself, rendered when used, as
  * Ansible does. One {{ expr }} alone keeps its type (a secret stays one). */
-static int nested(struct ev *e, const struct ynode *n, const char *name, struct val *v)
+static int nested(struct ev *e, const struct ynode *n, const char *file, const char *name,
+		  struct val *v)
 {
 	struct jinja_template *t = NULL;
 	struct diags diags;
@@ -1295,9 +1294,9 @@ static int nested(struct ev *e, const struct ynode *n, const char *name, struct 
 
 	if (e->nesting >= JINJA_MAX_NESTING)
 		return fg_error_set(FG_EINVAL, "%s:%u:%u: '%s' is a template nested more than %d deep",
-				    e->sc->file, n->line, n->column, name, JINJA_MAX_NESTING);
+				    file, n->line, n->column, name, JINJA_MAX_NESTING);
 	diags_init(&diags);
-	where = fg_asprintf("%s:%u:%u: the value of '%s'", e->sc->file, n->line, n->column, name);
+	where = fg_asprintf("%s:%u:%u: the value of '%s'", file, n->line, n->column, name);
 	jinja_parse(&t, n->value, n->length, where, &diags);
 	if (!t) {
 		rc = fg_error_set(FG_EINVAL, "%s:%u:%u: %s", diags.items[0].file, diags.items[0].line,
@@ -1333,8 +1332,9 @@ done:
 	return rc;
 }
 
-/* The value of YAML node `n`, the variable (or part) `name`. */
-static int node_val(struct ev *e, const struct ynode *n, const char *name, struct val *v)
+/* The value of YAML node `n` of `file`, the variable (or part) `name`. */
+static int node_val(struct ev *e, const struct ynode *n, const char *file, const char *name,
+		    struct val *v)
 {
 	int rc;
 
@@ -1342,13 +1342,19 @@ static int node_val(struct ev *e, const struct ynode *n, const char *name, struc
 	if (n->type != YNODE_SCALAR) {
 		v->t = V_NODE;
 		v->node = n;
+		v->file = file;
 		return 0;
 	}
 	rc = scalar_val(n, v);
-	if (rc)
-		return fg_error_wrap(rc, "%s:", e->sc->file);
+	if (rc) {
+		char *why = fg_strdup(fg_error_message());
+
+		fg_error_set(rc, "%s:%u:%u: %s", file, n->line, n->column, why);
+		free(why);
+		return rc;
+	}
 	if (v->t == V_STR && (strstr(v->s, "{{") || strstr(v->s, "{%") || strstr(v->s, "{#")))
-		return nested(e, n, name, v);
+		return nested(e, n, file, name, v);
 	return 0;
 }
 
@@ -1362,7 +1368,7 @@ static int eval_name(struct ev *e, const struct jx *x, struct val *v)
 		e->use(e->uctx, x->s);
 	for (i = 0; i < e->sc->nmaps; i++)
 		if (e->sc->maps[i] && (n = ynode_get(e->sc->maps[i], x->s)))
-			return node_val(e, n, x->s, v);
+			return node_val(e, n, e->sc->files[i], x->s, v);
 	if (!strcmp(x->s, "inventory_hostname") && e->sc->hostname) {
 		v->t = V_STR;
 		v->s = e->sc->hostname;
@@ -1415,7 +1421,7 @@ static int eval_attr(struct ev *e, const struct jx *x, struct val *v)
 		v->s = keep(e, name);
 		return 0;
 	}
-	rc = node_val(e, n, name, v);
+	rc = node_val(e, n, obj.file, name, v);
 	free(name);
 	return rc;
 }
@@ -1699,8 +1705,8 @@ int jinja_render(const struct jinja_template *t, const struct jinja_scope *scope
 	return 0;
 }
 
-int jinja_node_str(const struct jinja_scope *scope, const struct ynode *n, const char *name,
-		   char **out)
+int jinja_node_str(const struct jinja_scope *scope, const struct ynode *n, const char *file,
+		   const char *name, char **out)
 {
 	static const struct jinja_template none = { (char *)"", 0, (char *)"", { 0 }, 0, 0, 0 };
 	struct fg_buf b = FG_BUF_INIT;
@@ -1713,12 +1719,12 @@ int jinja_node_str(const struct jinja_scope *scope, const struct ynode *n, const
 	e.sc = scope;
 	*out = NULL;
 	if (n->type != YNODE_SCALAR)
-		return fg_error_set(FG_EINVAL, "%s:%u:%u: '%s' must be a scalar", scope->file, n->line,
+		return fg_error_set(FG_EINVAL, "%s:%u:%u: '%s' must be a scalar", file, n->line,
 				    n->column, name);
 	fg_buf_init(&b);
-	rc = node_val(&e, n, name, &v);
+	rc = node_val(&e, n, file, name, &v);
 	if (!rc && v.t == V_UNDEF)
-		rc = fg_error_set(FG_EINVAL, "%s:%u:%u: '%s' is undefined", scope->file, n->line,
+		rc = fg_error_set(FG_EINVAL, "%s:%u:%u: '%s' is undefined", file, n->line,
 				  n->column, v.s);
 	else if (!rc)
 		rc = put_val(&e, &b, &v, 0);

@@ -63,9 +63,9 @@ void jinja_names(const struct jinja_template *t, const char ***names, size_t *co
  */
 struct jinja_scope {
 	const struct ynode *const *maps;
+	const char *const *files; /* the file of each map, for messages */
 	size_t nmaps;
 	const char *hostname;
-	const char *file; /* where the maps come from, for messages */
 };
 
 /*
@@ -81,7 +81,7 @@ int jinja_render(const struct jinja_template *t, const struct jinja_scope *scope
 		 jinja_use_fn names_used, void *ctx, char **out);
 
 /*
- * The scalar `n` (the variable `name`, of `scope`) as {{ name }} would
+ * The scalar `n` (the variable `name` of `file`, in `scope`) as {{ name }} would
  * print it: typed as Ansible's loader (PyYAML, YAML 1.1) types it and
  * printed as Python's str() does (plain true/yes/on -> "True", 010 -> "8",
  * 1.50 -> "1.5", ~ -> "None"; quoted scalars as written), a value that is a
@@ -90,7 +90,7 @@ int jinja_render(const struct jinja_template *t, const struct jinja_scope *scope
  * a time, sexagesimal numbers, tags other than !!str, integers beyond 64
  * bits), for a list or mapping, and for a value holding '${'.
  */
-int jinja_node_str(const struct jinja_scope *scope, const struct ynode *n, const char *name,
-		   char **out);
+int jinja_node_str(const struct jinja_scope *scope, const struct ynode *n, const char *file,
+		   const char *name, char **out);
 
 #endif

@@ -221,3 +221,12 @@ fleetgate import: the imported fleet does not validate: nothing written"
 		"$(jq -S '.["22222222-bbbb-4bbb-8bbb-000000000003"].config' "$WORK/oracle.json")" ]
 	[ "$(jq -r '.["11111111-aaaa-4aaa-8aaa-000000000001"].branch' "$WORK/applied.json")" = main ]
 }
+
+@test "a value Python would print differently than modelled is refused, naming the file it is in" {
+	cp -R "$FIX/fork" "$WORK/repo"
+	sed -i 's/^camera_resolution: 1080/camera_resolution: 2025-10-10 10:00:00/' "$WORK/repo/group_vars/all.yml"
+	run "$FLEETGATE" import edi-cd --output "$WORK/fleet" "$WORK/repo"
+	assert_status 1
+	assert_output_is "fleetgate import: host 22222222-bbbb-4bbb-8bbb-000000000003: group_vars/all.yml:11:20: the timestamp '2025-10-10 10:00:00' is not supported (quote it)
+fleetgate import: 0 problems in the repository, 1 host Ansible would fail: nothing written"
+}

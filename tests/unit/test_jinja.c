@@ -74,7 +74,8 @@ static char *render(void **state, const char *text)
 {
 	struct fixture *fx = *state;
 	const struct ynode *maps[] = { fx->doc->root };
-	struct jinja_scope sc = { maps, 1, "host-1", "vars.yml" };
+	static const char *const files[] = { "vars.yml" };
+	struct jinja_scope sc = { maps, files, 1, "host-1" };
 	struct jinja_template *t = NULL;
 	struct diags d;
 	char *out = NULL;
