@@ -92,17 +92,21 @@ static int parse_args(struct import_args *a, int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("import", "which kind of repository? 'fleetgate import edi-cd DIR' (see --help)");
+		return cli_usage_error(
+			"import",
+			"which kind of repository? 'fleetgate import edi-cd DIR' (see --help)");
 	if (strcmp(argv[optind], "edi-cd"))
 		return cli_usage_error("import", "unknown kind '%s': only edi-cd is supported",
 				       argv[optind]);
 	if (++optind >= argc)
-		return cli_usage_error("import", "the edi-cd repository is missing: 'fleetgate import edi-cd DIR'");
+		return cli_usage_error(
+			"import", "the edi-cd repository is missing: 'fleetgate import edi-cd DIR'");
 	a->dir = argv[optind++];
 	if (optind < argc)
 		return cli_usage_error("import", "unexpected argument '%s'", argv[optind]);
 	if (a->check && a->force)
-		return cli_usage_error("import", "--check writes nothing: --force makes no sense with it");
+		return cli_usage_error("import",
+				       "--check writes nothing: --force makes no sense with it");
 	if (!a->output)
 		a->output = a->dir;
 	return 0;
@@ -143,7 +147,8 @@ static void print_notes(const struct edicd_import *imp, struct fg_buf *b)
 	size_t i;
 
 	if (imp->nsecrets) {
-		fg_buf_puts(b, "secrets the server needs (fleetgate.secretsFile, or FLEETGATE_SECRET_<NAME>):");
+		fg_buf_puts(b,
+			    "secrets the server needs (fleetgate.secretsFile, or FLEETGATE_SECRET_<NAME>):");
 		for (i = 0; i < imp->nsecrets; i++)
 			fg_buf_printf(b, " %s", imp->secrets[i]);
 		fg_buf_putc(b, '\n');
@@ -239,7 +244,8 @@ static int validate_files(const struct edicd_file *files, size_t n)
 		status = cli_fail("import", EXIT_USAGE, "validating the imported fleet");
 	} else if (diags.errors) {
 		print_diags(&diags);
-		fprintf(stderr, "fleetgate import: the imported fleet does not validate: nothing written\n");
+		fprintf(stderr,
+			"fleetgate import: the imported fleet does not validate: nothing written\n");
 		status = EXIT_REJECTED;
 	}
 	fleet_free(fleet);
@@ -258,7 +264,8 @@ static int write_fleet(const struct import_args *a, const struct edicd_file *fil
 	int status = EXIT_USAGE, stagefd = -1;
 
 	if (mkdir(a->output, 0777) && errno != EEXIST) {
-		fprintf(stderr, "fleetgate import: cannot create '%s': %s\n", a->output, strerror(errno));
+		fprintf(stderr, "fleetgate import: cannot create '%s': %s\n", a->output,
+			strerror(errno));
 		free(stage);
 		return EXIT_USAGE;
 	}
@@ -289,7 +296,8 @@ static int write_fleet(const struct import_args *a, const struct edicd_file *fil
 	old = fg_asprintf("%s/devices.old", stage);
 	dst = fg_asprintf("%s/" FLEET_DEVICES_DIR, a->output);
 	if ((exists(dst) && rename(dst, old)) || rename(dev, dst)) {
-		fprintf(stderr, "fleetgate import: moving '%s' into place: %s\n", dst, strerror(errno));
+		fprintf(stderr, "fleetgate import: moving '%s' into place: %s\n", dst,
+			strerror(errno));
 		goto done;
 	}
 	free(dst);
@@ -297,7 +305,8 @@ static int write_fleet(const struct import_args *a, const struct edicd_file *fil
 	dst = fg_asprintf("%s/" FLEET_FILE, a->output);
 	path = fg_asprintf("%s/" FLEET_FILE, stage);
 	if (rename(path, dst)) {
-		fprintf(stderr, "fleetgate import: moving '%s' into place: %s\n", dst, strerror(errno));
+		fprintf(stderr, "fleetgate import: moving '%s' into place: %s\n", dst,
+			strerror(errno));
 		goto done;
 	}
 	if (sync_dir(a->output)) {
@@ -345,7 +354,8 @@ static int import(const struct import_args *a, const struct edicd_import *imp)
 	fg_buf_put_printable(&b, a->dir);
 	fg_buf_printf(&b, " (%s) into ", imp->schema);
 	fg_buf_put_printable(&b, a->output);
-	fg_buf_printf(&b, ": fleet.yaml and %zu device file%s (%zu from host_vars, %zu with the group's defaults",
+	fg_buf_printf(&b,
+		      ": fleet.yaml and %zu device file%s (%zu from host_vars, %zu with the group's defaults",
 		      imp->ndevices, imp->ndevices == 1 ? "" : "s", own, imp->ndevices - own);
 	fg_buf_printf(&b, "%s)\n", imp->norphans ? "" : ", no orphans");
 	print_notes(imp, &b);
@@ -363,7 +373,7 @@ static void put_cell(struct fg_buf *b, const char *s, int width)
 	size_t before = b->len;
 
 	fg_buf_put_printable(b, s);
-	for (; (int)(b->len - before) < width + 2; )
+	for (; (int)(b->len - before) < width + 2;)
 		fg_buf_putc(b, ' ');
 }
 
@@ -444,7 +454,8 @@ int cmd_import(int argc, char **argv)
 	if (imp.diags.errors || edicd_failed(&imp)) {
 		print_diags(&imp.diags);
 		print_failed(&imp);
-		fprintf(stderr, "fleetgate import: %zu problem%s in the repository, %zu host%s Ansible would fail: nothing %s\n",
+		fprintf(stderr,
+			"fleetgate import: %zu problem%s in the repository, %zu host%s Ansible would fail: nothing %s\n",
 			imp.diags.errors, imp.diags.errors == 1 ? "" : "s", edicd_failed(&imp),
 			edicd_failed(&imp) == 1 ? "" : "s", a.check ? "compared" : "written");
 		status = EXIT_REJECTED;

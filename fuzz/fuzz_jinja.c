@@ -48,12 +48,11 @@ static void fuzz_fail(const char *fmt, ...)
 	abort();
 }
 
-static const char vars[] =
-	"s: text\nb: yes\nf: off\ni: 010\nx: 1.50\nn: ~\nempty: ''\n"
-	"list: [a, b]\nmap: { inner: { leaf: deep } }\n"
-	"secret: \"{{ lookup('env', 'TOKEN') }}\"\n"
-	"templ: \"{{ s }}-{{ map.inner.leaf }}\"\n"
-	"loop1: \"{{ loop2 }}\"\nloop2: \"{{ loop1 }}\"\n";
+static const char vars[] = "s: text\nb: yes\nf: off\ni: 010\nx: 1.50\nn: ~\nempty: ''\n"
+			   "list: [a, b]\nmap: { inner: { leaf: deep } }\n"
+			   "secret: \"{{ lookup('env', 'TOKEN') }}\"\n"
+			   "templ: \"{{ s }}-{{ map.inner.leaf }}\"\n"
+			   "loop1: \"{{ loop2 }}\"\nloop2: \"{{ loop1 }}\"\n";
 
 static struct ydoc *vars_doc(void)
 {
@@ -83,7 +82,8 @@ static void check_parse(const struct jinja_template *t, const struct diags *d, s
 		return;
 	if (d->count != 1 || d->errors != 1)
 		fuzz_fail("no template and %zu diagnostics", d->count);
-	if (strcmp(d->items[0].code, "template-syntax") && strcmp(d->items[0].code, "template-unsupported"))
+	if (strcmp(d->items[0].code, "template-syntax") &&
+	    strcmp(d->items[0].code, "template-unsupported"))
 		fuzz_fail("code '%s'", d->items[0].code);
 	if (!d->items[0].message[0] || d->items[0].line < 1 || d->items[0].column < 1 ||
 	    d->items[0].line > lines)

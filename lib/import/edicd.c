@@ -35,14 +35,14 @@ struct reader {
 	const struct source *src;
 	struct edicd_import *out;
 	struct yfile inventory, group;
-	const struct ynode *all_vars;    /* all: vars: in inventory.yml */
+	const struct ynode *all_vars; /* all: vars: in inventory.yml */
 	struct host *hosts;
 	size_t nhosts, ahosts;
-	struct yfile **host_files;     /* each its own allocation: hosts point to them */
+	struct yfile **host_files; /* each its own allocation: hosts point to them */
 	size_t nhost_files, ahost_files;
 	struct tmpl *tmpls;
 	size_t ntmpls, atmpls;
-	char **dropped;                  /* groups without variables */
+	char **dropped; /* groups without variables */
 	size_t ndropped, adropped;
 	size_t anotes;
 	/* names rendering read, for the unused-key report */
@@ -68,7 +68,7 @@ static void note(struct reader *r, const char *fmt, ...)
 #define FILE_ERROR(r, file, code, ...) \
 	diags_add(&(r)->out->diags, DIAG_ERROR, file, 0, 0, code, __VA_ARGS__)
 
-#define ERROR_AT(r, file, n, code, ...)                                                       \
+#define ERROR_AT(r, file, n, code, ...)                                                           \
 	diags_add(&(r)->out->diags, DIAG_ERROR, file, (n) ? (n)->line : 0, (n) ? (n)->column : 0, \
 		  code, __VA_ARGS__)
 
@@ -86,8 +86,7 @@ static int read_yaml(struct reader *r, const char *path, struct yfile *f)
 	if (rc || type == SOURCE_MISSING)
 		return rc;
 	if (type != SOURCE_FILE) {
-		FILE_ERROR(r, path, "not-a-file", "'%s' is not a regular file",
-			 path);
+		FILE_ERROR(r, path, "not-a-file", "'%s' is not a regular file", path);
 		return 0;
 	}
 	rc = r->src->ops->read(r->src->ctx, path, FLEET_MAX_FILE, &data, &len);
@@ -166,7 +165,8 @@ static void add_hosts(struct reader *r, const struct ynode *hosts)
 		if (v->type == YNODE_MAPPING && v->count) {
 			if (h->inline_vars)
 				ERROR_AT(r, r->inventory.path, v, "template-unsupported",
-					 "host '%s' has variables in two groups: not supported", h->id);
+					 "host '%s' has variables in two groups: not supported",
+					 h->id);
 			h->inline_vars = v;
 		}
 	}
@@ -229,7 +229,8 @@ static void walk_group(struct reader *r, const char *name, const struct ynode *g
 		} else {
 			has_vars = 1;
 			ERROR_AT(r, r->inventory.path, key, "template-unsupported",
-				 "variables of group '%s': only the group 'all' may carry variables", name);
+				 "variables of group '%s': only the group 'all' may carry variables",
+				 name);
 		}
 	}
 vars:
@@ -240,7 +241,7 @@ vars:
 	if (gv.doc) {
 		has_vars = 1;
 		FILE_ERROR(r, gv.path, "template-unsupported",
-			 "variables of group '%s': only group_vars/all.yml is supported", name);
+			   "variables of group '%s': only group_vars/all.yml is supported", name);
 	}
 	yfile_release(&gv);
 	free(path);
@@ -264,12 +265,13 @@ static int read_inventory(struct reader *r)
 	if (!r->inventory.doc) {
 		if (!r->out->diags.errors)
 			FILE_ERROR(r, EDICD_INVENTORY, "missing-file",
-				 "no inventory.yml: not an edi-cd repository");
+				   "no inventory.yml: not an edi-cd repository");
 		return 0;
 	}
 	root = r->inventory.doc->root;
 	if (!root || root->type != YNODE_MAPPING) {
-		ERROR_AT(r, EDICD_INVENTORY, root, "type", "the inventory must be a mapping of groups");
+		ERROR_AT(r, EDICD_INVENTORY, root, "type",
+			 "the inventory must be a mapping of groups");
 		return 0;
 	}
 	for (i = 0; i + 1 < root->count; i += 2) {
@@ -277,7 +279,8 @@ static int read_inventory(struct reader *r)
 
 		if (strcmp(name, "all"))
 			ERROR_AT(r, EDICD_INVENTORY, root->items[i], "template-unsupported",
-				 "top-level group '%s': only 'all' (with children) is supported", name);
+				 "top-level group '%s': only 'all' (with children) is supported",
+				 name);
 		else
 			walk_group(r, name, root->items[i + 1], 0);
 	}
@@ -300,7 +303,9 @@ static int read_host_vars(struct reader *r)
 	int rc = r->src->ops->list(r->src->ctx, "host_vars", &e, &n);
 
 	for (i = 0; !rc && i < n; i++) {
-		size_t cut = ends_with(e[i].name, ".yml") ? 4 : ends_with(e[i].name, ".yaml") ? 5 : 0;
+		size_t cut = ends_with(e[i].name, ".yml")    ? 4
+			     : ends_with(e[i].name, ".yaml") ? 5
+							     : 0;
 		char *path = fg_asprintf("host_vars/%s", e[i].name), *id;
 		struct yfile *f;
 		struct host *h;
@@ -329,8 +334,8 @@ static int read_host_vars(struct reader *r)
 			free(id);
 		}
 		if (h->vars)
-			FILE_ERROR(r, f->path, "duplicate-key",
-				 "host '%s' has two host_vars files", h->id);
+			FILE_ERROR(r, f->path, "duplicate-key", "host '%s' has two host_vars files",
+				   h->id);
 		h->vars = f;
 	}
 	source_entries_free(e, n);
@@ -388,8 +393,7 @@ static struct tmpl *get_template(struct reader *r, const char *name)
 	t->name = fg_strdup(name);
 	path = fg_asprintf("%s/%s", EDICD_TEMPLATES, name);
 	if (r->src->ops->type(r->src->ctx, path, &type) || type != SOURCE_FILE)
-		FILE_ERROR(r, path, "missing-file",
-			 "the template '%s' is not a file", path);
+		FILE_ERROR(r, path, "missing-file", "the template '%s' is not a file", path);
 	else if (r->src->ops->read(r->src->ctx, path, JINJA_MAX_TEXT, &data, &len))
 		FILE_ERROR(r, path, "too-large", "%s", fg_error_message());
 	else
@@ -464,7 +468,8 @@ static int host_template(struct reader *r, struct edicd_device *d, const struct 
 		if (jinja_node_str(sc, t, sc->files[at], "configuration.template", name))
 			return host_error(d, fg_error_message());
 		if (!**name || strchr(*name, '/') || !strcmp(*name, "..") || !strcmp(*name, "."))
-			return host_error(d, "configuration.template must name a file of " EDICD_TEMPLATES);
+			return host_error(
+				d, "configuration.template must name a file of " EDICD_TEMPLATES);
 		return 0;
 	}
 	if (have_default)
@@ -539,8 +544,8 @@ static int one_of_words(const char *s, const char *const *words)
 }
 
 /* Keys of a host's own variables that no rendering read. */
-static void unused_keys(struct reader *r, const char *file, const struct ynode *map,
-			char **used, size_t nused)
+static void unused_keys(struct reader *r, const char *file, const struct ynode *map, char **used,
+			size_t nused)
 {
 	static const char *const importer[] = { "subscribed_branch", "os_image", "mender_server",
 						NULL };
@@ -564,9 +569,9 @@ static void unused_keys(struct reader *r, const char *file, const struct ynode *
 								   sub->items[k]->value);
 
 					if (!in_list(dotted, used, nused))
-						note(r, "%s:%u:%u: unused: no template reads '%s'", file,
-						     sub->items[k]->line, sub->items[k]->column,
-						     dotted);
+						note(r, "%s:%u:%u: unused: no template reads '%s'",
+						     file, sub->items[k]->line,
+						     sub->items[k]->column, dotted);
 					free(dotted);
 				}
 			}
@@ -597,7 +602,8 @@ static void collect_secrets(struct edicd_import *imp, size_t *alloc, const char 
 		if (i < imp->nsecrets && !strcmp(imp->secrets[i], s)) {
 			free(s);
 		} else {
-			imp->secrets = fg_grow(imp->secrets, alloc, imp->nsecrets + 1, sizeof(char *));
+			imp->secrets =
+				fg_grow(imp->secrets, alloc, imp->nsecrets + 1, sizeof(char *));
 			memmove(imp->secrets + i + 1, imp->secrets + i,
 				(imp->nsecrets - i) * sizeof(char *));
 			imp->secrets[i] = s;
@@ -631,8 +637,8 @@ static void import_hosts(struct reader *r, int include_orphans, int have_default
 			imp->norphans++;
 			note(r, "%s: orphan: '%s' is not in inventory.yml (Ansible ignores it); %s",
 			     h->vars->path, h->id,
-			     include_orphans ? "imported (--include-orphans)" :
-					       "not imported (--include-orphans imports it)");
+			     include_orphans ? "imported (--include-orphans)"
+					     : "not imported (--include-orphans imports it)");
 			if (!include_orphans)
 				continue;
 		}
@@ -641,14 +647,14 @@ static void import_hosts(struct reader *r, int include_orphans, int have_default
 		d->file = h->vars ? fg_strdup(h->vars->path) : NULL;
 		d->orphan = h->orphan;
 		if (!fleet_device_id_valid(h->id))
-			host_error(d, "the host name is not a Mender device id (a lowercase UUID or 24 hex digits)");
+			host_error(d,
+				   "the host name is not a Mender device id (a lowercase UUID or 24 hex digits)");
 		else
 			render_host(r, h, d, have_default);
 		for (k = 0; k < d->nconfig; k++)
 			collect_secrets(imp, &asecrets, d->config[k].value);
 		if (d->template) {
-			schema_2022 |= strcmp(d->template, EDICD_TEMPLATE) != 0 ||
-				       !have_default;
+			schema_2022 |= strcmp(d->template, EDICD_TEMPLATE) != 0 || !have_default;
 			schema_today |= !strcmp(d->template, EDICD_TEMPLATE) && have_default;
 		}
 		if (h->vars && h->vars->doc)
@@ -656,8 +662,10 @@ static void import_hosts(struct reader *r, int include_orphans, int have_default
 		if (h->inline_vars)
 			unused_keys(r, EDICD_INVENTORY, h->inline_vars, r->used, r->nused);
 	}
-	imp->schema = schema_2022 && schema_today ? "edge-configuration.json and configuration.template" :
-		      schema_2022 ? "configuration.template (2022)" : "edge-configuration.json";
+	imp->schema = schema_2022 && schema_today
+			      ? "edge-configuration.json and configuration.template"
+		      : schema_2022 ? "configuration.template (2022)"
+				    : "edge-configuration.json";
 	if (r->group.doc)
 		unused_keys(r, r->group.path, r->group.doc->root, r->group_used, r->ngroup_used);
 	for (j = 0; j < r->ntmpls; j++)
@@ -747,7 +755,8 @@ int edicd_read(struct edicd_import *out, const struct source *src, int include_o
 		for (i = 0; i < r.ndropped; i++)
 			fg_buf_printf(&b, "%s%s", i ? ", " : "", r.dropped[i]);
 		list = fg_buf_detach(&b);
-		note(&r, "%s: groups without variables dropped (fleetgate has no groups; Mender's device type picks the OS image): %s",
+		note(&r,
+		     "%s: groups without variables dropped (fleetgate has no groups; Mender's device type picks the OS image): %s",
 		     EDICD_INVENTORY, list);
 		free(list);
 	}
@@ -891,9 +900,10 @@ void edicd_fleet_files(const struct edicd_import *imp, struct edicd_file **files
 	*files = NULL;
 	*n = 0;
 	fg_buf_init(&b);
-	fg_buf_puts(&b, "# Imported from edi-cd by fleetgate import edi-cd: see docs/migrate-from-edi-cd.md.\n"
-			"# No default_branch: as in edi-cd, only the devices listed here are managed.\n"
-			"fleet: 1\n");
+	fg_buf_puts(&b,
+		    "# Imported from edi-cd by fleetgate import edi-cd: see docs/migrate-from-edi-cd.md.\n"
+		    "# No default_branch: as in edi-cd, only the devices listed here are managed.\n"
+		    "fleet: 1\n");
 	if (imp->mender_server) {
 		fg_buf_puts(&b, "mender:\n  server: ");
 		put_quoted(&b, imp->mender_server);
@@ -906,8 +916,7 @@ void edicd_fleet_files(const struct edicd_import *imp, struct edicd_file **files
 
 		for (i = 0; i < nshared; i++) {
 			kv[i].key = (char *)shared[i];
-			kv[i].value = (char *)kv_find(first->config, first->nconfig,
-								     shared[i]);
+			kv[i].value = (char *)kv_find(first->config, first->nconfig, shared[i]);
 		}
 		put_map(&b, "config", kv, nshared, NULL, 0);
 		free(kv);
@@ -917,8 +926,9 @@ void edicd_fleet_files(const struct edicd_import *imp, struct edicd_file **files
 		const struct edicd_device *d = &imp->devices[i];
 
 		fg_buf_init(&b);
-		fg_buf_printf(&b, "# %s\n", d->file ? d->file :
-						      "in inventory.yml without host_vars: the group's defaults");
+		fg_buf_printf(&b, "# %s\n",
+			      d->file ? d->file
+				      : "in inventory.yml without host_vars: the group's defaults");
 		fg_buf_puts(&b, "subscribed_branch: ");
 		put_quoted(&b, d->branch);
 		fg_buf_putc(&b, '\n');
@@ -956,8 +966,8 @@ static int kv_cmp(const void *a, const void *b)
 	return strcmp(((const struct mender_kv *)a)->key, ((const struct mender_kv *)b)->key);
 }
 
-static void edicd_state(struct state *s, const struct edicd_device *d, const struct edicd_import *imp,
-			const char *type)
+static void edicd_state(struct state *s, const struct edicd_device *d,
+			const struct edicd_import *imp, const char *type)
 {
 	const struct mender_kv *images = d->own_images ? d->images : imp->images;
 	size_t nimages = d->own_images ? d->nimages : imp->nimages, i;
@@ -990,8 +1000,7 @@ static void fleet_state(struct state *s, struct desired *des, const struct fleet
 	view.branch = sub.branch;
 	view.fleet = fleet;
 	view.stage = 1;
-	if (desired_compute(des, &view, 1, sub.branch, &facts, NULL) ||
-	    des->status != DESIRED_MANAGED)
+	if (desired_compute(des, &view, 1, sub.branch, &facts, NULL) || des->status != DESIRED_MANAGED)
 		return;
 	s->branch = des->branch;
 	s->artifact = des->artifact;
@@ -1041,8 +1050,9 @@ static char *difference(const struct state *a, const struct state *b)
 	if (!a->artifact != !b->artifact || (a->artifact && strcmp(a->artifact, b->artifact)))
 		return fg_strdup("the OS image");
 	while (i < a->nconfig || j < b->nconfig) {
-		int c = i == a->nconfig ? 1 : j == b->nconfig ? -1 :
-					  strcmp(a->config[i].key, b->config[j].key);
+		int c = i == a->nconfig   ? 1
+			: j == b->nconfig ? -1
+					  : strcmp(a->config[i].key, b->config[j].key);
 
 		if (c < 0)
 			return fg_asprintf("'%s' only in edi-cd", a->config[i].key);
@@ -1085,7 +1095,8 @@ static void check_device(struct edicd_check_row *row, const struct edicd_import 
 		fkeys = f.nconfig > fkeys ? f.nconfig : fkeys;
 		diff = difference(&e, &f);
 		if (diff && !row->difference)
-			row->difference = type ? fg_asprintf("%s (as %s)", diff, type) : fg_strdup(diff);
+			row->difference = type ? fg_asprintf("%s (as %s)", diff, type)
+					       : fg_strdup(diff);
 		free(diff);
 		mender_kv_free(e.config, e.nconfig);
 		mender_kv_free(f.config, f.nconfig);
@@ -1140,7 +1151,7 @@ static int path_cmp(const void *a, const void *b)
 static const struct edicd_file *files_find(const struct files_source *fs, const char *path)
 {
 	struct edicd_file key = { (char *)path, NULL, 0 };
-	const struct edicd_file *k = &key, *const *hit;
+	const struct edicd_file *k = &key, *const * hit;
 
 	hit = fs->n ? bsearch(&k, fs->sorted, fs->n, sizeof(*fs->sorted), path_cmp) : NULL;
 	return hit ? *hit : NULL;
@@ -1150,8 +1161,9 @@ static int files_type(void *ctx, const char *path, enum source_type *out)
 {
 	const struct files_source *fs = ctx;
 
-	*out = files_find(fs, path) ? SOURCE_FILE :
-	       !strcmp(path, FLEET_DEVICES_DIR) ? SOURCE_DIR : SOURCE_MISSING;
+	*out = files_find(fs, path)               ? SOURCE_FILE
+	       : !strcmp(path, FLEET_DEVICES_DIR) ? SOURCE_DIR
+						  : SOURCE_MISSING;
 	return 0;
 }
 

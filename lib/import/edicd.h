@@ -32,32 +32,32 @@
 #define EDICD_TEMPLATE "edge-configuration.json"
 
 struct edicd_device {
-	char *id;              /* the inventory host: the Mender device id */
-	char *file;            /* host_vars/<id>.yml, or NULL: group defaults only */
-	int orphan;            /* host_vars without an inventory entry */
-	char *branch;          /* subscribed_branch as rendered */
-	char *template;        /* template rendered, or NULL: no configuration */
+	char *id;                 /* the inventory host: the Mender device id */
+	char *file;               /* host_vars/<id>.yml, or NULL: group defaults only */
+	int orphan;               /* host_vars without an inventory entry */
+	char *branch;             /* subscribed_branch as rendered */
+	char *template;           /* template rendered, or NULL: no configuration */
 	struct mender_kv *config; /* the rendered map, in template order */
 	size_t nconfig;
 	struct mender_kv *images; /* device_type -> image_name, the list in order */
 	size_t nimages;
-	int own_images;        /* the host's own os_image list replaces the group's */
-	char *error;           /* why Ansible would fail this host, or NULL */
+	int own_images; /* the host's own os_image list replaces the group's */
+	char *error;    /* why Ansible would fail this host, or NULL */
 };
 
 struct edicd_import {
-	const char *schema;    /* "edge-configuration.json", "configuration.template (2022)", or both */
-	char *mender_server;   /* or NULL */
+	const char *schema; /* "edge-configuration.json", "configuration.template (2022)", or both */
+	char *mender_server;      /* or NULL */
 	struct mender_kv *images; /* the group's os_image */
 	size_t nimages;
 	struct edicd_device *devices; /* inventory order, then orphans by name */
 	size_t ndevices;
-	size_t norphans;       /* orphans found (imported or not) */
-	char **secrets;        /* the secret names the fleet needs, sorted */
+	size_t norphans; /* orphans found (imported or not) */
+	char **secrets;  /* the secret names the fleet needs, sorted */
 	size_t nsecrets;
-	char **notes;          /* orphans, unused keys, dropped groups, ... */
+	char **notes; /* orphans, unused keys, dropped groups, ... */
 	size_t nnotes;
-	struct diags diags;    /* problems with the repository itself: nothing may be written */
+	struct diags diags; /* problems with the repository itself: nothing may be written */
 };
 
 /*
@@ -75,7 +75,7 @@ size_t edicd_failed(const struct edicd_import *imp);
 
 /* One file of the fleet to write. */
 struct edicd_file {
-	char *path;    /* "fleet.yaml", "devices/<id>.yaml" */
+	char *path; /* "fleet.yaml", "devices/<id>.yaml" */
 	char *content;
 	size_t len;
 };
@@ -98,7 +98,7 @@ void edicd_files_source(struct source *out, const struct edicd_file *files, size
 /* One row of --check: what edi-cd's templates and the fleet say. */
 struct edicd_check_row {
 	char *device;
-	char *edicd;      /* "main, 8 images, 6 keys, 1a2b3c4d": the digest covers
+	char *edicd; /* "main, 8 images, 6 keys, 1a2b3c4d": the digest covers
 			   * the image and map of every device type */
 	char *fleetgate;
 	int equal;

@@ -16,18 +16,32 @@
 /* ---- the parsed form ---- */
 
 enum xkind {
-	X_NAME, X_STR, X_INT, X_FLOAT, X_BOOL, X_NONE, X_ENV,
-	X_ATTR, X_MANDATORY, X_DEFAULT, X_LENGTH, X_DEFINED,
-	X_NOT, X_AND, X_OR, X_CMP, X_COND,
+	X_NAME,
+	X_STR,
+	X_INT,
+	X_FLOAT,
+	X_BOOL,
+	X_NONE,
+	X_ENV,
+	X_ATTR,
+	X_MANDATORY,
+	X_DEFAULT,
+	X_LENGTH,
+	X_DEFINED,
+	X_NOT,
+	X_AND,
+	X_OR,
+	X_CMP,
+	X_COND,
 };
 
 enum cmp { C_EQ, C_NE, C_LT, C_GT, C_LE, C_GE };
 
 struct jx {
 	enum xkind k;
-	size_t pos;       /* byte offset in the template, for messages */
-	char *s;          /* name, string literal, attribute, env name, message */
-	long long i;      /* integer, boolean, compare op, default's flag, negation */
+	size_t pos;  /* byte offset in the template, for messages */
+	char *s;     /* name, string literal, attribute, env name, message */
+	long long i; /* integer, boolean, compare op, default's flag, negation */
 	double f;
 	struct jx *a, *b, *c;
 };
@@ -44,7 +58,7 @@ struct js {
 	size_t pos;
 	const char *text; /* S_TEXT: into the template's copy */
 	size_t len;
-	struct jx *x;     /* S_OUT: the expression; S_IF: the condition */
+	struct jx *x; /* S_OUT: the expression; S_IF: the condition */
 	struct jlist then, els;
 };
 
@@ -82,17 +96,17 @@ enum tok { T_EOF, T_END, T_NAME, T_STR, T_INT, T_FLOAT, T_OP };
 struct parser {
 	struct jinja_template *t;
 	struct diags *diags;
-	size_t pos;       /* next byte to lex */
+	size_t pos; /* next byte to lex */
 	size_t nodes;
 	int failed;
 	/* the current token */
 	enum tok tk;
 	size_t tpos;
-	char *tval;       /* T_NAME, T_STR, T_OP: malloc'd */
+	char *tval; /* T_NAME, T_STR, T_OP: malloc'd */
 	long long ti;
 	double tf;
-	char close;       /* '}' for {{ }}, '%' for {% %} */
-	size_t tag;       /* where the last {% %} tag began */
+	char close; /* '}' for {{ }}, '%' for {% %} */
+	size_t tag; /* where the last {% %} tag began */
 };
 
 static void perr(struct parser *p, size_t pos, const char *code, const char *fmt, ...)
@@ -240,8 +254,8 @@ static int lex(struct parser *p)
 	if (s[p->pos] == '}' || s[p->pos] == '%')
 		SYNTAX(p, p->pos, "'%c' where '%c}' should close the tag", s[p->pos], p->close);
 	else
-		UNSUPPORTED(p, p->pos, "operator '%.*s'",
-			    ((unsigned char)s[p->pos] < 0x80) ? 1 : 0, s + p->pos);
+		UNSUPPORTED(p, p->pos, "operator '%.*s'", ((unsigned char)s[p->pos] < 0x80) ? 1 : 0,
+			    s + p->pos);
 	return -1;
 }
 
@@ -323,8 +337,8 @@ static struct jx *parse_expr(struct parser *p, int depth);
 
 static int is_keyword(const char *s)
 {
-	static const char *const words[] = { "and", "or", "not", "if", "else", "elif", "endif",
-					     "is", "in", NULL };
+	static const char *const words[] = { "and",  "or",    "not", "if", "else",
+					     "elif", "endif", "is",  "in", NULL };
 	size_t i;
 
 	for (i = 0; words[i]; i++)
@@ -348,8 +362,8 @@ static struct jx *parse_lookup(struct parser *p, size_t pos)
 	kind = p->tval;
 	p->tval = NULL;
 	if (strcmp(kind, "env")) {
-		UNSUPPORTED(p, p->tpos, "lookup('%s', ...): only lookup('env', 'NAME') is supported",
-			    kind);
+		UNSUPPORTED(p, p->tpos,
+			    "lookup('%s', ...): only lookup('env', 'NAME') is supported", kind);
 		goto done;
 	}
 	if (lex(p) || expect_op(p, ","))
@@ -488,7 +502,8 @@ static struct jx *parse_filter(struct parser *p, struct jx *x, int depth)
 				goto fail;
 			if (p->tk != T_NAME || !(is_name(p, "true") || is_name(p, "True") ||
 						 is_name(p, "false") || is_name(p, "False"))) {
-				UNSUPPORTED(p, p->tpos, "default()'s second argument other than true or false");
+				UNSUPPORTED(p, p->tpos,
+					    "default()'s second argument other than true or false");
 				goto fail;
 			}
 			f->i = p->tval[0] == 't' || p->tval[0] == 'T';
@@ -517,7 +532,8 @@ static struct jx *parse_postfix(struct parser *p, int depth)
 			if (lex(p))
 				break;
 			if (p->tk != T_NAME) {
-				SYNTAX(p, p->tpos, "expected a name after '.', found %s", tok_text(p));
+				SYNTAX(p, p->tpos, "expected a name after '.', found %s",
+				       tok_text(p));
 				break;
 			}
 			if (!(n = jx_new(p, X_ATTR, pos)))
@@ -631,7 +647,8 @@ static struct jx *parse_logic(struct parser *p, int depth, int level)
 
 	while (x && is_name(p, word)) {
 		if (depth > JINJA_MAX_DEPTH) {
-			UNSUPPORTED(p, p->tpos, "expression nested more than %d deep", JINJA_MAX_DEPTH);
+			UNSUPPORTED(p, p->tpos, "expression nested more than %d deep",
+				    JINJA_MAX_DEPTH);
 			break;
 		}
 		n = jx_new(p, level ? X_OR : X_AND, p->tpos);
@@ -723,8 +740,8 @@ static struct jx *parse_tag_expr(struct parser *p)
 
 	if (x && p->tk != T_END) {
 		if (p->tk == T_NAME || (p->tk == T_OP && strcmp(p->tval, ")")))
-			UNSUPPORTED(p, p->tpos, "%s '%s' here", p->tk == T_NAME ? "keyword" : "operator",
-				    p->tval);
+			UNSUPPORTED(p, p->tpos, "%s '%s' here",
+				    p->tk == T_NAME ? "keyword" : "operator", p->tval);
 		else
 			SYNTAX(p, p->tpos, "expected '%c}', found %s", p->close, tok_text(p));
 		jx_free(x);
@@ -923,7 +940,12 @@ void jinja_names(const struct jinja_template *t, const char ***names, size_t *co
 /* ---- values ---- */
 
 enum vtype {
-	V_UNDEF, V_NONE, V_BOOL, V_INT, V_FLOAT, V_STR,
+	V_UNDEF,
+	V_NONE,
+	V_BOOL,
+	V_INT,
+	V_FLOAT,
+	V_STR,
 	V_SECRET,     /* lookup('env', NAME): never read, rendered ${secret:NAME} */
 	V_OS_IMAGE,   /* desired_os_image: rendered ${os_image} */
 	V_SECRET_LEN, /* the length of a secret: unknown, taken as positive */
@@ -934,8 +956,8 @@ struct val {
 	enum vtype t;
 	long long i;
 	double f;
-	const char *s;  /* V_STR, V_SECRET (the name), V_UNDEF (what is undefined) */
-	int subst;      /* V_STR made by rendering: its ${...} are ours */
+	const char *s; /* V_STR, V_SECRET (the name), V_UNDEF (what is undefined) */
+	int subst;     /* V_STR made by rendering: its ${...} are ours */
 	const struct ynode *node;
 	const char *file; /* V_NODE: the file it was read from */
 };
@@ -945,7 +967,7 @@ struct ev {
 	const struct jinja_scope *sc;
 	jinja_use_fn use;
 	void *uctx;
-	char **owned;   /* strings made while rendering, freed at the end */
+	char **owned; /* strings made while rendering, freed at the end */
 	size_t nowned, aowned;
 	int nesting;
 	size_t out_len; /* bytes rendered so far, nested renderings included */
@@ -978,9 +1000,10 @@ static int fail(const struct ev *e, size_t pos, const char *fmt, ...)
 
 static const char *type_name(const struct val *v)
 {
-	static const char *const names[] = { "undefined", "none", "a boolean", "an integer",
-					     "a float", "a string", "a secret", "the OS image",
-					     "a secret's length", "a list" };
+	static const char *const names[] = { "undefined",  "none",         "a boolean",
+					     "an integer", "a float",      "a string",
+					     "a secret",   "the OS image", "a secret's length",
+					     "a list" };
 
 	if (v->t == V_NODE && v->node->type == YNODE_MAPPING)
 		return "a mapping";
@@ -1118,10 +1141,10 @@ static int yaml_timestamp(const char *s)
 
 static int scalar_val(const struct ynode *n, struct val *v)
 {
-	static const char *const trues[] = { "yes", "Yes", "YES", "true", "True", "TRUE",
-					     "on", "On", "ON", NULL };
-	static const char *const falses[] = { "no", "No", "NO", "false", "False", "FALSE",
-					      "off", "Off", "OFF", NULL };
+	static const char *const trues[] = { "yes",  "Yes", "YES", "true", "True",
+					     "TRUE", "on",  "On",  "ON",   NULL };
+	static const char *const falses[] = { "no",    "No",  "NO",  "false", "False",
+					      "FALSE", "off", "Off", "OFF",   NULL };
 	static const char *const nulls[] = { "~", "null", "Null", "NULL", "", NULL };
 	const char *s = n->value;
 	int rc;
@@ -1131,9 +1154,9 @@ static int scalar_val(const struct ynode *n, struct val *v)
 	v->s = s;
 	if (n->tag && strcmp(n->tag, "tag:yaml.org,2002:str"))
 		return fg_error_set(FG_EINVAL, "the YAML tag '%s' is not supported%s", n->tag,
-				    !strcmp(n->tag, "!vault") ?
-					    " (an Ansible Vault value: put it in fleetgate's secrets file and use lookup('env', 'NAME'))" :
-					    "");
+				    !strcmp(n->tag, "!vault")
+					    ? " (an Ansible Vault value: put it in fleetgate's secrets file and use lookup('env', 'NAME'))"
+					    : "");
 	if (!n->plain || n->tag)
 		return 0;
 	if (one_of(s, trues) || one_of(s, falses)) {
@@ -1143,7 +1166,8 @@ static int scalar_val(const struct ynode *n, struct val *v)
 		v->t = V_NONE;
 	} else if ((rc = yaml_float(s, &v->f)) || (rc = yaml_int(s, &v->i))) {
 		if (rc < 0)
-			return fg_error_set(FG_EINVAL, "the number '%s' is not supported (quote it)", s);
+			return fg_error_set(FG_EINVAL,
+					    "the number '%s' is not supported (quote it)", s);
 		v->t = strchr(s, '.') && !strchr(s, 'x') && !strchr(s, 'b') ? V_FLOAT : V_INT;
 		if (v->t == V_INT)
 			yaml_int(s, &v->i);
@@ -1228,7 +1252,8 @@ static int put_val(const struct ev *e, struct fg_buf *b, const struct val *v, si
 		return 0;
 	case V_STR:
 		if (!v->subst && strstr(v->s, "${"))
-			return fail(e, pos, "the value '%s' holds '${', which fleetgate would read as a substitution",
+			return fail(e, pos,
+				    "the value '%s' holds '${', which fleetgate would read as a substitution",
 				    v->s);
 		fg_buf_puts(b, v->s);
 		return 0;
@@ -1293,14 +1318,15 @@ static int nested(struct ev *e, const struct ynode *n, const char *file, const c
 	int rc = 0;
 
 	if (e->nesting >= JINJA_MAX_NESTING)
-		return fg_error_set(FG_EINVAL, "%s:%u:%u: '%s' is a template nested more than %d deep",
-				    file, n->line, n->column, name, JINJA_MAX_NESTING);
+		return fg_error_set(FG_EINVAL,
+				    "%s:%u:%u: '%s' is a template nested more than %d deep", file,
+				    n->line, n->column, name, JINJA_MAX_NESTING);
 	diags_init(&diags);
 	where = fg_asprintf("%s:%u:%u: the value of '%s'", file, n->line, n->column, name);
 	jinja_parse(&t, n->value, n->length, where, &diags);
 	if (!t) {
-		rc = fg_error_set(FG_EINVAL, "%s:%u:%u: %s", diags.items[0].file, diags.items[0].line,
-				  diags.items[0].column, diags.items[0].message);
+		rc = fg_error_set(FG_EINVAL, "%s:%u:%u: %s", diags.items[0].file,
+				  diags.items[0].line, diags.items[0].column, diags.items[0].message);
 		goto done;
 	}
 	sub = *e;
@@ -1410,7 +1436,8 @@ static int eval_attr(struct ev *e, const struct jx *x, struct val *v)
 		return 0;
 	}
 	if (obj.t != V_NODE || obj.node->type != YNODE_MAPPING)
-		return fail(e, x->pos, "attribute '%s' of %s is not supported", x->s, type_name(&obj));
+		return fail(e, x->pos, "attribute '%s' of %s is not supported", x->s,
+			    type_name(&obj));
 	name = dotted(x);
 	if (e->use)
 		e->use(e->uctx, name);
@@ -1676,7 +1703,8 @@ static int render_list(struct ev *e, const struct jlist *l, struct fg_buf *out)
 		}
 		e->out_len += out->len - before;
 		if (e->out_len > JINJA_MAX_OUTPUT)
-			return fail(e, s->pos, "the rendering is longer than %d bytes", JINJA_MAX_OUTPUT);
+			return fail(e, s->pos, "the rendering is longer than %d bytes",
+				    JINJA_MAX_OUTPUT);
 	}
 	return 0;
 }
