@@ -188,7 +188,8 @@ uninstall:
 
 # ---- fuzzing ----
 # Every fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput: fuzz_fleet (the
-# loader and validator), fuzz_mender (the parsers of Mender's answers).
+# loader and validator), fuzz_mender (the parsers of Mender's answers),
+# fuzz_jinja (the template renderer of `fleetgate import edi-cd`).
 # `make fuzz` builds each with clang's libFuzzer (build-fuzz/fuzz/fuzz_<name>)
 # and runs it for FUZZ_TIME seconds from its saved corpus
 # fuzz/corpus/<name>/ (and fuzz/<name>.dict when there is one), writing what

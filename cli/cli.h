@@ -13,5 +13,6 @@ int cmd_apply(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif

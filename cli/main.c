@@ -40,6 +40,7 @@ static const struct command commands[] = {
 	{ { "reconcile" }, cmd_reconcile, "schedule what the spool holds (and --all branches)" },
 	{ { "status" }, cmd_status, "per device: desired and installed state, deployment progress; metrics (--format openmetrics)" },
 	{ { "verify" }, cmd_verify, "judge the stages' devices and record the evidence promotions need" },
+	{ { "import" }, cmd_import, "turn an edi-cd repository into a fleet (edi-cd DIR; --check compares)" },
 	{ { "--version", "-V", "version" }, cmd_version, NULL },
 	{ { "--help", "-h", "help" }, cmd_help, NULL },
 };

@@ -57,6 +57,23 @@ void desired_subscription(struct subscription *out, const struct fleet *view,
 	}
 }
 
+char *desired_expand_image(const char *value, const char *artifact)
+{
+	struct fg_buf b = FG_BUF_INIT;
+	const char *p = value, *q;
+
+	if (!strstr(value, FLEET_OS_IMAGE_REF))
+		return fg_strdup(value);
+	fg_buf_init(&b);
+	while ((q = strstr(p, FLEET_OS_IMAGE_REF))) {
+		fg_buf_put(&b, p, (size_t)(q - p));
+		fg_buf_puts(&b, artifact ? artifact : "");
+		p = q + strlen(FLEET_OS_IMAGE_REF);
+	}
+	fg_buf_puts(&b, p);
+	return fg_buf_detach(&b);
+}
+
 static void config_put(struct desired *d, size_t *alloc, const struct fleet_map *m)
 {
 	size_t i, j;
@@ -74,8 +91,8 @@ static void config_put(struct desired *d, size_t *alloc, const struct fleet_map 
 		} else {
 			free(d->config[j].value);
 		}
-		d->config[j].value = fg_strdup(kv->value);
-		d->config[j].secret = strstr(kv->value, "${secret:") != NULL;
+		d->config[j].value = desired_expand_image(kv->value, d->artifact);
+		d->config[j].secret = strstr(d->config[j].value, "${secret:") != NULL;
 	}
 }
 

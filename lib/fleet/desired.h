@@ -76,7 +76,8 @@ enum desired_status {
 
 struct desired_kv {
 	char *key;
-	char *value;  /* as written; ${secret:NAME} not yet resolved */
+	char *value;  /* as written, each ${os_image} replaced by the artifact ("" when
+		       * the device has none); ${secret:NAME} not yet resolved */
 	int secret;   /* the value holds a secret reference */
 };
 
@@ -106,6 +107,10 @@ int desired_compute(struct desired *out, const struct branch_view *views, size_t
 		    const struct tag_policy *tags);
 
 void desired_release(struct desired *d);
+
+/* `value` with each ${os_image} replaced by `artifact` ("" when NULL),
+ * malloc'd: what a device's configuration value becomes. */
+char *desired_expand_image(const char *value, const char *artifact);
 
 /* Resolve secrets: `lookup` returns the value of secret NAME or NULL.
  * Values are replaced in place. On a secret that cannot be resolved returns

@@ -304,14 +304,20 @@ static int valid_config_key(const char *k)
 	return 1;
 }
 
-/* Every "${" must open a well-formed ${secret:NAME}. */
+/* Every "${" must open a well-formed ${secret:NAME} or ${os_image}. */
 static void check_secrets(struct check *c, const struct ynode *n, const char *key)
 {
 	const char *p = n->value;
+	size_t images = 0;
 
 	while ((p = strstr(p, "${"))) {
 		const char *name = p + 2, *q;
 
+		if (!strncmp(p, FLEET_OS_IMAGE_REF, strlen(FLEET_OS_IMAGE_REF))) {
+			p += strlen(FLEET_OS_IMAGE_REF);
+			images++;
+			continue;
+		}
 		if (!strncmp(name, "secret:", 7)) {
 			name += 7;
 			for (q = name; (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_'; q++)
@@ -323,10 +329,16 @@ static void check_secrets(struct check *c, const struct ynode *n, const char *ke
 		}
 		q = strchr(p, '}');
 		ERR(c, n, "secret-syntax",
-		    "malformed substitution '%.*s' in the value of '%s': the only one allowed is ${secret:NAME}, NAME of A-Z, 0-9 and _",
+		    "malformed substitution '%.*s' in the value of '%s': the only ones allowed are ${secret:NAME}, NAME of A-Z, 0-9 and _, and ${os_image}",
 		    q ? (int)(q - p + 1) : (int)strlen(p) > 40 ? 40 : (int)strlen(p), p, key);
 		p += 2;
 	}
+	/* each ${os_image} may become an artifact name of up to 256 bytes */
+	if (images && n->length + images * (FLEET_MAX_ARTIFACT_NAME - strlen(FLEET_OS_IMAGE_REF)) >
+			      FLEET_MAX_CONFIG_VALUE)
+		ERR(c, n, "config-value",
+		    "value of '%s' may be over 4096 bytes once its %zu ${os_image} become artifact names of up to 256 bytes",
+		    key, images);
 }
 
 /*

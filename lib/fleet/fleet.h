@@ -18,6 +18,8 @@
 #define FLEET_MAX_CONFIG_KEYS 100
 #define FLEET_MAX_CONFIG_VALUE 4096
 #define FLEET_MAX_ARTIFACT_NAME 256
+/* In a configuration value: the device's desired artifact (desired.h). */
+#define FLEET_OS_IMAGE_REF "${os_image}"
 
 /* A key and its value exactly as written, with where it was written. */
 struct fleet_kv {

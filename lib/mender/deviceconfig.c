@@ -20,7 +20,7 @@ void mender_config_init(struct mender_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-static void kv_free(struct mender_kv *kv, size_t n)
+void mender_kv_free(struct mender_kv *kv, size_t n)
 {
 	size_t i;
 
@@ -33,8 +33,8 @@ static void kv_free(struct mender_kv *kv, size_t n)
 
 void mender_config_release(struct mender_config *cfg)
 {
-	kv_free(cfg->configured, cfg->nconfigured);
-	kv_free(cfg->reported, cfg->nreported);
+	mender_kv_free(cfg->configured, cfg->nconfigured);
+	mender_kv_free(cfg->reported, cfg->nreported);
 	free(cfg->deployment_id);
 	mender_config_init(cfg);
 }

@@ -331,5 +331,16 @@ struct mender_tags_job {
 
 /* PATCH /api/management/v1/inventory/devices/{id}/tags (upsert) for each. */
 int mender_set_tags_many(struct mender_client *c, struct mender_tags_job *jobs, size_t n);
+/*
+ * Parse `json` as a Mender Configure map: one JSON object whose values are
+ * all strings, as PUT .../configurations/device/{id} takes it. *out holds
+ * the *n pairs in document order (free with mender_kv_free()). FG_EINVAL
+ * naming the byte offset when it is not exactly one JSON object, and the
+ * key when a value is not a string or a key comes twice (cJSON would keep
+ * both).
+ */
+int mender_parse_config_map(const char *json, size_t len, struct mender_kv **out, size_t *n);
+void mender_kv_free(struct mender_kv *kv, size_t n);
+
 
 #endif

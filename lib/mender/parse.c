@@ -444,3 +444,44 @@ int mender_parse_time(const char *s, int64_t *us)
 bad:
 	return fg_error_set(FG_EHTTP, "'%s' is not an RFC 3339 time", s);
 }
+
+int mender_parse_config_map(const char *json, size_t len, struct mender_kv **out, size_t *n)
+{
+	size_t bad = 0, i;
+	cJSON *j = json_parse_exact(json, len, &bad);
+	const cJSON *e;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!j)
+		return fg_error_set(FG_EINVAL, "not JSON (at byte %zu)", bad);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return fg_error_set(FG_EINVAL, "not a JSON object");
+	}
+	*out = fg_calloc((size_t)cJSON_GetArraySize(j) + 1, sizeof(**out));
+	cJSON_ArrayForEach(e, j) {
+		char *key = json_utf8_dup(e->string ? e->string : "");
+
+		for (i = 0; i < *n && !rc; i++)
+			if (!strcmp((*out)[i].key, key))
+				rc = fg_error_set(FG_EINVAL, "the key '%s' comes twice", key);
+		if (!rc && !cJSON_IsString(e))
+			rc = fg_error_set(FG_EINVAL, "the value of '%s' is not a string", key);
+		if (rc) {
+			free(key);
+			break;
+		}
+		(*out)[*n].key = key;
+		(*out)[*n].value = json_utf8_dup(e->valuestring);
+		(*n)++;
+	}
+	cJSON_Delete(j);
+	if (rc) {
+		mender_kv_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}

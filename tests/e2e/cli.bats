@@ -8,7 +8,7 @@ load helpers
 setup() { setup_workspace; }
 teardown() { teardown_workspace; }
 
-COMMANDS="validate install gate hook plan apply reconcile status verify"
+COMMANDS="validate install gate hook plan apply reconcile status verify import"
 
 @test "cli: -h and -V print what --help and --version print" {
 	run "$FLEETGATE" --help

@@ -381,6 +381,42 @@ static void test_secrets(void **state)
 	fleet_free(f);
 }
 
+/* ${os_image}: the device's desired artifact, its own or the fleet's, ""
+ * without one; a secret it names stays one. */
+static void test_os_image_ref(void **state)
+{
+	struct fleet *f = load("fleet: 1\n"
+			       "default_branch: production\n"
+			       "os_images: { pi3-v3-arm64: pi3-img-1, pi4-v3-arm64: pi4-img-1 }\n"
+			       "config:\n"
+			       "  expected_os_image: ${os_image}\n"
+			       "  both: \"${os_image}/${os_image}\"\n"
+			       "  plain: os_image\n",
+			       PI4, "os_images: { pi4-v3-arm64: pi4-own }\n", NULL);
+	struct branch_view views[] = { { "production", f, 1 } };
+	struct device_facts pi4 = { PI4, "pi4-v3-arm64", NULL };
+	struct device_facts pi3 = { PI3, "pi3-v3-arm64", NULL };
+	struct device_facts other = { PI3, "x86-64", NULL };
+	struct desired d;
+
+	(void)state;
+	assert_int_equal(desired_compute(&d, views, 1, "production", &pi4, NULL), 0);
+	assert_string_equal(config_of(&d, "expected_os_image"), "pi4-own");
+	assert_string_equal(config_of(&d, "both"), "pi4-own/pi4-own");
+	assert_string_equal(config_of(&d, "plain"), "os_image");
+	desired_release(&d);
+	assert_int_equal(desired_compute(&d, views, 1, "production", &pi3, NULL), 0);
+	assert_string_equal(config_of(&d, "expected_os_image"), "pi3-img-1");
+	assert_int_equal(d.config[0].secret, 0);
+	desired_release(&d);
+	assert_int_equal(desired_compute(&d, views, 1, "production", &other, NULL), 0);
+	assert_null(d.artifact);
+	assert_string_equal(config_of(&d, "expected_os_image"), "");
+	assert_string_equal(config_of(&d, "both"), "/");
+	desired_release(&d);
+	fleet_free(f);
+}
+
 static const char evil_fleet[] =
 	"fleet: 1\n"
 	"default_branch: evil\n"
@@ -520,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_agreeing_views_no_conflict),
 		cmocka_unit_test(test_unsubscribed),
 		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_os_image_ref),
 		cmocka_unit_test(test_free_default_claims_nothing),
 		cmocka_unit_test(test_stage_claim_beats_free_file),
 		cmocka_unit_test(test_free_branch_by_file_or_tag),
