@@ -19,7 +19,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 
 LIB_PKGS := libgit2 yaml-0.1 libcjson libcurl libcrypto
-SIM_PKGS := libmicrohttpd libcjson
+SIM_PKGS := libmicrohttpd libcjson libcrypto libarchive
 TEST_PKGS := cmocka
 # The stand-in's tests talk to it over HTTP: no libmicrohttpd of their own.
 SIMTEST_PKGS := libcjson yaml-0.1 libcurl cmocka

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "devices.h"
 #include "http.h"
 #include "useradm.h"
 
@@ -23,16 +24,20 @@ struct options {
 	const char *user;
 	const char *password;
 	const char *port_file;
+	const char *admission;
 };
 
 static void usage(FILE *f)
 {
 	fputs("usage: mender-sim --listen 127.0.0.1:PORT --seed FILE.json [--token TOKEN]\n"
 	      "                  [--user NAME --password SECRET] [--port-file FILE]\n"
+	      "                  [--admission auto|manual]\n"
 	      "\n"
 	      "Serves the part of Mender's management API that fleetgate uses, on a\n"
 	      "loopback address. PORT 0 picks a free port; the first line on stdout is\n"
 	      "\"listening on ADDRESS:PORT\". SIGTERM or SIGINT stops it.\n"
+	      "Real Mender clients authenticate through the device API; --admission\n"
+	      "manual keeps a new device pending until it is accepted (default auto).\n"
 	      "See docs/mender-sim.md.\n",
 	      f);
 }
@@ -54,10 +59,10 @@ static const char *option_value(int argc, char **argv, int *i, const char *name)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const char *const names[] = { "--listen", "--seed",     "--token",
-					     "--user",	 "--password", "--port-file" };
-	const char **slots[] = { &o->listen, &o->seed,	   &o->token,
-				 &o->user,   &o->password, &o->port_file };
+	static const char *const names[] = { "--listen",   "--seed",	  "--token",	 "--user",
+					     "--password", "--port-file", "--admission" };
+	const char **slots[] = { &o->listen,   &o->seed,      &o->token,    &o->user,
+				 &o->password, &o->port_file, &o->admission };
 	int i;
 	size_t k;
 
@@ -89,6 +94,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (!o->user != !o->password) {
 		fprintf(stderr, "mender-sim: --user and --password go together\n");
+		return -1;
+	}
+	if (o->admission && strcmp(o->admission, "auto") && strcmp(o->admission, "manual")) {
+		fprintf(stderr, "mender-sim: --admission must be 'auto' or 'manual'\n");
 		return -1;
 	}
 	if ((o->token && !*o->token) || (o->user && !*o->user)) {
@@ -247,6 +256,7 @@ int main(int argc, char **argv)
 	seed = NULL;
 	sim.auth = sim_auth_new(opt.token, opt.user, opt.password);
 	sim.control = sim_control_new();
+	sim.devices = sim_devices_new(opt.admission && !strcmp(opt.admission, "manual"));
 
 	/* Threads inherit this mask, so only sigwait below sees the signals. */
 	sigemptyset(&sigs);
@@ -277,6 +287,7 @@ done:
 	sim_http_stop(http);
 	cJSON_Delete(seed);
 	sim_control_free(sim.control);
+	sim_devices_free(sim.devices);
 	sim_auth_free(sim.auth);
 	sim_store_free(sim.store);
 	sim_buf_release(&err);
