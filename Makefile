@@ -80,7 +80,7 @@ FLEETGATE := $(BUILD)/fleetgate
 # not MENDER_SIM: that name is the environment variable the tests read
 SIM_BIN := $(BUILD)/mender-sim
 
-.PHONY: all deps check-deps check asan demo install uninstall clean bench fuzz analyze coverage
+.PHONY: all deps check-deps check asan demo install uninstall clean bench fuzz analyze coverage tests
 # Keep objects of chained pattern rules: no rebuild on the next make.
 .SECONDARY:
 all: $(if $(FG_SRC),$(FLEETGATE)) $(if $(SIM_SRC),$(SIM_BIN))
