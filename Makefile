@@ -205,12 +205,35 @@ $(BUILD)/fuzz/fuzz_fleet: $(BUILD)/obj/fuzz/fuzz_fleet.o $(LIBA)
 
 tests: $(FUZZ_REPLAY)
 
+# fuzz/fuzz_artifact.c: the stand-in's .mender reader, built with the
+# stand-in's objects it needs and their libraries (libarchive, libcrypto);
+# its corpus is fuzz/corpus/artifact/.
+FUZZ_ARTIFACT_SIM := $(addprefix $(BUILD)/obj/sim/,artifact_file.o json.o util.o)
+$(BUILD)/obj/fuzz/fuzz_artifact.o: CFLAGS_EXTRA = $(SIM_CFLAGS) -Isim
+$(BUILD)/obj/fuzz/fuzz_artifact.o: OBJ_PKGS = $(SIM_PKGS)
+
+$(BUILD)/fuzz/replay-fuzz_artifact: $(BUILD)/obj/fuzz/fuzz_artifact.o $(BUILD)/obj/fuzz/replay.o \
+		$(FUZZ_ARTIFACT_SIM) $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) $(SIM_LIBS)
+
+$(BUILD)/fuzz/fuzz_artifact: $(BUILD)/obj/fuzz/fuzz_artifact.o $(FUZZ_ARTIFACT_SIM)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(SIM_LIBS)
+
+tests: $(BUILD)/fuzz/replay-fuzz_artifact
+
 fuzz:
 	$(Q)scripts/ensure-deps fuzz
 	$(Q)$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SANITIZE=fuzzer OPT=-O1 \
-		build-fuzz/fuzz/fuzz_fleet
-	$(Q)mkdir -p build-fuzz/corpus
+		build-fuzz/fuzz/fuzz_fleet build-fuzz/fuzz/fuzz_artifact
+	$(Q)mkdir -p build-fuzz/corpus build-fuzz/corpus-artifact
 	$(Q)build-fuzz/fuzz/fuzz_fleet $(FUZZ_OPTS) build-fuzz/corpus fuzz/corpus
+	$(Q)build-fuzz/fuzz/fuzz_artifact -max_total_time=$(FUZZ_TIME) -timeout=10 -max_len=65536 \
+		-artifact_prefix=build-fuzz/crash-artifact- $(FUZZ_ARGS) build-fuzz/corpus-artifact \
+		fuzz/corpus/artifact
 
 # ---- static analysis ----
 # gcc's -fanalyzer compiles every source of the library and the stand-in

@@ -231,6 +231,9 @@ static int read_type_info(struct parse *p, const struct sim_buf *text)
 		ret = fail(p, "%s", "readHeader: invalid type-info");
 	else
 		merge_strings(p->m->provides, sim_json_get(t, "artifact_provides"));
+	/* the artifact's name is header-info's, whatever a payload says */
+	cJSON_DeleteItemFromObjectCaseSensitive(p->m->provides, "artifact_name");
+	cJSON_AddStringToObject(p->m->provides, "artifact_name", p->m->name);
 	cJSON_Delete(t);
 	return ret;
 }
