@@ -179,26 +179,35 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/fleetgate
 
 # ---- fuzzing ----
-# fuzz/fuzz_fleet.c defines LLVMFuzzerTestOneInput. `make fuzz` builds it with
-# clang's libFuzzer (build-fuzz/fuzz/fuzz_fleet) and runs it for FUZZ_TIME
-# seconds from the saved corpus fuzz/corpus/, writing what it finds to
-# build-fuzz/corpus/ and crashes to build-fuzz/crash-*. To keep a run's
-# finds, merge them into the saved corpus (only inputs that add coverage):
-#   build-fuzz/fuzz/fuzz_fleet -merge=1 fuzz/corpus build-fuzz/corpus
-# `make check` replays fuzz/corpus/ through a plain build of the same code
-# (build/fuzz/replay-fuzz_fleet, with fuzz/replay.c as its main).
+# Every fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput: fuzz_fleet (the
+# loader and validator), fuzz_mender (the parsers of Mender's answers),
+# fuzz_artifact (the stand-in's .mender reader).
+# `make fuzz` builds each with clang's libFuzzer (build-fuzz/fuzz/fuzz_<name>)
+# and runs it for FUZZ_TIME seconds from its saved corpus
+# fuzz/corpus/<name>/ (and fuzz/<name>.dict when there is one), writing what
+# it finds to build-fuzz/corpus/<name>/ and crashes to
+# build-fuzz/crash-<name>-*. FUZZ_TARGETS=mender runs only that one. To keep
+# a run's finds, merge them into the saved corpus (only inputs that add
+# coverage):
+#   build-fuzz/fuzz/fuzz_fleet -merge=1 fuzz/corpus/fleet build-fuzz/corpus/fleet
+# `make check` replays every fuzz/corpus/<name>/ through a plain build of
+# the same code ($(BUILD)/fuzz/replay-fuzz_<name>, with fuzz/replay.c as
+# its main).
 FUZZ_TIME ?= 60
-FUZZ_REPLAY := $(BUILD)/fuzz/replay-fuzz_fleet
-FUZZ_OPTS := -max_total_time=$(FUZZ_TIME) -timeout=10 -max_len=16384 -dict=fuzz/fleet.dict \
-	-artifact_prefix=build-fuzz/ $(FUZZ_ARGS)
+FUZZ_ALL := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_REPLAY := $(FUZZ_ALL:%=$(BUILD)/fuzz/replay-fuzz_%)
+fuzz_opts = -max_total_time=$(FUZZ_TIME) -timeout=10 -max_len=16384 \
+	$(if $(wildcard fuzz/$(1).dict),-dict=fuzz/$(1).dict) \
+	-artifact_prefix=build-fuzz/crash-$(1)- $(FUZZ_ARGS)
 $(BUILD)/obj/fuzz/%.o: CFLAGS_EXTRA = $(LIB_CFLAGS) -Itests/unit
 
-$(FUZZ_REPLAY): $(BUILD)/obj/fuzz/fuzz_fleet.o $(BUILD)/obj/fuzz/replay.o $(LIBA)
+$(BUILD)/fuzz/replay-fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay.o $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
-$(BUILD)/fuzz/fuzz_fleet: $(BUILD)/obj/fuzz/fuzz_fleet.o $(LIBA)
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIB_LIBS)
@@ -207,7 +216,8 @@ tests: $(FUZZ_REPLAY)
 
 # fuzz/fuzz_artifact.c: the stand-in's .mender reader, built with the
 # stand-in's objects it needs and their libraries (libarchive, libcrypto);
-# its corpus is fuzz/corpus/artifact/.
+# its corpus is fuzz/corpus/artifact/. These rules win over the pattern
+# rules above, which link a target with the library only.
 FUZZ_ARTIFACT_SIM := $(addprefix $(BUILD)/obj/sim/,artifact_file.o json.o util.o)
 $(BUILD)/obj/fuzz/fuzz_artifact.o: CFLAGS_EXTRA = $(SIM_CFLAGS) -Isim
 $(BUILD)/obj/fuzz/fuzz_artifact.o: OBJ_PKGS = $(SIM_PKGS)
@@ -223,17 +233,12 @@ $(BUILD)/fuzz/fuzz_artifact: $(BUILD)/obj/fuzz/fuzz_artifact.o $(FUZZ_ARTIFACT_S
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(SIM_LIBS)
 
-tests: $(BUILD)/fuzz/replay-fuzz_artifact
-
 fuzz:
 	$(Q)scripts/ensure-deps fuzz
 	$(Q)$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SANITIZE=fuzzer OPT=-O1 \
-		build-fuzz/fuzz/fuzz_fleet build-fuzz/fuzz/fuzz_artifact
-	$(Q)mkdir -p build-fuzz/corpus build-fuzz/corpus-artifact
-	$(Q)build-fuzz/fuzz/fuzz_fleet $(FUZZ_OPTS) build-fuzz/corpus fuzz/corpus
-	$(Q)build-fuzz/fuzz/fuzz_artifact -max_total_time=$(FUZZ_TIME) -timeout=10 -max_len=65536 \
-		-artifact_prefix=build-fuzz/crash-artifact- $(FUZZ_ARGS) build-fuzz/corpus-artifact \
-		fuzz/corpus/artifact
+		$(FUZZ_TARGETS:%=build-fuzz/fuzz/fuzz_%)
+	$(Q)$(foreach t,$(FUZZ_TARGETS),mkdir -p build-fuzz/corpus/$(t) && \
+		build-fuzz/fuzz/fuzz_$(t) $(call fuzz_opts,$(t)) build-fuzz/corpus/$(t) fuzz/corpus/$(t) &&) true
 
 # ---- static analysis ----
 # gcc's -fanalyzer compiles every source of the library and the stand-in

@@ -3,7 +3,7 @@
  * memory (the source of tests/unit/memsource.h), with the invariants every
  * verdict must keep. Built two ways (see the Makefile): with clang's
  * libFuzzer for `make fuzz`, and as a plain program with fuzz/replay.c that
- * `make check` runs over the saved corpus (fuzz/corpus/).
+ * `make check` runs over the saved corpus (fuzz/corpus/fleet/).
  *
  * Input framing: the input is a fleet repository written as sections, the
  * format of the .case files of tests/corpus/ without the expected

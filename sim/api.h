@@ -116,8 +116,16 @@ struct sim_auth;
 struct sim_control;
 struct sim_devices;
 
+/* What /_sim/settings changes (docs/mender-sim.md). */
+struct sim_settings {
+	bool no_configure;	 /* deviceconfig answers as without the add-on */
+	int64_t config_zero_ids; /* the next N config deploys answer the all-zero id */
+	bool natural_order;	 /* unsorted inventory pages in insertion order */
+};
+
 struct sim {
 	pthread_mutex_t lock;
+	struct sim_settings settings;
 	struct sim_store *store;
 	struct sim_auth *auth;
 	struct sim_control *control;

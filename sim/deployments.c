@@ -21,7 +21,7 @@ static void add_time(cJSON *o, const char *key, int64_t us)
 {
 	char ts[32];
 
-	sim_format_time(us, ts);
+	sim_format_time_ms(us, ts);
 	cJSON_AddStringToObject(o, key, ts);
 }
 

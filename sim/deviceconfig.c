@@ -127,6 +127,16 @@ void sim_deviceconfig_deploy(struct sim *sim, const struct sim_request *req,
 			      "forbidden: update control map is available only for Enterprise customers");
 		goto done;
 	}
+	/* app.go DeployConfiguration (v4.0.4, v4.1.3): when storing the new id
+	 * fails it returns the zero response and no error, so the handler
+	 * answers 200 with the all-zero id and no workflow starts. */
+	if (sim->settings.config_zero_ids > 0) {
+		sim->settings.config_zero_ids--;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "deployment_id", "00000000-0000-0000-0000-000000000000");
+		sim_res_json(res, 200, o);
+		goto done;
+	}
 	sim_uuid4(id);
 	sim_buf_printf(&name, "configuration-%s", id);
 	config = sim_json_print(c->configured);

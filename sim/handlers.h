@@ -57,6 +57,10 @@ sim_handler sim_control_devices_add;
 sim_handler sim_control_device_put;
 sim_handler sim_control_artifacts_add;
 
+/* settings.c: /_sim/settings */
+sim_handler sim_control_settings_get;
+sim_handler sim_control_settings_put;
+
 /* devauth.c: device authentication and admission */
 sim_handler sim_devauth_auth_request;
 sim_handler sim_devauth_list;

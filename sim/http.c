@@ -77,6 +77,8 @@ static const struct route routes[] = {
 	{ "POST", "/_sim/devices", sim_control_devices_add, false },
 	{ "PUT", "/_sim/devices/{}", sim_control_device_put, false },
 	{ "POST", "/_sim/artifacts", sim_control_artifacts_add, false },
+	{ "GET", "/_sim/settings", sim_control_settings_get, false },
+	{ "PUT", "/_sim/settings", sim_control_settings_put, false },
 
 	/* The device side (devauth.c, device_api.c, artifact_api.c): device
 	 * routes check the device's token themselves. */
@@ -244,7 +246,9 @@ static void dispatch(struct sim_http *h, struct sim_request *req, const struct u
 	size_t i;
 
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]) && !found; i++) {
-		if (!match_pattern(routes[i].pattern, u, req->params, &req->nparams))
+		if (!sim_version_serves(h->sim->store->version, routes[i].method,
+					routes[i].pattern) ||
+		    !match_pattern(routes[i].pattern, u, req->params, &req->nparams))
 			continue;
 		if (!strcmp(routes[i].method, req->method))
 			found = &routes[i];
@@ -252,18 +256,19 @@ static void dispatch(struct sim_http *h, struct sim_request *req, const struct u
 			other_method = true;
 	}
 	if (!found) {
-		if (other_method)
-			sim_res_error(res, req, 405, "method not allowed");
-		else
-			sim_res_error(res, req, 404, "Resource not found");
+		sim_version_no_route(h->sim->store->version, req, res, other_method);
 		return;
 	}
 	pthread_mutex_lock(&h->sim->lock);
 	/* A device's token is no user's: the management API refuses it. */
-	if (found->auth && sim_devauth_is_device_token(h->sim->devices, req))
+	if (found->auth && sim_devauth_is_device_token(h->sim->devices, req)) {
 		sim_res_error(res, req, 401, "unauthorized");
-	else if (!found->auth || sim_auth_check(h->sim->auth, req, res, sim_now_us()))
-		found->handler(h->sim, req, res);
+	} else if (!found->auth || sim_auth_check(h->sim->auth, req, res, sim_now_us())) {
+		if (h->sim->settings.no_configure && sim_version_is_deviceconfig(req->path))
+			sim_version_no_configure(req, res);
+		else
+			found->handler(h->sim, req, res);
+	}
 	pthread_mutex_unlock(&h->sim->lock);
 }
 

@@ -250,6 +250,11 @@ static int compare_devices(const struct sim_device *a, const struct sim_device *
 				: sim_attrs_find(&b->attrs[k[i].scope], k[i].name);
 		int c = compare_values(x ? x->value : NULL, y ? y->value : NULL);
 
+		/* identity/id is the document's _id (v4.1.3 store/mongo
+		 * datastore_mongo.go SearchDevices). */
+		if (k[i].scope == SIM_SCOPE_IDENTITY && !strcmp(k[i].name, "id"))
+			c = strcmp(a->id, b->id);
+
 		if (c)
 			return k[i].asc ? c : -c;
 	}
@@ -275,10 +280,38 @@ static void sort_devices(struct sim_device **v, struct sim_device **tmp, size_t 
 	memcpy(v, tmp, n * sizeof(*v));
 }
 
+/*
+ * Without a sort, Mongo returns its natural order, which is no promise:
+ * concurrent writes and page-by-page queries may see devices move. The
+ * stand-in makes that visible: each unsorted query gets its own order, a
+ * Fisher-Yates shuffle seeded by the number of queries served, so a client
+ * that pages without a sort misses or repeats devices (unless the setting
+ * unsorted_order is "natural").
+ */
+static void shuffle_devices(struct sim_device **v, size_t n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+	size_t i;
+
+	for (i = n; i > 1; i--) {
+		struct sim_device *t;
+		size_t j;
+
+		x ^= x << 13; /* xorshift64 */
+		x ^= x >> 7;
+		x ^= x << 17;
+		j = (size_t)(x % i);
+		t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
 /* The devices a query matches, sorted; `*n` gets their number. Free the
  * array (not the devices). */
-static struct sim_device **run_query(const struct sim_store *s, const struct query *q, size_t *n)
+static struct sim_device **run_query(struct sim *sim, const struct query *q, size_t *n)
 {
+	struct sim_store *s = sim->store;
 	struct sim_device **v = sim_xcalloc(s->ndevices, sizeof(*v)), **tmp;
 	size_t i;
 
@@ -286,10 +319,13 @@ static struct sim_device **run_query(const struct sim_store *s, const struct que
 	for (i = 0; i < s->ndevices; i++)
 		if (device_match(q, s->order[i]))
 			v[(*n)++] = s->order[i];
+	s->queries++;
 	if (q->nsort && *n > 1) {
 		tmp = sim_xcalloc(*n, sizeof(*tmp));
 		sort_devices(v, tmp, *n, q->sort, q->nsort);
 		free(tmp);
+	} else if (!q->nsort && !sim->settings.natural_order) {
+		shuffle_devices(v, *n, s->queries);
 	}
 	return v;
 }
@@ -410,7 +446,7 @@ void sim_inventory_list(struct sim *sim, const struct sim_request *req, struct s
 		if (*val && !*numend && !isspace((unsigned char)*val))
 			f->alt = cJSON_CreateNumber(num);
 	}
-	found = run_query(sim->store, &q, &n);
+	found = run_query(sim, &q, &n);
 	arr = cJSON_CreateArray();
 	sim_paging_slice(&pg, n, &start, &end);
 	for (i = start; i < end; i++)
@@ -586,7 +622,7 @@ void sim_inventory_search(struct sim *sim, const struct sim_request *req,
 		if (!parse_search(body, req, res, &q, &pg, &sel, &nsel))
 			goto done;
 	}
-	found = run_query(sim->store, &q, &n);
+	found = run_query(sim, &q, &n);
 	arr = cJSON_CreateArray();
 	sim_paging_slice(&pg, n, &start, &end);
 	for (i = start; i < end; i++)

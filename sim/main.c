@@ -24,6 +24,8 @@ struct options {
 	const char *user;
 	const char *password;
 	const char *port_file;
+	const char *version;
+	const char *configure;
 	const char *admission;
 };
 
@@ -31,10 +33,13 @@ static void usage(FILE *f)
 {
 	fputs("usage: mender-sim --listen 127.0.0.1:PORT --seed FILE.json [--token TOKEN]\n"
 	      "                  [--user NAME --password SECRET] [--port-file FILE]\n"
+	      "                  [--mender-version 3.7|4.0|4.1] [--configure on|off]\n"
 	      "                  [--admission auto|manual]\n"
 	      "\n"
 	      "Serves the part of Mender's management API that fleetgate uses, on a\n"
-	      "loopback address. PORT 0 picks a free port; the first line on stdout is\n"
+	      "loopback address, as that Mender version does (default 4.1); --configure\n"
+	      "off answers deviceconfig as a server without the Mender Configure add-on.\n"
+	      "PORT 0 picks a free port; the first line on stdout is\n"
 	      "\"listening on ADDRESS:PORT\". SIGTERM or SIGINT stops it.\n"
 	      "Real Mender clients authenticate through the device API; --admission\n"
 	      "manual keeps a new device pending until it is accepted (default auto).\n"
@@ -59,10 +64,12 @@ static const char *option_value(int argc, char **argv, int *i, const char *name)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const char *const names[] = { "--listen",   "--seed",	  "--token",	 "--user",
-					     "--password", "--port-file", "--admission" };
-	const char **slots[] = { &o->listen,   &o->seed,      &o->token,    &o->user,
-				 &o->password, &o->port_file, &o->admission };
+	static const char *const names[] = { "--listen",    "--seed",	      "--token",
+					     "--user",	    "--password",     "--port-file",
+					     "--mender-version", "--configure", "--admission" };
+	const char **slots[] = { &o->listen,	&o->seed,     &o->token,   &o->user,
+				 &o->password,	&o->port_file, &o->version, &o->configure,
+				 &o->admission };
 	int i;
 	size_t k;
 
@@ -102,6 +109,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if ((o->token && !*o->token) || (o->user && !*o->user)) {
 		fprintf(stderr, "mender-sim: --token and --user must not be empty\n");
+		return -1;
+	}
+	if (o->version && sim_version_parse(o->version) < 0) {
+		fprintf(stderr, "mender-sim: --mender-version '%s': expected 3.7, 4.0 or 4.1\n",
+			o->version);
+		return -1;
+	}
+	if (o->configure && strcmp(o->configure, "on") && strcmp(o->configure, "off")) {
+		fprintf(stderr, "mender-sim: --configure '%s': expected on or off\n", o->configure);
 		return -1;
 	}
 	return 0;
@@ -248,6 +264,9 @@ int main(int argc, char **argv)
 	if (!seed)
 		goto done;
 	sim.store = sim_store_new();
+	if (opt.version)
+		sim.store->version = (enum sim_version)sim_version_parse(opt.version);
+	sim.settings.no_configure = opt.configure && !strcmp(opt.configure, "off");
 	if (sim_store_seed(sim.store, seed, false, &err)) {
 		fprintf(stderr, "mender-sim: %s: %s\n", opt.seed, err.ptr);
 		goto done;

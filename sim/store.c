@@ -254,6 +254,7 @@ struct sim_store *sim_store_new(void)
 	s->dd_by_device = sim_map_new();
 	s->configs = sim_map_new();
 	s->active_keys = sim_map_new();
+	s->version = SIM_VERSION_DEFAULT;
 	return s;
 }
 
@@ -809,7 +810,7 @@ enum sim_create_result sim_store_create_deployment(struct sim_store *s,
 		ret = SIM_CREATE_DUPLICATE_ID;
 		goto done;
 	}
-	if (!nd->config_json) {
+	if (!nd->config_json && sim_version_conflict_guard(s->version)) {
 		key = constructor_key(nd, ids, n);
 		if (sim_map_get(s->active_keys, key)) {
 			ret = SIM_CREATE_CONFLICT;
@@ -830,6 +831,10 @@ enum sim_create_result sim_store_create_deployment(struct sim_store *s,
 		sim_map_put(d->members, ids[i], d);
 	}
 	d->ndevices = d->max_devices = n;
+	/* v4.1.0 app.go CreateDeployment, CreateDeviceConfigurationDeployment:
+	 * Stats["pending"] = MaxDevices. */
+	if (sim_version_stats_preset(s->version))
+		d->stats[SIM_DD_PENDING] = n;
 	d->all_devices = nd->all_devices;
 	d->force = nd->force;
 	d->group = nd->group ? sim_xstrdup(nd->group) : NULL;
@@ -864,10 +869,35 @@ static struct sim_dd_list *records_of(struct sim_store *s, const char *device_id
 	return l;
 }
 
+/*
+ * The statistics of a record made for a device. Up to v4.0.4
+ * createDeviceDeploymentWithStatus counts it (UpdateStatsInc from null to
+ * its status). v4.1.x removed that, the new deployment counting every
+ * device as pending already: a poll's record moves out of pending as the
+ * device reports (updateDeviceDeploymentStatus, here at once for
+ * noartifact/already-installed), while the aborted record a per-device
+ * abort makes for a device that never polled changes nothing, so such a
+ * deployment never finishes. Counts do not go below zero (Mongo's $inc
+ * would), for a device polling a deployment twice after a history reset.
+ */
+static void count_new_record(struct sim_store *s, struct sim_deployment *d,
+			     enum sim_dd_status status, bool polled)
+{
+	if (!sim_version_stats_preset(s->version)) {
+		d->stats[status]++;
+		return;
+	}
+	if (!polled || status == SIM_DD_PENDING)
+		return;
+	if (d->stats[SIM_DD_PENDING])
+		d->stats[SIM_DD_PENDING]--;
+	d->stats[status]++;
+}
+
 static struct sim_devdep *new_record(struct sim_store *s, struct sim_deployment *d,
 				     const char *device_id, const char *device_type,
 				     enum sim_dd_status status,
-				     const struct sim_artifact *image, int64_t now)
+				     const struct sim_artifact *image, bool polled, int64_t now)
 {
 	struct sim_devdep *r = sim_xcalloc(1, sizeof(*r));
 	struct sim_dd_list *l = records_of(s, device_id);
@@ -887,7 +917,7 @@ static struct sim_devdep *new_record(struct sim_store *s, struct sim_deployment 
 	d->records[d->nrecords++] = r;
 	sim_grow((void **)&l->v, &l->alloc, l->n + 1, sizeof(*l->v));
 	l->v[l->n++] = r;
-	d->stats[status]++;
+	count_new_record(s, d, status, polled);
 	check_finished(s, d, now);
 	return r;
 }
@@ -963,7 +993,7 @@ struct sim_devdep *sim_store_poll_as(struct sim_store *s, const struct sim_devic
 		else if (!d->force && installed && !strcmp(installed, d->artifact_name))
 			status = SIM_DD_ALREADY_INSTALLED;
 	}
-	return new_record(s, d, dev->id, device_type, status, image, now);
+	return new_record(s, d, dev->id, device_type, status, image, true, now);
 }
 
 void sim_store_set_status(struct sim_store *s, struct sim_devdep *r, enum sim_dd_status status,
@@ -971,7 +1001,8 @@ void sim_store_set_status(struct sim_store *s, struct sim_devdep *r, enum sim_dd
 {
 	struct sim_deployment *d = r->dep;
 
-	d->stats[r->status]--;
+	if (d->stats[r->status])
+		d->stats[r->status]--;
 	d->stats[status]++;
 	r->status = status;
 	if (!sim_dd_status_active(status))
@@ -988,6 +1019,12 @@ bool sim_store_abort_deployment(struct sim_store *s, struct sim_deployment *d, i
 	for (i = 0; i < d->nrecords; i++)
 		if (sim_dd_status_active(d->records[i]->status))
 			sim_store_set_status(s, d->records[i], SIM_DD_ABORTED, now);
+	/* app.go AbortDeployment (v4.0.4, v4.1.3, and 4.6.0): the statistics
+	 * become the records' counts (AggregateDeviceDeploymentByStatus), so
+	 * 4.1's preset pending of devices that never polled is gone. */
+	memset(d->stats, 0, sizeof(d->stats));
+	for (i = 0; i < d->nrecords; i++)
+		d->stats[d->records[i]->status]++;
 	d->aborted = true;
 	/* Setting a record aborted may have finished it already. */
 	if (sim_deployment_active(d))
@@ -1010,7 +1047,7 @@ void sim_store_abort_device(struct sim_store *s, const char *device_id, int64_t 
 	 * app.go updateDeviceDeploymentsStatus). */
 	d = next_deployment(s, device_id, last);
 	if (d)
-		new_record(s, d, device_id, NULL, SIM_DD_ABORTED, NULL, now);
+		new_record(s, d, device_id, NULL, SIM_DD_ABORTED, NULL, false, now);
 }
 
 void sim_store_reset_history(struct sim_store *s, const char *device_id, int64_t now)

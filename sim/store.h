@@ -19,6 +19,7 @@
 
 #include "json.h"
 #include "util.h"
+#include "version.h"
 
 enum sim_scope {
 	SIM_SCOPE_IDENTITY,
@@ -185,6 +186,8 @@ struct sim_store {
 	struct sim_map *configs;      /* device id -> struct sim_config */
 	struct sim_map *active_keys;  /* constructor key -> active deployment */
 	int64_t last_created_us;
+	enum sim_version version; /* SIM_VERSION_DEFAULT unless set */
+	uint64_t queries;	  /* inventory queries served: seeds unsorted orders */
 };
 
 struct sim_store *sim_store_new(void);

@@ -393,6 +393,27 @@ void sim_format_time(int64_t us, char out[32])
 	snprintf(out + n, 32 - n, ".%06uZ", micro % 1000000u);
 }
 
+void sim_format_time_ms(int64_t us, char out[32])
+{
+	int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
+	time_t sec = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+	unsigned frac = (unsigned)(ms - (int64_t)sec * 1000);
+	struct tm tm;
+	size_t n;
+	int digits = 3;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	while (digits > 0 && frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	if (digits)
+		snprintf(out + n, 32 - n, ".%0*uZ", digits, frac);
+	else
+		snprintf(out + n, 32 - n, "Z");
+}
+
 bool sim_contains_ci(const char *haystack, const char *needle)
 {
 	size_t n = strlen(needle);

@@ -80,6 +80,13 @@ bool sim_is_uuid(const char *s);
 int64_t sim_now_us(void);
 /* RFC 3339 UTC with microseconds, e.g. 2025-01-02T03:04:05.123456Z. */
 void sim_format_time(int64_t us, char out[32]);
+/*
+ * A time as the deployments service writes one it read back from Mongo:
+ * millisecond precision (BSON dates), formatted with Go's RFC3339Nano,
+ * which drops trailing zeros of the fraction and the dot with them
+ * ("...:05.12Z", "...:05Z").
+ */
+void sim_format_time_ms(int64_t us, char out[32]);
 
 /* Case-insensitive substring test; an empty needle is always found. */
 bool sim_contains_ci(const char *haystack, const char *needle);

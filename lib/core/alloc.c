@@ -13,7 +13,7 @@ void fg_set_oom_handler(fg_oom_handler handler)
 	oom_handler = handler;
 }
 
-static void out_of_memory(size_t size)
+void fg_out_of_memory(size_t size)
 {
 	if (oom_handler)
 		oom_handler(size);
@@ -25,7 +25,7 @@ void *fg_malloc(size_t size)
 	void *p = malloc(size ? size : 1);
 
 	if (!p)
-		out_of_memory(size);
+		fg_out_of_memory(size);
 	return p;
 }
 
@@ -34,10 +34,10 @@ void *fg_calloc(size_t nmemb, size_t size)
 	void *p;
 
 	if (size && nmemb > SIZE_MAX / size)
-		out_of_memory(SIZE_MAX);
+		fg_out_of_memory(SIZE_MAX);
 	p = calloc(nmemb ? nmemb : 1, size ? size : 1);
 	if (!p)
-		out_of_memory(nmemb * size);
+		fg_out_of_memory(nmemb * size);
 	return p;
 }
 
@@ -46,7 +46,7 @@ void *fg_realloc(void *ptr, size_t size)
 	void *p = realloc(ptr, size ? size : 1);
 
 	if (!p)
-		out_of_memory(size);
+		fg_out_of_memory(size);
 	return p;
 }
 
@@ -60,11 +60,11 @@ void *fg_grow(void *ptr, size_t *alloc, size_t need, size_t size)
 		n = 8;
 	while (n < need) {
 		if (n > SIZE_MAX / 2)
-			out_of_memory(SIZE_MAX);
+			fg_out_of_memory(SIZE_MAX);
 		n *= 2;
 	}
 	if (size && n > SIZE_MAX / size)
-		out_of_memory(SIZE_MAX);
+		fg_out_of_memory(SIZE_MAX);
 	ptr = fg_realloc(ptr, n * size);
 	*alloc = n;
 	return ptr;

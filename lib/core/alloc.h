@@ -22,6 +22,10 @@ typedef void (*fg_oom_handler)(size_t size);
  * It must not return. NULL restores the default (abort). */
 void fg_set_oom_handler(fg_oom_handler handler);
 
+/* Call the out-of-memory handler (then abort): for a library that fails
+ * only when it cannot allocate (libcrypto's digests). */
+void fg_out_of_memory(size_t size) __attribute__((noreturn));
+
 void *fg_malloc(size_t size);
 void *fg_calloc(size_t nmemb, size_t size);
 void *fg_realloc(void *ptr, size_t size);

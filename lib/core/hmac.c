@@ -165,3 +165,22 @@ done:
 	EVP_MD_CTX_free(ctx);
 	return rc;
 }
+
+char *base64_encode(const void *data, size_t len)
+{
+	/* 4 bytes for every 3 started, and the NUL EVP_EncodeBlock writes */
+	unsigned char *out = fg_malloc(4 * ((len + 2) / 3) + 1);
+	const unsigned char *p = data;
+	size_t done = 0, at = 0;
+
+	out[0] = '\0';
+	/* EVP_EncodeBlock takes an int: whole chunks of a multiple of 3 bytes
+	 * join into the encoding of the whole */
+	while (done < len) {
+		size_t k = len - done > (3u << 20) ? (3u << 20) : len - done;
+
+		at += (size_t)EVP_EncodeBlock(out + at, p + done, (int)k);
+		done += k;
+	}
+	return (char *)out;
+}

@@ -51,4 +51,8 @@ int hmac_sha256_hex(const struct hmac_key *key, const void *data, size_t len, ch
 #define HASH_BLOB_HEX_LEN 40
 int hash_blob_hex(const void *data, size_t len, char *hex);
 
+/* Base64 (RFC 4648, with padding) of `len` bytes, malloc'd, through
+ * libcrypto's EVP_EncodeBlock. The caller wipes it when it held a secret. */
+char *base64_encode(const void *data, size_t len);
+
 #endif

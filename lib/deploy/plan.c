@@ -43,9 +43,41 @@ int plan_config_digest(const struct hmac_key *key, const struct desired_kv *kv, 
 	return rc;
 }
 
+/* The length of the longest start of `s` of at most `max` bytes that
+ * ends on a UTF-8 character boundary. */
+static size_t utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
 char *plan_deployment_name(const char *branch, const char *commit, const char *artifact)
 {
-	return fg_asprintf(PLAN_NAME_PREFIX "%s@%.7s:%s", branch, commit, artifact);
+	char *full = fg_asprintf(PLAN_NAME_PREFIX "%s@%.7s:%s", branch, commit, artifact);
+	char hex[HASH_BLOB_HEX_LEN + 1], *name;
+	size_t room, nart, nbr;
+
+	if (strlen(full) <= PLAN_NAME_MAX)
+		return full;
+	/* Too long for Mender: the artifact part, then the branch part, cut
+	 * (on a character boundary), and a hash of the whole name after '~'
+	 * keeps it unique per branch, commit and artifact. */
+	if (hash_blob_hex(full, strlen(full), hex))
+		fg_out_of_memory(0); /* libcrypto fails only when it cannot allocate */
+	room = PLAN_NAME_MAX - (sizeof(PLAN_NAME_PREFIX) - 1) - strlen("@1234567:") - 1 -
+	       PLAN_NAME_HASH_LEN;
+	nbr = utf8_cut(branch, room - (strlen(artifact) < PLAN_NAME_MIN_ART ? strlen(artifact)
+									  : PLAN_NAME_MIN_ART));
+	nart = utf8_cut(artifact, room - nbr);
+	name = fg_asprintf(PLAN_NAME_PREFIX "%.*s@%.7s:%.*s~%.*s", (int)nbr, branch, commit,
+			   (int)nart, artifact, PLAN_NAME_HASH_LEN, hex);
+	free(full);
+	return name;
 }
 
 static const char *no_secret(void *ctx, const char *name)

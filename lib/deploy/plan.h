@@ -37,6 +37,11 @@
 
 #define PLAN_DIGEST_TAG "fleetgate_config"
 #define PLAN_NAME_PREFIX "fleetgate:"
+/* Mender caps deployment names at 256 characters (mender-server main,
+ * commit 4983b46f, MEN-9222); fleetgate keeps to 256 bytes. */
+#define PLAN_NAME_MAX 256
+#define PLAN_NAME_HASH_LEN 16  /* hex digits of the hash of a shortened name */
+#define PLAN_NAME_MIN_ART 64   /* bytes of the artifact kept when the branch is long */
 
 /* A deployment Mender holds that lists a device, with the device's own
  * status in it when the device has picked it up. */
@@ -185,7 +190,12 @@ void plan_release(struct plan *p);
 int plan_config_digest(const struct hmac_key *key, const struct desired_kv *kv, size_t n,
 		       char *hex);
 
-/* The deployment name for an artifact of a branch at a commit. malloc'd. */
+/* The deployment name for an artifact of a branch at a commit, malloc'd:
+ * fleetgate:<branch>@<7 hex of commit>:<artifact>. One over PLAN_NAME_MAX
+ * bytes has its artifact part (and, for a long branch, its branch part)
+ * cut on a character boundary and '~' and 16 hex digits of a hash of the
+ * whole name appended: at most 256 bytes, the same for the same branch,
+ * commit and artifact, different for different ones. */
 char *plan_deployment_name(const char *branch, const char *commit, const char *artifact);
 
 /* Whether `status` is one of a device deployment's active statuses. */

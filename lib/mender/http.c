@@ -688,42 +688,11 @@ static void fail(struct xfer *x, int code, const char *fmt, ...)
 
 /* Start one attempt. Returns 0 when the transfer is in the multi handle,
  * else the request has failed (x->req->result set). */
-static int start(struct xfer *x, int64_t deadline_ms)
+/* The options of one attempt of x->req on the easy handle `e`. */
+static void set_options(struct xfer *x, CURL *e)
 {
-	struct fg_http *h = x->h;
-	struct fg_http_request *r = x->req;
-	int64_t now = fg_http_now_ms();
-	int64_t remaining = deadline_ms - now;
-	struct curl_slist *hl = NULL;
-	char *line;
-	CURL *e;
-	CURLMcode mc;
-
-	if (!x->first_start_ms)
-		x->first_start_ms = now;
-	x->attempt_start_ms = now;
-	r->attempts++;
-	if (!r->url) {
-		fail(x, FG_EINVAL, "no URL");
-		return -1;
-	}
-	if (remaining <= 0) {
-		fail(x, FG_ETIMEOUT, "not started: the deadline had passed");
-		return -1;
-	}
-	x->timeout_ms = remaining < h->opt.request_timeout_ms ? remaining : h->opt.request_timeout_ms;
-	e = take_easy(h);
-	if (!e) {
-		fail(x, FG_ERROR, "libcurl could not make an easy handle");
-		return -1;
-	}
-	curl_easy_reset(e);
-	x->easy = e;
-	x->over_limit = 0;
-	x->header_over = NULL;
-	x->header_max = 0;
-	x->errbuf[0] = '\0';
-	clear_outputs(r);
+	const struct fg_http *h = x->h;
+	const struct fg_http_request *r = x->req;
 
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
@@ -770,6 +739,13 @@ static int start(struct xfer *x, int64_t deadline_ms)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(r->body ? r->body_len : 0));
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
 	}
+}
+
+/* The request's header list (NULL when libcurl could not make it). */
+static struct curl_slist *request_headers(const struct fg_http_request *r)
+{
+	struct curl_slist *hl = NULL;
+	char *line;
 
 	line = fg_asprintf("Accept: %s", r->accept ? r->accept : "application/json");
 	hl = curl_slist_append(hl, line);
@@ -787,6 +763,47 @@ static int start(struct xfer *x, int64_t deadline_ms)
 		explicit_bzero(line, strlen(line));
 		free(line);
 	}
+	return hl;
+}
+
+static int start(struct xfer *x, int64_t deadline_ms)
+{
+	struct fg_http *h = x->h;
+	struct fg_http_request *r = x->req;
+	int64_t now = fg_http_now_ms();
+	int64_t remaining = deadline_ms - now;
+	struct curl_slist *hl;
+	CURL *e;
+	CURLMcode mc;
+
+	if (!x->first_start_ms)
+		x->first_start_ms = now;
+	x->attempt_start_ms = now;
+	r->attempts++;
+	if (!r->url) {
+		fail(x, FG_EINVAL, "no URL");
+		return -1;
+	}
+	if (remaining <= 0) {
+		fail(x, FG_ETIMEOUT, "not started: the deadline had passed");
+		return -1;
+	}
+	x->timeout_ms = remaining < h->opt.request_timeout_ms ? remaining : h->opt.request_timeout_ms;
+	e = take_easy(h);
+	if (!e) {
+		fail(x, FG_ERROR, "libcurl could not make an easy handle");
+		return -1;
+	}
+	curl_easy_reset(e);
+	x->easy = e;
+	x->over_limit = 0;
+	x->header_over = NULL;
+	x->header_max = 0;
+	x->errbuf[0] = '\0';
+	clear_outputs(r);
+
+	set_options(x, e);
+	hl = request_headers(r);
 	if (!hl) {
 		fail(x, FG_ERROR, "libcurl could not build the request headers");
 		goto failed;
@@ -923,129 +940,178 @@ static void wait_insert(struct xfer **list, struct xfer *x)
 	*list = x;
 }
 
+/* One fg_http_run: the transfers in flight, those waiting for a retry. */
+struct run {
+	struct fg_http *h;
+	int64_t deadline_ms;
+	fg_http_next_fn next;
+	fg_http_done_fn done;
+	void *data;
+	struct xfer **active;
+	size_t nactive;
+	struct xfer *waiting;       /* by due time */
+	int more;                   /* next() may give more */
+};
+
+/* The next transfer to start: a due retry first, then a new request;
+ * NULL when there is none now. */
+static struct xfer *next_xfer(struct run *rn, int64_t now)
+{
+	struct xfer *x;
+
+	while (1) {
+		struct fg_http_request *r;
+
+		if (rn->waiting && rn->waiting->due_ms <= now) {
+			x = rn->waiting;
+			rn->waiting = x->next;
+			x->next = NULL;
+			return x;
+		}
+		if (!rn->more)
+			return NULL;
+		r = rn->next(rn->data);
+		if (!r) {
+			rn->more = 0;
+			continue;
+		}
+		x = fg_calloc(1, sizeof(*x));
+		x->h = rn->h;
+		x->req = r;
+		r->attempts = 0;
+		clear_outputs(r);
+		return x;
+	}
+}
+
+/* Hand a transfer's outcome to the caller. */
+static void xfer_done(struct run *rn, struct xfer *x)
+{
+	rn->done(rn->data, x->req);
+	free(x);
+	rn->more = 1;
+}
+
+static void fill_slots(struct run *rn)
+{
+	int64_t now = fg_http_now_ms();
+	struct xfer *x;
+
+	while (rn->nactive < rn->h->opt.max_concurrency && (x = next_xfer(rn, now))) {
+		if (start(x, rn->deadline_ms) == 0)
+			rn->active[rn->nactive++] = x;
+		else
+			xfer_done(rn, x);
+	}
+}
+
+/* The transfers libcurl finished: done, or waiting for a retry. Whether
+ * there was one. */
+static int collect(struct run *rn)
+{
+	int left, progressed = 0;
+	CURLMsg *msg;
+	size_t i;
+
+	while ((msg = curl_multi_info_read(rn->h->multi, &left))) {
+		struct xfer *x = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		for (i = 0; i < rn->nactive; i++)
+			if (rn->active[i] == x)
+				break;
+		if (i == rn->nactive)
+			continue;
+		rn->active[i] = rn->active[--rn->nactive];
+		progressed = 1;
+		if (finish(x, msg->data.result, rn->deadline_ms) == RETRY) {
+			release_easy(x);
+			wait_insert(&rn->waiting, x);
+		} else {
+			release_easy(x);
+			xfer_done(rn, x);
+		}
+	}
+	return progressed;
+}
+
+/* Wait for a transfer or the next retry's time (at most 1 s). */
+static int wait_events(struct run *rn)
+{
+	long timeout = 1000;
+	CURLMcode mc;
+
+	if (rn->waiting) {
+		int64_t d = rn->waiting->due_ms - fg_http_now_ms();
+
+		if (d < timeout)
+			timeout = d > 0 ? (long)d : 0;
+	}
+	if (rn->nactive) {
+		mc = curl_multi_poll(rn->h->multi, NULL, 0, (int)timeout, NULL);
+		if (mc != CURLM_OK)
+			return fg_error_set(FG_ERROR, "libcurl: %s", curl_multi_strerror(mc));
+	} else if (timeout > 0) {
+		struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* The run failed (`err`, the thread's error): every transfer in flight or
+ * waiting is abandoned, and handed back saying so. */
+static int abandon(struct run *rn, int err)
+{
+	/* the callbacks record their own errors: keep the run's for the caller */
+	char *why = fg_strdup(fg_error_message());
+	size_t i;
+
+	for (i = 0; i < rn->nactive; i++) {
+		release_easy(rn->active[i]);
+		fail(rn->active[i], FG_ERROR, "abandoned: %s", why);
+		xfer_done(rn, rn->active[i]);
+	}
+	rn->nactive = 0;
+	while (rn->waiting) {
+		struct xfer *x = rn->waiting;
+
+		rn->waiting = x->next;
+		fail(x, FG_ERROR, "abandoned: %s", why);
+		xfer_done(rn, x);
+	}
+	fg_error_set(err, "%s", why);
+	free(why);
+	return err;
+}
+
 int fg_http_run(struct fg_http *h, int64_t deadline_ms, fg_http_next_fn next,
 		fg_http_done_fn done, void *data)
 {
-	struct xfer **active = fg_calloc(h->opt.max_concurrency, sizeof(*active));
-	struct xfer *waiting = NULL;
-	size_t nactive = 0, i;
-	int more = 1, err = 0;
-	char *why;
+	struct run rn = { h, deadline_ms, next, done, data, NULL, 0, NULL, 1 };
+	int running, err = 0;
+	CURLMcode mc;
 
+	rn.active = fg_calloc(h->opt.max_concurrency, sizeof(*rn.active));
 	for (;;) {
-		int64_t now = fg_http_now_ms();
-		CURLMsg *msg;
-		CURLMcode mc;
-		int running, left, progressed = 0;
-		long timeout;
-
-		/* fill free slots: due retries first, then new requests */
-		while (nactive < h->opt.max_concurrency) {
-			struct xfer *x;
-
-			if (waiting && waiting->due_ms <= now) {
-				x = waiting;
-				waiting = x->next;
-				x->next = NULL;
-			} else if (more) {
-				struct fg_http_request *r = next(data);
-
-				if (!r) {
-					more = 0;
-					continue;
-				}
-				x = fg_calloc(1, sizeof(*x));
-				x->h = h;
-				x->req = r;
-				r->attempts = 0;
-				clear_outputs(r);
-			} else {
-				break;
-			}
-			if (start(x, deadline_ms) == 0) {
-				active[nactive++] = x;
-			} else {
-				done(data, x->req);
-				free(x);
-				more = 1;
-			}
-		}
-		if (!nactive && !waiting && !more)
+		fill_slots(&rn);
+		if (!rn.nactive && !rn.waiting && !rn.more)
 			break;
-
 		mc = curl_multi_perform(h->multi, &running);
 		if (mc != CURLM_OK) {
-			err = fg_error_set(FG_ERROR, "libcurl: %s", curl_multi_strerror(mc));
-			goto abort;
+			err = abandon(&rn, fg_error_set(FG_ERROR, "libcurl: %s", curl_multi_strerror(mc)));
+			break;
 		}
-		while ((msg = curl_multi_info_read(h->multi, &left))) {
-			struct xfer *x = NULL;
-
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-			for (i = 0; i < nactive; i++)
-				if (active[i] == x)
-					break;
-			if (i == nactive)
-				continue;
-			active[i] = active[--nactive];
-			progressed = 1;
-			if (finish(x, msg->data.result, deadline_ms) == RETRY) {
-				release_easy(x);
-				wait_insert(&waiting, x);
-			} else {
-				release_easy(x);
-				done(data, x->req);
-				free(x);
-				more = 1;
-			}
-		}
-		if (progressed)
+		if (collect(&rn))
 			continue;
-
-		timeout = 1000;
-		if (waiting) {
-			int64_t d = waiting->due_ms - fg_http_now_ms();
-
-			if (d < timeout)
-				timeout = d > 0 ? (long)d : 0;
-		}
-		if (nactive) {
-			mc = curl_multi_poll(h->multi, NULL, 0, (int)timeout, NULL);
-			if (mc != CURLM_OK) {
-				err = fg_error_set(FG_ERROR, "libcurl: %s", curl_multi_strerror(mc));
-				goto abort;
-			}
-		} else if (timeout > 0) {
-			struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
-
-			nanosleep(&ts, NULL);
+		if ((err = wait_events(&rn))) {
+			err = abandon(&rn, err);
+			break;
 		}
 	}
-	free(active);
-	return 0;
-
-abort:
-	/* the callbacks record their own errors: keep the run's for the caller */
-	why = fg_strdup(fg_error_message());
-	for (i = 0; i < nactive; i++) {
-		release_easy(active[i]);
-		fail(active[i], FG_ERROR, "abandoned: %s", why);
-		done(data, active[i]->req);
-		free(active[i]);
-	}
-	while (waiting) {
-		struct xfer *x = waiting;
-
-		waiting = x->next;
-		fail(x, FG_ERROR, "abandoned: %s", why);
-		done(data, x->req);
-		free(x);
-	}
-	free(active);
-	fg_error_set(err, "%s", why);
-	free(why);
+	free(rn.active);
 	return err;
 }
 

@@ -56,9 +56,6 @@ struct mender_client;
 int mender_client_new(struct mender_client **out, const struct mender_settings *s);
 void mender_client_free(struct mender_client *c);
 
-/* Replace the deadline of the calls that follow (absolute ms; 0: none). */
-void mender_client_set_deadline(struct mender_client *c, int64_t deadline_ms);
-
 /* ---- inventory ---- */
 
 struct mender_attr {
@@ -93,10 +90,6 @@ void mender_device_list_release(struct mender_device_list *l);
  * Borrowed from the device. */
 const char *mender_device_attr(const struct mender_device *d, const char *scope,
 			       const char *name);
-
-/* A device in a list sorted by id, or NULL. */
-const struct mender_device *mender_device_find(const struct mender_device_list *l,
-					       const char *id);
 
 struct mender_attr_ref {
 	const char *scope;
@@ -138,6 +131,8 @@ struct mender_deployment {
 	char *type;                 /* "software" or "configuration" ("" when not said) */
 	char *status;               /* "pending", "inprogress", "finished" */
 	char *created;              /* RFC 3339 as Mender wrote it */
+	int64_t created_us;         /* the same parsed (mender_parse_time in
+				     * parse.h); 0 when absent or not a time */
 	long long device_count;     /* -1 when not said */
 	long long max_devices;      /* -1 when not said */
 	char **devices;             /* MENDER_WITH_DEVICES: every targeted id */
@@ -155,8 +150,6 @@ void mender_deployment_list_init(struct mender_deployment_list *l);
 void mender_deployment_list_release(struct mender_deployment_list *l);
 /* Free one deployment's contents (for callers that filter a list). */
 void mender_deployment_release(struct mender_deployment *d);
-/* Count for a device status in a deployment's statistics; 0 when absent. */
-long long mender_deployment_stat(const struct mender_deployment *d, const char *status);
 
 enum {
 	MENDER_WITH_DEVICES = 1 << 0, /* GET .../{id}/device_list for each */
@@ -225,32 +218,6 @@ void mender_result_release(struct mender_result *r);
  */
 int mender_abort_devices(struct mender_client *c, const char *const *ids, size_t n,
 			 struct mender_result *results);
-int mender_abort_device(struct mender_client *c, const char *id);
-
-struct mender_device_deployment {
-	char *deployment_id;
-	char *deployment_name;
-	char *artifact_name;
-	char *type;                 /* of the deployment; "" when not said */
-	char *status;               /* the device's: pending ... success, failure, aborted */
-	char *created;
-	char *finished;             /* "" while active */
-};
-
-struct mender_device_deployment_list {
-	struct mender_device_deployment *items;
-	size_t n, alloc;
-};
-
-void mender_device_deployment_list_init(struct mender_device_deployment_list *l);
-void mender_device_deployment_list_release(struct mender_device_deployment_list *l);
-
-/* A device's deployments, newest first (GET .../deployments/devices/{id},
- * pages of 20, Mender's maximum), at most `max_items` (0: all, bounded at
- * 10000). `status` filters ("active", "finished", a device status), NULL:
- * all. Replaces `out`'s contents. */
-int mender_device_history(struct mender_client *c, const char *id, const char *status,
-			  size_t max_items, struct mender_device_deployment_list *out);
 
 /* One device's status in a deployment it has picked up. */
 struct mender_device_status {
@@ -290,12 +257,11 @@ void mender_artifact_list_init(struct mender_artifact_list *l);
 void mender_artifact_list_release(struct mender_artifact_list *l);
 
 /* Artifacts named exactly as one of `names` (GET
- * /api/management/v2/deployments/artifacts?name=.., every page); names
- * with a '*' are refused (Mender reads it as a prefix match). Appends. */
+ * /api/management/v1/deployments/artifacts?name=.., one request a name,
+ * concurrently: every supported server has it); names with a '*' are
+ * refused (the v2 list reads it as a prefix match). Appends. */
 int mender_find_artifacts(struct mender_client *c, const char *const *names, size_t n,
 			  struct mender_artifact_list *out);
-/* Whether `a` is compatible with `device_type`. */
-int mender_artifact_supports(const struct mender_artifact *a, const char *device_type);
 
 /* ---- Mender Configure ---- */
 
@@ -315,13 +281,9 @@ struct mender_config {
 
 void mender_config_init(struct mender_config *cfg);
 void mender_config_release(struct mender_config *cfg);
-/* The value of `key` in a sorted map, or NULL. */
-const char *mender_kv_get(const struct mender_kv *kv, size_t n, const char *key);
 
-/* GET /api/management/v1/deviceconfig/configurations/device/{id}. */
-int mender_config_get(struct mender_client *c, const char *id, struct mender_config *out);
-
-/* The same for many devices: `out[i]` (initialised) for `ids[i]`. */
+/* GET /api/management/v1/deviceconfig/configurations/device/{id} for
+ * each device: `out[i]` (initialised) for `ids[i]`. */
 int mender_config_get_many(struct mender_client *c, const char *const *ids, size_t n,
 			   struct mender_config *out, struct mender_result *results);
 
@@ -346,11 +308,6 @@ void mender_config_job_release(struct mender_config_job *job);
  */
 int mender_config_apply_many(struct mender_client *c, struct mender_config_job *jobs, size_t n);
 
-/* Single-device forms of the above. */
-int mender_config_set(struct mender_client *c, const char *id, const char *const *keys,
-		      const char *const *values, size_t n);
-int mender_config_deploy(struct mender_client *c, const char *id, char **deployment_id);
-
 /* ---- tags ---- */
 
 struct mender_tags_job {
@@ -363,17 +320,5 @@ struct mender_tags_job {
 
 /* PATCH /api/management/v1/inventory/devices/{id}/tags (upsert) for each. */
 int mender_set_tags_many(struct mender_client *c, struct mender_tags_job *jobs, size_t n);
-int mender_set_tags(struct mender_client *c, const char *id, const char *const *names,
-		    const char *const *values, size_t n);
-
-/* ---- pure helpers, exposed for the tests ---- */
-
-/* Render `json` (one value as Mender sends it) as the attribute strings
- * above, into *out (malloc'd). FG_EINVAL when it is not exactly one JSON
- * value. */
-int mender_render_value(const char *json, size_t len, char **out);
-
-/* Whether `s` is valid UTF-8 (no overlongs, no surrogates). */
-int mender_utf8_valid(const char *s, size_t len);
 
 #endif

@@ -2,10 +2,16 @@
 # start it on a free loopback port, drive its /_sim/ control endpoints, and
 # a git server repository with fleetgate's hooks pointed at it.
 
+# MENDER_SIM_VERSION (3.7, 4.0, 4.1; unset: the stand-in's default, the
+# newest) is the Mender version the stand-in plays (tests/run-all runs the
+# scheduling suites once per version).
 start_sim() { # seed.json [extra args]
 	local seed=$1
 	shift
 	: "${MENDER_SIM:?}"
+	if [ -n "${MENDER_SIM_VERSION:-}" ]; then
+		set -- --mender-version "$MENDER_SIM_VERSION" "$@"
+	fi
 	# The files exist before the loop reads them: the background child
 	# makes its redirections only when it runs.
 	: > "$WORK/sim.out"

@@ -49,10 +49,17 @@ static const char seed[] =
 	"{\"name\": \"v3\", \"device_types_compatible\": [\"pi3\"]}"
 	"]}";
 
+/* Unsorted inventory pages in insertion order, as these tests read them
+ * (tests/sim/versions.c tests the shuffled default). */
 static int setup(void **state)
 {
-	*state = t_start(seed, NULL);
-	return *state ? 0 : -1;
+	struct tctx *t = t_start(seed, NULL);
+
+	*state = t;
+	if (!t)
+		return -1;
+	cJSON_Delete(t_sim(t, "PUT", "{\"unsorted_order\": \"natural\"}", 200, "/_sim/settings"));
+	return 0;
 }
 
 static int teardown(void **state)
@@ -141,6 +148,7 @@ static void test_pagination_walk(void **state)
 	t = t_start(s.p, NULL);
 	tstr_release(&s);
 	assert_non_null(t);
+	cJSON_Delete(t_sim(t, "PUT", "{\"unsorted_order\": \"natural\"}", 200, "/_sim/settings"));
 
 	snprintf(next, sizeof(next), INV "/devices?per_page=20&device_type=pi3");
 	while (next[0]) {
@@ -250,11 +258,14 @@ static void test_abort_device_needs_two_calls(void **state)
 	r = t_api(t, "GET", NULL, NULL, 0, 200, DEP "/deployments/devices/%s?status=active", D1);
 	assert_int_equal(cJSON_GetArraySize(r), 0);
 	cJSON_Delete(r);
-	/* b still lists the device and is still active. */
+	/* b still lists the device and is still active. 4.1 counts a's
+	 * devices as pending from the start and the aborted record made for a
+	 * device that never polled changes no count: a stays pending. */
 	assert_deployment_status(t, b, "pending");
-	assert_deployment_status(t, a, "inprogress");
+	assert_deployment_status(t, a, "pending");
 
-	/* Second call: b gets its aborted record and finishes. */
+	/* Second call: b gets its aborted record, and as 4.1 does not count
+	 * it, b never finishes (tests/sim/versions.c: 4.0 finishes it). */
 	cJSON_Delete(t_api(t, "DELETE", NULL, NULL, 0, 204, DEP "/deployments/devices/%s", D1));
 	r = t_api(t, "GET", NULL, NULL, 0, 200, DEP "/deployments/devices/%s", D1);
 	assert_int_equal(cJSON_GetArraySize(r), 2);
@@ -263,9 +274,10 @@ static void test_abort_device_needs_two_calls(void **state)
 	assert_string_equal(j_str(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "device"), "status"),
 			    "aborted");
 	cJSON_Delete(r);
-	assert_deployment_status(t, b, "finished");
+	assert_deployment_status(t, b, "pending");
 	r = t_api(t, "GET", NULL, NULL, 0, 200, DEP "/deployments/%s/statistics", b);
-	assert_int_equal((int)j_num(r, "aborted"), 1);
+	assert_int_equal((int)j_num(r, "aborted"), 0);
+	assert_int_equal((int)j_num(r, "pending"), 1);
 	cJSON_Delete(r);
 
 	/* Nothing left for the device: a third call changes nothing, and the

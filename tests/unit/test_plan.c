@@ -536,9 +536,72 @@ static void test_digest_and_name(void **state)
 	assert_false(plan_status_active(NULL));
 }
 
+/* Whether `s` is valid UTF-8 (enough for the names below: no
+ * continuation byte without its lead byte). */
+static int utf8_whole(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, k, len;
+
+	for (i = 0; p[i]; i += len) {
+		len = p[i] < 0x80 ? 1 : p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : p[i] >= 0xc0 ? 2 : 0;
+		if (!len)
+			return 0;
+		for (k = 1; k < len; k++)
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+	}
+	return 1;
+}
+
+/* Names over 256 bytes: cut, hashed, deterministic, distinct. */
+static void test_long_deployment_names(void **state)
+{
+	char branch[300], art[300], art2[300], *a, *b, *c, *d, *e, *g;
+	size_t i;
+
+	(void)state;
+	/* a 200-byte branch and a 250-byte artifact of 'é's (2 bytes each) */
+	memset(branch, 'b', 200);
+	branch[200] = '\0';
+	for (i = 0; i < 250; i += 2)
+		memcpy(art + i, "\xc3\xa9", 2);
+	art[250] = '\0';
+	memcpy(art2, art, 251);
+	art2[248] = 'x', art2[249] = 'y'; /* differs only at its end */
+	a = plan_deployment_name("canary", COMMIT, art);
+	b = plan_deployment_name("canary", COMMIT, art);
+	c = plan_deployment_name("canary", COMMIT, art2);
+	d = plan_deployment_name(branch, COMMIT, art);
+	e = plan_deployment_name(branch, "9f8e7d6c5b4a", art);
+	g = plan_deployment_name(branch, COMMIT, "img");
+	assert_true(strlen(a) <= 256 && strlen(c) <= 256 && strlen(d) <= 256 && strlen(e) <= 256);
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, c);
+	assert_string_not_equal(d, e);
+	assert_true(utf8_whole(a) && utf8_whole(c) && utf8_whole(d));
+	assert_true(!strncmp(a, "fleetgate:canary@1a2b3c4:\xc3\xa9", 27));
+	/* '~' and 16 hex digits end a shortened name */
+	assert_int_equal(a[strlen(a) - 17], '~');
+	assert_int_equal(strspn(a + strlen(a) - 16, "0123456789abcdef"), 16);
+	/* a long branch keeps 64 bytes of the artifact */
+	assert_non_null(strstr(d, "@1a2b3c4:"));
+	assert_int_equal(strlen(strstr(d, "@1a2b3c4:") + 9), 64 + 17);
+	/* 200 + the rest fits: not shortened */
+	assert_int_equal(strlen(g), 10 + 200 + 9 + 3);
+	assert_int_equal(strchr(g, '~'), NULL);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+	free(e);
+	free(g);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_long_deployment_names),
 		cmocka_unit_test_setup_teardown(test_everything_in_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_os_updates_batched_per_artifact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_deployment_is_left_alone, setup, teardown),

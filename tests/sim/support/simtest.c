@@ -825,6 +825,11 @@ const char *t_header(struct tctx *t, const char *name)
 	return http_header(&t->last, name);
 }
 
+const char *t_body(struct tctx *t)
+{
+	return t->last.body.p ? t->last.body.p : "";
+}
+
 const char *t_location_id(struct tctx *t)
 {
 	const char *loc = http_header(&t->last, "Location"), *slash;

@@ -164,6 +164,8 @@ cJSON *t_sim(struct tctx *t, const char *method, const char *body, long expect,
 
 /* Header of the last answer, or NULL. */
 const char *t_header(struct tctx *t, const char *name);
+/* The body of the last answer as text ("" when none). */
+const char *t_body(struct tctx *t);
 
 /* Exchanges judged so far in this process: (method, path template, status). */
 bool t_covered(const char *method, const char *tmpl, long status);
