@@ -453,3 +453,126 @@ void sim_artifact_meta_release(struct sim_artifact_meta *m)
 	cJSON_Delete(m->depends);
 	memset(m, 0, sizeof(*m));
 }
+
+/* A tar member from memory. */
+static int put_member(struct archive *a, const char *name, const void *data, size_t len)
+{
+	struct archive_entry *e = archive_entry_new();
+	int ok;
+
+	if (!e)
+		return -1;
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_size(e, (la_int64_t)len);
+	ok = archive_write_header(a, e) == ARCHIVE_OK &&
+	     (!len || archive_write_data(a, data, len) == (la_ssize_t)len);
+	archive_entry_free(e);
+	return ok ? 0 : -1;
+}
+
+static la_ssize_t to_buf(struct archive *a, void *arg, const void *data, size_t len)
+{
+	(void)a;
+	sim_buf_put(arg, data, len);
+	return (la_ssize_t)len;
+}
+
+/* An uncompressed ustar of `n` members (name, text) into `out`. */
+static int write_tar(const char *const *names, const char *const *texts, size_t n,
+		     struct sim_buf *out)
+{
+	struct archive *a = archive_write_new();
+	size_t i;
+	int ret = -1;
+
+	if (!a)
+		return -1;
+	if (archive_write_set_format_ustar(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    archive_write_open2(a, out, NULL, to_buf, NULL, NULL) != ARCHIVE_OK)
+		goto done;
+	for (i = 0; i < n; i++)
+		if (put_member(a, names[i], texts[i], strlen(texts[i])))
+			goto done;
+	ret = archive_write_close(a) == ARCHIVE_OK ? 0 : -1;
+done:
+	archive_write_free(a);
+	return ret;
+}
+
+static void sha256_hex(const void *data, size_t len, char hex[65])
+{
+	unsigned char md[32];
+	unsigned int i, n = 0;
+
+	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	for (i = 0; i < n && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex[64] = '\0';
+}
+
+int sim_artifact_write_configure(const char *name, const char *device_type,
+				 const char *config_json, struct sim_buf *out, struct sim_buf *err)
+{
+	static const char version[] = "{\"format\":\"mender\",\"version\":3}";
+	static const char *const header_names[] = { "header-info", "headers/0000/type-info",
+						    "headers/0000/meta-data" };
+	const char *header_texts[3];
+	/* the payload without files: an empty tar, its two zero blocks */
+	static const char empty_tar[1024];
+	struct sim_buf header = SIM_BUF_INIT, manifest = SIM_BUF_INIT;
+	cJSON *info = cJSON_CreateObject(), *type = cJSON_CreateObject(), *o;
+	char *info_text, *type_text, hv[65], hh[65];
+	struct archive *a = NULL;
+	int ret = -1;
+
+	o = cJSON_AddArrayToObject(info, "payloads");
+	cJSON_AddItemToArray(o, cJSON_CreateObject());
+	cJSON_AddStringToObject(o->child, "type", "mender-configure");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(info, "artifact_provides"), "artifact_name",
+				name);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(info, "artifact_depends"),
+						    "device_type"),
+			     cJSON_CreateString(device_type));
+	cJSON_AddStringToObject(type, "type", "mender-configure");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(type, "artifact_provides"),
+				"data-partition.mender-configure.version", name);
+	cJSON_AddObjectToObject(type, "artifact_depends");
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(type, "clears_artifact_provides"),
+			     cJSON_CreateString("data-partition.mender-configure.*"));
+	info_text = sim_json_print(info);
+	type_text = sim_json_print(type);
+	header_texts[0] = info_text;
+	header_texts[1] = type_text;
+	header_texts[2] = config_json;
+	if (write_tar(header_names, header_texts, 3, &header))
+		goto done;
+	sha256_hex(version, sizeof(version) - 1, hv);
+	sha256_hex(header.ptr, header.len, hh);
+	sim_buf_printf(&manifest, "%s  header.tar\n%s  version\n", hh, hv);
+	a = archive_write_new();
+	if (!a || archive_write_set_format_ustar(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    archive_write_open2(a, out, NULL, to_buf, NULL, NULL) != ARCHIVE_OK ||
+	    put_member(a, "version", version, sizeof(version) - 1) ||
+	    put_member(a, "manifest", manifest.ptr, manifest.len) ||
+	    put_member(a, "header.tar", header.ptr, header.len) ||
+	    put_member(a, "data/0000.tar", empty_tar, sizeof(empty_tar)) ||
+	    archive_write_close(a) != ARCHIVE_OK)
+		goto done;
+	ret = 0;
+done:
+	if (ret)
+		sim_buf_printf(err, "cannot write the configuration artifact: %s",
+			       a && archive_error_string(a) ? archive_error_string(a) : "tar error");
+	archive_write_free(a);
+	cJSON_Delete(info);
+	cJSON_Delete(type);
+	free(info_text);
+	free(type_text);
+	sim_buf_release(&header);
+	sim_buf_release(&manifest);
+	return ret;
+}

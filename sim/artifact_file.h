@@ -39,4 +39,15 @@ int sim_artifact_parse(const void *buf, size_t len, struct sim_artifact_meta *ou
 
 void sim_artifact_meta_release(struct sim_artifact_meta *m);
 
+/*
+ * The configuration artifact Mender's deployments service makes on demand
+ * (app/app.go GenerateConfigurationImage, v4.0.4 and v4.1.3): format 3,
+ * uncompressed, one payload of type mender-configure without files, its
+ * meta-data the configuration `config_json` (a JSON object), named `name`,
+ * for `device_type`; providing data-partition.mender-configure.version.
+ * Appends the file to `out`; returns 0, or -1 with a message in `err`.
+ */
+int sim_artifact_write_configure(const char *name, const char *device_type,
+				 const char *config_json, struct sim_buf *out, struct sim_buf *err);
+
 #endif

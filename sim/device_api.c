@@ -9,7 +9,9 @@
  *   inventory    api/http/api_inventory.go UpdateDeviceAttributesHandler
  *                (PUT replaces the inventory scope, PATCH upserts);
  *   storage      the artifact's download link, signed and expiring, its
- *                answer with Content-Length as S3 gives it.
+ *                answer with Content-Length as S3 gives it;
+ *   deviceconfig api/http/devices.go: the device reports what it applied;
+ *                configuration artifacts made on demand (DownloadConfiguration).
  * The 3.x client asks POST /api/devices/v2/.../next first: the open-source
  * server has no such route, so it gets 404 and falls back to the v1 POST.
  */
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifact_file.h"
 #include "handlers.h"
 
 #define LOG_MAX_MESSAGES 10000
@@ -357,4 +360,90 @@ void sim_device_download(struct sim *sim, const struct sim_request *req,
 	res->content_type = "application/vnd.mender-artifact";
 	res->body.len = 0;
 	sim_buf_put(&res->body, b->data, b->len);
+}
+
+/* GET /api/devices/v1/deployments/download/configuration/{deployment}/
+ * {device_type}/{device}: the configuration artifact, made now from the
+ * deployment's map (api_deployments.go DownloadConfiguration). */
+void sim_device_config_download(struct sim *sim, const struct sim_request *req,
+				struct sim_response *res)
+{
+	const struct sim_deployment *d;
+	struct sim_buf err = SIM_BUF_INIT;
+
+	if (!link_valid(sim->devices, req, res))
+		return;
+	d = sim_store_deployment(sim->store, req->params[0]);
+	if (!d || !d->configuration) {
+		sim_res_error(res, req, 404, "deployment with id '%s' not found", req->params[0]);
+		return;
+	}
+	res->body.len = 0;
+	if (sim_artifact_write_configure(d->artifact_name, req->params[1], d->config_json,
+					 &res->body, &err)) {
+		sim_res_error(res, req, 500, "%s", err.ptr);
+	} else {
+		res->status = 200;
+		res->content_type = "application/vnd.mender-artifact";
+		sim_res_header(res, "Content-Disposition", "attachment; filename=\"artifact.mender\"");
+	}
+	sim_buf_release(&err);
+}
+
+/* The map a device reports or is given: an object of strings. */
+static bool string_map(const cJSON *v)
+{
+	const cJSON *c;
+
+	if (!cJSON_IsObject(v))
+		return false;
+	cJSON_ArrayForEach(c, v)
+		if (!cJSON_IsString(c) || !*c->string)
+			return false;
+	return true;
+}
+
+/* PUT /api/devices/v1/deviceconfig/configuration: what the device applied,
+ * its reported configuration (deviceconfig api/http/devices.go
+ * SetConfiguration). */
+void sim_device_config_report(struct sim *sim, const struct sim_request *req,
+			      struct sim_response *res)
+{
+	const char *id = sim_devauth_device(sim, req, res);
+	struct sim_config *c;
+	cJSON *body;
+	int64_t now = sim_now_us();
+
+	if (!id)
+		return;
+	body = sim_req_json(req, res, "malformed request body");
+	if (!body)
+		return;
+	if (!string_map(body)) {
+		sim_res_error(res, req, 400, "invalid request body: values must be strings");
+		cJSON_Delete(body);
+		return;
+	}
+	c = sim_store_config_upsert(sim->store, id, now);
+	cJSON_Delete(c->reported);
+	c->reported = body;
+	c->reported_us = now;
+	sim_res_empty(res, 204);
+}
+
+/* GET /api/devices/v1/deviceconfig/configuration: the configured map. */
+void sim_device_config_get(struct sim *sim, const struct sim_request *req,
+			   struct sim_response *res)
+{
+	const char *id = sim_devauth_device(sim, req, res);
+	const struct sim_config *c;
+
+	if (!id)
+		return;
+	c = sim_store_config(sim->store, id);
+	if (!c) {
+		sim_res_error(res, req, 404, "device does not exist");
+		return;
+	}
+	sim_res_json(res, 200, cJSON_Duplicate(c->configured, true));
 }

@@ -74,6 +74,9 @@ sim_handler sim_device_status;
 sim_handler sim_device_log;
 sim_handler sim_device_inventory;
 sim_handler sim_device_download;
+sim_handler sim_device_config_download;
+sim_handler sim_device_config_report;
+sim_handler sim_device_config_get;
 sim_handler sim_deployments_device_log;
 
 /* artifact_api.c: artifacts uploaded as .mender files */

@@ -267,3 +267,41 @@ fleetgate:production@$head:release-1 finished success=7"
 	wait_until 60 devices_run release-1 $CANARY
 	echo "# canary retry: push to the last device converged $(elapsed) s" >&3
 }
+
+# The map a device's configure module received.
+devices_configured() { # json name...
+	local want=$1 n
+	shift
+	for n in "$@"; do
+		[ "$(jq -cS . "$WORK/devices/$n/config.json" 2>/dev/null)" = "$want" ] || return 1
+	done
+}
+
+@test "configuration reaches the real devices, which report it back" {
+	merge_change '$a config:\n  greeting: hello from git\n  ssh_enabled: false' "configuration for every device"
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	push main >/dev/null
+	mark
+	run push main:canary
+	assert_output_is "fleetgate: canary@$head: 3 devices managed: 0 OS updates in 0 deployments (0 created, 0 already there), 3 configurations deployed, 0 pending, 0 aborted"
+	want='{"greeting":"hello from git","ssh_enabled":"false"}'
+	wait_until 60 devices_configured "$want" $CANARY
+	echo "# canary configuration: push to the last device configured $(elapsed) s" >&3
+	! devices_configured "$want" p1 || false
+	in_sync() {
+		[ "$("$FLEETGATE" status --repo "$WORK/srv.git" --branch "$1" --full --format json |
+			jq -r '[.branches[].devices[].config] | unique | join(",")')" = in-sync ]
+	}
+	wait_until 30 in_sync canary
+	# the configuration deployment's artifact was made on demand for each device
+	[ "$(sim GET /_sim/state | jq '[.deployments[] | select(.type == "configuration" and .status == "finished") | .devices[].status] | unique')" = '[
+  "success"
+]' ]
+	mark
+	run push main:production
+	assert_output_is "fleetgate: production@$head: 7 devices managed: 7 OS updates in 1 deployment (1 created, 0 already there), 7 configurations deployed, 0 pending, 0 aborted"
+	wait_until 60 devices_configured "$want" $PRODUCTION
+	wait_until 60 devices_run release-1 $PRODUCTION
+	echo "# production OS and configuration: push to the last device converged $(elapsed) s" >&3
+	wait_until 30 in_sync production
+}
