@@ -6,7 +6,8 @@
 #   make fuzz           libFuzzer on fuzz/fuzz_*.c for FUZZ_TIME seconds (clang)
 #   make analyze        gcc -fanalyzer and cppcheck over the library and the stand-in
 #   make coverage       the suite built with --coverage in build-cov; lines covered per file
-#   make demo           the whole flow on this machine (see README)
+#   make demo           the whole flow on this machine (see README);
+#                       DEVICES=real with real Mender clients
 #   make install        PREFIX=/usr/local DESTDIR= (make uninstall: the same, removed)
 #   make V=1            show full commands
 
@@ -155,10 +156,11 @@ asan:
 	$(Q)LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
 		$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT=-O1 check
 
+# make demo DEVICES=real: the story with real Mender clients (root).
 demo:
-	$(Q)scripts/ensure-deps demo
+	$(Q)scripts/ensure-deps $(if $(filter real,$(DEVICES)),demo-devices,demo)
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)BUILD=$(abspath $(BUILD)) scripts/demo
+	$(Q)BUILD=$(abspath $(BUILD)) scripts/demo $(if $(filter real,$(DEVICES)),--real-devices)
 
 bench: all $(BENCH_BIN)
 	$(Q)BUILD=$(abspath $(BUILD)) bench/run-all
