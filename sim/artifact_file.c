@@ -351,13 +351,12 @@ static int read_outer_member(struct parse *p, struct archive *a, const char *nam
 		sim_buf_release(&b);
 		return fail(p, "reader: cannot read '%s'", name);
 	}
-	if (*step == 0 && strcmp(name, "version"))
-		ret = fail(p, "%s", "reader: the first member must be 'version'");
-	else if (*step == 0)
-		ret = read_version(p, &b);
-	if (*step == 0)
+	if (*step == 0) {
 		memcpy(p->version_sum, hex, sizeof(hex));
-	else if (*step == 1 && strcmp(name, "manifest"))
+		ret = strcmp(name, "version")
+			      ? fail(p, "%s", "reader: the first member must be 'version'")
+			      : read_version(p, &b);
+	} else if (*step == 1 && strcmp(name, "manifest"))
 		ret = fail(p, "%s", "reader: 'manifest' must follow 'version'");
 	else if (*step == 1)
 		ret = read_manifest(p, &b) || check_sum(p, "version", p->version_sum) ? -1 : 0;

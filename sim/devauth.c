@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "handlers.h"
+#include "useradm.h"
 
 struct sim_devtoken {
 	char jti[37]; /* the authentication set's id, as deviceauth's jti */
@@ -125,15 +126,10 @@ const char *sim_devauth_device(struct sim *sim, const struct sim_request *req,
 	return NULL;
 }
 
-/* A device token shaped like deviceauth's (jwt/claims.go): the claims are
- * real, the signature random; the stand-in checks tokens by lookup. */
+/* A device token with deviceauth's claims (jwt/claims.go). */
 static char *device_jwt(const struct sim_authset *set, int64_t now, int64_t exp_us)
 {
-	static const char header[] = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
-	struct sim_buf b = SIM_BUF_INIT;
 	cJSON *claims = cJSON_CreateObject();
-	unsigned char sig[64];
-	char *text;
 
 	cJSON_AddStringToObject(claims, "jti", set->id);
 	cJSON_AddStringToObject(claims, "sub", set->device_id);
@@ -142,16 +138,7 @@ static char *device_jwt(const struct sim_authset *set, int64_t now, int64_t exp_
 	cJSON_AddStringToObject(claims, "iss", "Mender");
 	cJSON_AddBoolToObject(claims, "mender.device", true);
 	cJSON_AddStringToObject(claims, "mender.plan", "enterprise");
-	text = sim_json_print(claims);
-	cJSON_Delete(claims);
-	sim_buf_put_base64url(&b, header, sizeof(header) - 1);
-	sim_buf_puts(&b, ".");
-	sim_buf_put_base64url(&b, text, strlen(text));
-	sim_buf_puts(&b, ".");
-	sim_random(sig, sizeof(sig));
-	sim_buf_put_base64url(&b, sig, sizeof(sig));
-	free(text);
-	return sim_buf_detach(&b);
+	return sim_jwt_make(claims);
 }
 
 /* The keys of the tokens drop_tokens removes (sim_map_each must not

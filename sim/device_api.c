@@ -28,6 +28,15 @@
 
 #define LOG_MAX_MESSAGES 10000
 
+/* The device of the request's token and its JSON body; NULL after the
+ * 401 or 400. */
+static cJSON *device_body(struct sim *sim, const struct sim_request *req,
+			  struct sim_response *res, const char *what, const char **id)
+{
+	*id = sim_devauth_device(sim, req, res);
+	return *id ? sim_req_json(req, res, what) : NULL;
+}
+
 /* The statuses a device may report (model/status.go StatusReport). */
 static bool reportable(enum sim_dd_status s)
 {
@@ -200,14 +209,11 @@ static struct sim_devdep *record_of(const struct sim *sim, const char *device_id
 
 void sim_device_status(struct sim *sim, const struct sim_request *req, struct sim_response *res)
 {
-	const char *id = sim_devauth_device(sim, req, res), *status;
+	const char *id, *status;
 	struct sim_devdep *r;
-	cJSON *body = NULL;
+	cJSON *body = device_body(sim, req, res, "failed to decode request body", &id);
 	int st;
 
-	if (!id)
-		return;
-	body = sim_req_json(req, res, "failed to decode request body");
 	if (!body)
 		return;
 	status = sim_json_get_string(body, "status");
@@ -234,14 +240,11 @@ done:
 
 void sim_device_log(struct sim *sim, const struct sim_request *req, struct sim_response *res)
 {
-	const char *id = sim_devauth_device(sim, req, res);
+	const char *id;
 	struct sim_buf key = SIM_BUF_INIT;
 	const cJSON *messages;
-	cJSON *body;
+	cJSON *body = device_body(sim, req, res, "failed to decode request body", &id);
 
-	if (!id)
-		return;
-	body = sim_req_json(req, res, "failed to decode request body");
 	if (!body)
 		return;
 	messages = sim_json_get(body, "messages");
@@ -312,15 +315,12 @@ static bool valid_attributes(const cJSON *a)
 void sim_device_inventory(struct sim *sim, const struct sim_request *req,
 			  struct sim_response *res)
 {
-	const char *id = sim_devauth_device(sim, req, res);
+	const char *id;
 	struct sim_device *dev;
 	struct sim_attrs *inv;
 	const cJSON *c;
-	cJSON *body;
+	cJSON *body = device_body(sim, req, res, "failed to decode request body", &id);
 
-	if (!id)
-		return;
-	body = sim_req_json(req, res, "failed to decode request body");
 	if (!body)
 		return;
 	if (!valid_attributes(body)) {
@@ -409,14 +409,11 @@ static bool string_map(const cJSON *v)
 void sim_device_config_report(struct sim *sim, const struct sim_request *req,
 			      struct sim_response *res)
 {
-	const char *id = sim_devauth_device(sim, req, res);
+	const char *id;
 	struct sim_config *c;
-	cJSON *body;
+	cJSON *body = device_body(sim, req, res, "malformed request body", &id);
 	int64_t now = sim_now_us();
 
-	if (!id)
-		return;
-	body = sim_req_json(req, res, "malformed request body");
 	if (!body)
 		return;
 	if (!string_map(body)) {

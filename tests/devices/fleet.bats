@@ -73,6 +73,25 @@ elapsed() { # seconds since mark, to 0.1 s
 	echo "$(date +%s.%N) $PUSHED_AT" | awk '{ printf "%.1f", $1 - $2 }'
 }
 
+# Push main, which no device follows: nothing is scheduled. (head: main's short id)
+push_main_nothing() {
+	run push main
+	assert_output_is "fleetgate: main@$head: 0 devices managed: 0 OS updates in 0 deployments (0 created, 0 already there), 0 configurations deployed, 0 pending, 0 aborted"
+}
+
+# Push main to a stage whose n devices all get `artifact`, and wait until
+# each of them runs it. stage n artifact device...
+push_stage_until() {
+	local stage=$1 n=$2 artifact=$3 plural=s
+	shift 3
+	[ "$n" -eq 1 ] && plural=
+	mark
+	run push "main:$stage"
+	assert_output_is "fleetgate: $stage@$head: $n device$plural managed: $n OS update$plural in 1 deployment (1 created, 0 already there), 0 configurations deployed, 0 pending, 0 aborted"
+	wait_until 60 devices_run "$artifact" "$@"
+	echo "# $stage ($n devices): push to the last device converged $(elapsed) s" >&3
+}
+
 # Merge a change of fleet.yaml into main through a feature branch. sed-expression subject
 merge_change() {
 	git -C "$WORK/dev" checkout -q -b "feature-$RANDOM"
@@ -157,20 +176,11 @@ all_known() {
 	git -C "$WORK/dev" add -A
 	git -C "$WORK/dev" commit -q -m "The test fleet"
 	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
-	run push main
-	assert_output_is "fleetgate: main@$head: 0 devices managed: 0 OS updates in 0 deployments (0 created, 0 already there), 0 configurations deployed, 0 pending, 0 aborted"
-	mark
-	run push main:canary
-	assert_output_is "fleetgate: canary@$head: 3 devices managed: 3 OS updates in 1 deployment (1 created, 0 already there), 0 configurations deployed, 0 pending, 0 aborted"
-	wait_until 60 devices_run release-1 $CANARY
-	echo "# canary (3 devices): push to the last device converged $(elapsed) s" >&3
+	push_main_nothing
+	push_stage_until canary 3 release-1 $CANARY
 	# production has not moved
 	for n in $PRODUCTION; do [ ! -e "$WORK/devices/$n/version" ]; done
-	mark
-	run push main:production
-	assert_output_is "fleetgate: production@$head: 7 devices managed: 7 OS updates in 1 deployment (1 created, 0 already there), 0 configurations deployed, 0 pending, 0 aborted"
-	wait_until 60 devices_run release-1 $PRODUCTION
-	echo "# production (7 devices): push to the last device converged $(elapsed) s" >&3
+	push_stage_until production 7 release-1 $PRODUCTION
 	run deployment_summary
 	assert_output_is "fleetgate:canary@$head:release-1 finished success=3
 fleetgate:production@$head:release-1 finished success=7"
@@ -179,19 +189,10 @@ fleetgate:production@$head:release-1 finished success=7"
 @test "a change merged to main and promoted main -> canary -> production reaches each stage's devices" {
 	merge_change "s/: release-1$/: release-2/" "release-2 for every device"
 	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
-	run push main
-	assert_output_is "fleetgate: main@$head: 0 devices managed: 0 OS updates in 0 deployments (0 created, 0 already there), 0 configurations deployed, 0 pending, 0 aborted"
-	mark
-	run push main:canary
-	assert_output_is "fleetgate: canary@$head: 3 devices managed: 3 OS updates in 1 deployment (1 created, 0 already there), 0 configurations deployed, 0 pending, 0 aborted"
-	wait_until 60 devices_run release-2 $CANARY
-	echo "# canary (3 devices): push to the last device converged $(elapsed) s" >&3
+	push_main_nothing
+	push_stage_until canary 3 release-2 $CANARY
 	devices_run release-1 $PRODUCTION
-	mark
-	run push main:production
-	assert_output_is "fleetgate: production@$head: 7 devices managed: 7 OS updates in 1 deployment (1 created, 0 already there), 0 configurations deployed, 0 pending, 0 aborted"
-	wait_until 60 devices_run release-2 $PRODUCTION
-	echo "# production (7 devices): push to the last device converged $(elapsed) s" >&3
+	push_stage_until production 7 release-2 $PRODUCTION
 	run deployment_summary
 	echo "$output" | grep -qx "fleetgate:canary@$head:release-2 finished success=3"
 	echo "$output" | grep -qx "fleetgate:production@$head:release-2 finished success=7"
