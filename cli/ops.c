@@ -261,6 +261,8 @@ static int plan_or_apply(int argc, char **argv, const char *cmd, int apply)
 	}
 	if (sc.applied_run && !a.json)
 		print_applied(&out, &sc);
+	if (sc.configure_absent && !a.json)
+		fg_buf_puts(&out, PLAN_NO_CONFIGURE "\n");
 	status = cli_write_stdout(out.ptr, out.len);
 	if (rc)
 		status = report_failure(cmd, rc, &sc, a.branch);
@@ -306,6 +308,8 @@ static int reconcile_branch(struct fg_repo *repo, const struct settings *s, cons
 		plan_report_summary(out, &sc.plan);
 	if (sc.applied_run)
 		print_applied(out, &sc);
+	if (sc.configure_absent && !strstr(out->ptr, PLAN_NO_CONFIGURE))
+		fg_buf_puts(out, PLAN_NO_CONFIGURE "\n"); /* once a run */
 	if (schedule_unschedulable(rc, &sc)) {
 		fg_buf_printf(out, "%s@%.7s: not scheduled: ", branch, sc.commit);
 		fg_buf_put_printable(out, fg_error_message());
@@ -416,6 +420,8 @@ static const char *config_state(const struct plan_device *d)
 		return "-";
 	if (d->config == PLAN_CONFIG_NONE)
 		return "-";
+	if (d->config == PLAN_CONFIG_UNMANAGED)
+		return "not-managed";
 	if (config_synced(d))
 		return d->config_verified ? "in-sync" : "set";
 	return d->config == PLAN_CONFIG_PENDING ? "pending" : "out-of-sync";
@@ -566,7 +572,7 @@ int cmd_status(int argc, char **argv)
 	struct fg_buf out = FG_BUF_INIT;
 	char **branches = NULL;
 	size_t n = 0, i, failed = 0, shown = 0, njobs = 0;
-	int rc, status = EXIT_OK;
+	int rc, status = EXIT_OK, no_configure = 0;
 
 	rc = parse_ops_args(&a, argc, argv, status_usage);
 	if (rc)
@@ -619,8 +625,11 @@ int cmd_status(int argc, char **argv)
 			shown++;
 		}
 		failed += sc.plan.os_failed;
+		no_configure |= sc.configure_absent;
 		schedule_release(&sc);
 	}
+	if (no_configure && !a.json)
+		fg_buf_puts(&out, PLAN_NO_CONFIGURE "\n");
 	if (status == EXIT_OK && spool_list(repo_gitdir(repo), &jobs, &njobs, NULL) == 0 &&
 	    (njobs || a.json)) {
 		if (a.json)

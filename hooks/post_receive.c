@@ -181,6 +181,8 @@ int hook_post_receive(int argc, char **argv)
 		rc = schedule_run(&sc, repo, &s, &o);
 		if (sc.planned)
 			report(&out, branch, &sc);
+		if (sc.configure_absent && !strstr(out.ptr, PLAN_NO_CONFIGURE))
+			say(&out, "%s", PLAN_NO_CONFIGURE); /* once a push */
 		for (k = 0; k < sc.nwarnings; k++)
 			say(&out, "%s@%.7s: warning: %s", branch, updates[i].new_id, sc.warnings[k]);
 		if (rc == 0) {

@@ -25,6 +25,7 @@ enum fg_error_code {
 	FG_ENET = -8,       /* connection refused, dropped, TLS failure */
 	FG_ETIMEOUT = -9,   /* the deadline passed */
 	FG_EAUTH = -10,     /* credentials missing or refused */
+	FG_ENOADDON = -11,  /* the server lacks the add-on a call needs */
 };
 
 /* Record a message for the current thread and return `code`. */

@@ -42,6 +42,24 @@ static int abort_superseded(struct mender_client *c, const struct plan *p, struc
 	return rc;
 }
 
+/* Abort whole the deployments no device needs any more (plan->finish),
+ * after the devices' own aborts: none is left active. One that finished
+ * meanwhile is no failure. */
+static int finish_unneeded(struct mender_client *c, const struct plan *p, struct apply_result *r)
+{
+	size_t i;
+	int rc = 0, was_finished, err;
+
+	for (i = 0; i < p->nfinish; i++) {
+		err = mender_abort_deployment(c, p->finish[i], &was_finished);
+		if (err)
+			rc = record(r, rc, err, NULL);
+		else
+			r->finished++;
+	}
+	return rc;
+}
+
 static int create_deployments(struct mender_client *c, const struct plan *p, struct apply_result *r)
 {
 	size_t i, off;
@@ -164,6 +182,8 @@ int apply_plan(struct mender_client *c, const struct plan *p, struct apply_resul
 
 	memset(out, 0, sizeof(*out));
 	rc = abort_superseded(c, p, out);
+	err = finish_unneeded(c, p, out);
+	rc = rc ? rc : err;
 	err = create_deployments(c, p, out);
 	rc = rc ? rc : err;
 	err = configure(c, p, out);

@@ -19,6 +19,7 @@
 
 struct apply_result {
 	size_t aborted;        /* devices whose superseded deployments were aborted */
+	size_t finished;       /* whole deployments aborted that no device needed */
 	size_t created;        /* deployments created */
 	size_t existed;        /* deployments that were already there (409) */
 	size_t configured;     /* configurations set and deployed */

@@ -151,6 +151,79 @@ static void build(struct facts *f, const struct facts_request *rq)
 	}
 }
 
+/* The active deployments for plan_input, each device with its status. */
+static void build_active(struct facts *f)
+{
+	size_t i, k, n = 0, at = 0;
+
+	for (i = 0; i < f->deployments.n; i++)
+		n += f->deployments.items[i].ndevices;
+	f->status_pool = fg_calloc(n + 1, sizeof(*f->status_pool));
+	f->plan_active = fg_calloc(f->deployments.n + 1, sizeof(*f->plan_active));
+	for (i = 0; i < f->deployments.n; i++) {
+		const struct mender_deployment *d = &f->deployments.items[i];
+		struct plan_active *a = &f->plan_active[f->nplan_active];
+
+		if (!strcmp(d->status, "finished"))
+			continue;
+		a->id = d->id;
+		a->name = d->name;
+		a->devices = (const char *const *)d->devices;
+		a->ndevices = d->ndevices;
+		a->statuses = &f->status_pool[at];
+		for (k = 0; k < d->ndevices; k++)
+			f->status_pool[at++] = device_status(&f->statuses[i], d->devices[k]);
+		f->nplan_active++;
+	}
+}
+
+void facts_probe_configure(struct facts *f, struct mender_client *c)
+{
+	const char *id = f->devices.n ? f->devices.items[0].id : NULL;
+	struct mender_result r = { 0, NULL };
+	struct mender_config cfg;
+
+	if (!id || f->configs)
+		return; /* none to ask about; with `full` the reads told */
+	mender_config_init(&cfg);
+	mender_config_get_many(c, &id, 1, &cfg, &r);
+	mender_config_release(&cfg);
+	mender_result_release(&r);
+	fg_error_clear();
+	f->configure_absent = mender_configure_absent(c);
+}
+
+/* With `full`: every device's configuration. */
+static int read_configs(struct facts *f, struct mender_client *c)
+{
+	const char **ids = fg_calloc(f->devices.n, sizeof(char *));
+	struct mender_result *results = fg_calloc(f->devices.n, sizeof(*results));
+	size_t i;
+	int rc;
+
+	f->configs = fg_calloc(f->devices.n, sizeof(*f->configs));
+	for (i = 0; i < f->devices.n; i++) {
+		ids[i] = f->devices.items[i].id;
+		mender_config_init(&f->configs[i]);
+	}
+	rc = mender_config_get_many(c, ids, f->devices.n, f->configs, results);
+	for (i = 0; i < f->devices.n; i++)
+		mender_result_release(&results[i]);
+	free(results);
+	free(ids);
+	if (mender_configure_absent(c)) {
+		/* not managed: nothing is known of any device's configuration */
+		for (i = 0; i < f->devices.n; i++)
+			mender_config_release(&f->configs[i]);
+		free(f->configs);
+		f->configs = NULL;
+		f->configure_absent = 1;
+		fg_error_clear();
+		return 0;
+	}
+	return rc ? fg_error_wrap(rc, "reading the devices' configuration") : 0;
+}
+
 int facts_gather(struct facts *f, struct mender_client *c, const struct facts_request *rq)
 {
 	const struct mender_attr_ref want[] = {
@@ -192,24 +265,10 @@ int facts_gather(struct facts *f, struct mender_client *c, const struct facts_re
 		if (rc)
 			return fg_error_wrap(rc, "reading the artifacts");
 	}
-	if (rq->full && f->devices.n) {
-		const char **ids = fg_calloc(f->devices.n, sizeof(char *));
-		struct mender_result *results = fg_calloc(f->devices.n, sizeof(*results));
-
-		f->configs = fg_calloc(f->devices.n, sizeof(*f->configs));
-		for (i = 0; i < f->devices.n; i++) {
-			ids[i] = f->devices.items[i].id;
-			mender_config_init(&f->configs[i]);
-		}
-		rc = mender_config_get_many(c, ids, f->devices.n, f->configs, results);
-		for (i = 0; i < f->devices.n; i++)
-			mender_result_release(&results[i]);
-		free(results);
-		free(ids);
-		if (rc)
-			return fg_error_wrap(rc, "reading the devices' configuration");
-	}
+	if (rq->full && f->devices.n && (rc = read_configs(f, c)))
+		return rc;
 	build(f, rq);
+	build_active(f);
 	return 0;
 }
 
@@ -232,5 +291,7 @@ void facts_release(struct facts *f)
 	free(f->plan_artifacts);
 	free(f->dep_pool);
 	free(f->kv_pool);
+	free(f->plan_active);
+	free(f->status_pool);
 	memset(f, 0, sizeof(*f));
 }

@@ -33,6 +33,7 @@ struct facts {
 	struct mender_device_status_list *statuses; /* per deployment */
 	struct mender_artifact_list artifacts;
 	struct mender_config *configs;        /* with `full`, per device */
+	int configure_absent;                 /* Mender Configure is not there */
 	/* For plan_input: arrays that point into the above. */
 	struct plan_facts *plan;
 	size_t nplan;
@@ -40,7 +41,15 @@ struct facts {
 	size_t nplan_artifacts;
 	struct plan_deployment_fact *dep_pool;
 	struct plan_kv *kv_pool;
+	struct plan_active *plan_active;      /* the active deployments */
+	size_t nplan_active;
+	const char **status_pool;
 };
+
+/* Whether Mender Configure is there (f->configure_absent): one device's
+ * configuration read, when `full` has not read them all already. Its
+ * other failures are left to the calls that need it. */
+void facts_probe_configure(struct facts *f, struct mender_client *c);
 
 /* Gather the facts; `out` is the caller's, released with facts_release()
  * (also after a failure). */

@@ -208,6 +208,10 @@ static int decide_config(struct plan_device *pd, const struct plan_input *in,
 		pd->config = PLAN_CONFIG_NONE;
 		return 0;
 	}
+	if (in->configure_absent) {
+		pd->config = PLAN_CONFIG_UNMANAGED;
+		return 0;
+	}
 	if (desired_resolve_secrets(des, lookup, in->secret_ctx, &pd->missing_secret)) {
 		pd->config = PLAN_CONFIG_SECRET_MISSING;
 		return 0;
@@ -373,6 +377,39 @@ static int plan_one(struct plan *p, size_t *alloc, size_t *balloc, const struct 
 	return rc;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* fleetgate's active deployments that no listed device still needs. */
+static void find_finished(struct plan *p, const struct plan_input *in)
+{
+	const char **aborted = fg_calloc(p->ndevices + 1, sizeof(*aborted));
+	size_t i, k, naborted = 0;
+
+	/* the devices this plan aborts: each loses every active deployment */
+	for (i = 0; i < p->ndevices; i++)
+		if (p->devices[i].kind == PLAN_MANAGED && p->devices[i].naborts)
+			aborted[naborted++] = p->devices[i].id;
+	qsort(aborted, naborted, sizeof(*aborted), str_cmp);
+	for (i = 0; i < in->nactive; i++) {
+		const struct plan_active *a = &in->active[i];
+		int needed = 0;
+
+		if (strncmp(a->name, PLAN_NAME_PREFIX, strlen(PLAN_NAME_PREFIX)) || !a->ndevices)
+			continue;
+		for (k = 0; k < a->ndevices && !needed; k++)
+			needed = !bsearch(&a->devices[k], aborted, naborted, sizeof(*aborted), str_cmp) &&
+				 (!a->statuses[k] || plan_status_active(a->statuses[k]));
+		if (needed)
+			continue;
+		p->finish = fg_realloc(p->finish, (p->nfinish + 1) * sizeof(*p->finish));
+		p->finish[p->nfinish++] = fg_strdup(a->id);
+	}
+	free(aborted);
+}
+
 int plan_compute(struct plan *out, const struct plan_input *in)
 {
 	const struct fleet *view = NULL;
@@ -390,6 +427,7 @@ int plan_compute(struct plan *out, const struct plan_input *in)
 	if (!in->digest_key)
 		return fg_error_set(FG_EINVAL, "planning '%s': no configuration digest key", in->branch);
 	out->branch = fg_strdup(in->branch);
+	out->configure_absent = in->configure_absent;
 	out->commit = fg_strdup(in->commit);
 	for (i = 0; i < in->ndevices; i++)
 		if ((rc = plan_one(out, &alloc, &balloc, in, view, &in->devices[i]))) {
@@ -418,6 +456,7 @@ int plan_compute(struct plan *out, const struct plan_input *in)
 	}
 	if (out->nbatches)
 		qsort(out->batches, out->nbatches, sizeof(*out->batches), batch_cmp);
+	find_finished(out, in);
 	return 0;
 }
 
@@ -457,6 +496,7 @@ void plan_release(struct plan *p)
 		free(p->batches[i].devices);
 	}
 	free(p->batches);
+	fg_strings_free(p->finish, p->nfinish);
 	free(p->branch);
 	free(p->commit);
 	memset(p, 0, sizeof(*p));

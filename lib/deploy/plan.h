@@ -86,6 +86,16 @@ struct plan_artifact {
 	size_t ndevice_types;
 };
 
+/* An active deployment, with every device it lists and each one's status
+ * in it (NULL: no record yet, the device has not polled). */
+struct plan_active {
+	const char *id;
+	const char *name;
+	const char *const *devices;
+	const char *const *statuses;
+	size_t ndevices;
+};
+
 struct plan_input {
 	const char *branch;
 	const char *commit;          /* full or short hex of the branch's tip */
@@ -99,6 +109,10 @@ struct plan_input {
 	secret_lookup_fn secret;     /* resolves ${secret:NAME}; NULL: none resolve */
 	void *secret_ctx;
 	const struct hmac_key *digest_key; /* of the configuration digests; required */
+	int configure_absent;        /* Mender Configure is not on the server:
+				      * configuration is not managed */
+	const struct plan_active *active; /* active software deployments */
+	size_t nactive;
 };
 
 enum plan_kind {
@@ -124,6 +138,7 @@ enum plan_config {
 	PLAN_CONFIG_UPDATE,   /* set, deploy, then record the digest tag */
 	PLAN_CONFIG_TAG_ONLY, /* reported equals desired: only record the digest */
 	PLAN_CONFIG_SECRET_MISSING, /* a secret could not be resolved */
+	PLAN_CONFIG_UNMANAGED, /* Mender Configure is not on the server */
 };
 
 struct plan_device {
@@ -171,7 +186,17 @@ struct plan {
 	/* counts */
 	size_t managed, os_updates, os_pending, os_failed, no_artifact, config_updates,
 		config_pending, tag_only, conflicts, not_accepted, unknown, secret_missing, aborts;
+	int configure_absent;        /* from the input */
+	/* fleetgate's active deployments that no device needs any more (each
+	 * listed device is aborted by this plan or has a finished record):
+	 * aborted whole, so none is left active (Mender 4.1 counts a device
+	 * aborted before it polled as pending for ever), by id */
+	char **finish;
+	size_t nfinish;
 };
+
+/* What the plan says once when Mender Configure is absent. */
+#define PLAN_NO_CONFIGURE "configuration is not managed: Mender Configure is not enabled on this server"
 
 /*
  * Compute the plan of `in->branch`. Devices that follow another branch are

@@ -13,7 +13,7 @@ const char *plan_os_name(enum plan_os os)
 const char *plan_config_name(enum plan_config c)
 {
 	static const char *const names[] = { "none", "in-sync", "pending", "update", "tag-only",
-					     "secret-missing" };
+					     "secret-missing", "unmanaged" };
 
 	return names[c];
 }
@@ -29,7 +29,8 @@ static int has_action(const struct plan_device *d)
 {
 	return d->kind != PLAN_MANAGED || d->note || d->naborts ||
 	       (d->os != PLAN_OS_IN_SYNC && d->os != PLAN_OS_NO_IMAGE) ||
-	       (d->config != PLAN_CONFIG_IN_SYNC && d->config != PLAN_CONFIG_NONE);
+	       (d->config != PLAN_CONFIG_IN_SYNC && d->config != PLAN_CONFIG_NONE &&
+		d->config != PLAN_CONFIG_UNMANAGED);
 }
 
 static void os_text(struct fg_buf *out, const struct plan_device *d)
@@ -94,6 +95,9 @@ static void config_text(struct fg_buf *out, const struct plan_device *d)
 		break;
 	case PLAN_CONFIG_NONE:
 		fg_buf_puts(out, "config -");
+		break;
+	case PLAN_CONFIG_UNMANAGED:
+		fg_buf_puts(out, "config not managed");
 		break;
 	}
 }

@@ -141,6 +141,28 @@ static void warn(struct schedule *sc, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The plan; when it would update configurations, whether Mender
+ * Configure is there is asked first (one request; none when nothing is to
+ * be configured), and without it configuration is not managed, said once. */
+static int plan_with_configure(struct schedule *out, struct plan_input *in, struct facts *facts,
+			       struct mender_client *client)
+{
+	int rc;
+
+	in->configure_absent = facts->configure_absent;
+	rc = plan_compute(&out->plan, in);
+	if (!rc && !facts->configure_absent && out->plan.config_updates) {
+		facts_probe_configure(facts, client);
+		if (facts->configure_absent) {
+			plan_release(&out->plan);
+			in->configure_absent = 1;
+			rc = plan_compute(&out->plan, in);
+		}
+	}
+	out->configure_absent = facts->configure_absent;
+	return rc;
+}
+
 /* Two URLs name the same server when they differ only by trailing '/'. */
 static int same_url(const char *a, const char *b)
 {
@@ -425,7 +447,9 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	in.secret = secrets_lookup;
 	in.secret_ctx = &secrets;
 	in.digest_key = &key;
-	rc = plan_compute(&out->plan, &in);
+	in.active = facts.plan_active;
+	in.nactive = facts.nplan_active;
+	rc = plan_with_configure(out, &in, &facts, client);
 	if (rc)
 		goto done;
 	out->planned = 1;

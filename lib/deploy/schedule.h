@@ -48,6 +48,9 @@ struct schedule {
 	char **warnings;       /* one line each, for the people running it (no secrets) */
 	size_t nwarnings;
 	int free_branch;       /* the branch is not a stage (set once its fleet is read) */
+	int configure_absent;  /* Mender Configure is not on the server: configuration
+				* is not managed (front ends say PLAN_NO_CONFIGURE
+				* once a run) */
 };
 
 /* The run failed because the fleet of a free branch is invalid at its

@@ -336,24 +336,60 @@ done:
 	return err;
 }
 
-int mender_create_deployment(struct mender_client *c, const struct mender_new_deployment *d,
-			     char **id_out, int *exists)
+/* A device status of a finished record: the device is done with the
+ * deployment (deployments model/device_deployment.go, the statuses that
+ * are not active). */
+static int status_finished(const char *status)
 {
-	int64_t deadline = call_deadline(c);
-	struct fg_buf body = FG_BUF_INIT;
-	struct op *op = NULL;
+	static const char *const done[] = { "success", "failure", "aborted", "noartifact",
+					    "already-installed", "decommissioned" };
+	size_t i;
+
+	for (i = 0; i < sizeof(done) / sizeof(*done); i++)
+		if (!strcmp(status, done[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * After a 409, whether the active deployment `id` still reaches every
+ * device of `d`: each device's record in it is pending or in progress, or
+ * there is none yet (Mender makes records as devices poll). A finished
+ * record (a per-device abort, on 4.1 also of a device that never polled)
+ * means that device would never update: *stale is set.
+ */
+static int reaches_all(struct mender_client *c, const char *id,
+		       const struct mender_new_deployment *d, int *stale)
+{
+	struct mender_device_status_list st;
+	size_t i, k;
+	int err;
+
+	*stale = 0;
+	mender_device_status_list_init(&st);
+	err = mender_deployment_devices(c, id, &st);
+	for (i = 0; !err && i < st.n && !*stale; i++)
+		for (k = 0; k < d->ndevices; k++)
+			if (!strcmp(st.items[i].device_id, d->devices[k]) &&
+			    status_finished(st.items[i].status))
+				*stale = 1;
+	mender_device_status_list_release(&st);
+	return err;
+}
+
+/* POST the deployment: 0 with *status 201 (and *id_out) or 409, else the
+ * error. */
+static int post_deployment(struct mender_client *c, int64_t deadline, const struct fg_buf *body,
+			   const struct mender_new_deployment *d, char **id_out, long *status)
+{
+	struct op *op = op_new(c, FG_HTTP_POST, P_DEPLOYMENTS_V1);
 	const char *slash;
 	int err;
 
-	*id_out = NULL;
-	*exists = 0;
-	fg_buf_init(&body);
-	if ((err = create_body(d, &body)))
-		goto done;
-	op = op_new(c, FG_HTTP_POST, P_DEPLOYMENTS_V1);
-	op_body(op, &body);
+	*status = 0;
+	op_body_str(op, body->ptr);
 	/* a replay of a create that went through meets 409 and is resolved
-	 * by name below, so the POST may be repeated */
+	 * by name, so the POST may be repeated */
 	op->req.replay_safe = 1;
 	err = run_one(c, deadline, op);
 	if (err)
@@ -365,19 +401,69 @@ int mender_create_deployment(struct mender_client *c, const struct mender_new_de
 					   P_DEPLOYMENTS_V1, d->name);
 		else
 			*id_out = json_utf8_dup(slash + 1);
-	} else if (req_ok(&op->req, 409)) {
-		err = existing_deployment(c, deadline, d, id_out);
-		*exists = !err;
 	} else if (req_ok(&op->req, 422)) {
 		fail_response(c, &op->req);
 		err = fg_error_wrap(FG_ENOTFOUND, "deployment '%s': Mender has no artifact named '%s'",
 				    d->name, d->artifact_name);
-	} else {
+	} else if (!req_ok(&op->req, 409)) {
 		err = fg_error_wrap(fail_response(c, &op->req), "creating deployment '%s'", d->name);
 	}
+	if (!err)
+		*status = op->req.status;
 done:
-	fg_buf_release(&body);
 	op_free(op);
+	return err;
+}
+
+/*
+ * 409: Mender's guard against a second active deployment of the same name,
+ * artifact and devices. It counts as "already there" only when that one
+ * still reaches every device; else it is aborted whole (its devices are
+ * exactly these) and made again, so that every device gets it.
+ */
+static int resolve_conflict(struct mender_client *c, int64_t deadline, const struct fg_buf *body,
+			    const struct mender_new_deployment *d, char **id_out, int *exists)
+{
+	int stale = 0, finished = 0, err;
+	long status = 0;
+	char *old = NULL;
+
+	err = existing_deployment(c, deadline, d, &old);
+	if (!err)
+		err = reaches_all(c, old, d, &stale);
+	if (!err && !stale) {
+		*id_out = old;
+		*exists = 1;
+		return 0;
+	}
+	if (!err)
+		err = mender_abort_deployment(c, old, &finished);
+	if (!err)
+		err = post_deployment(c, deadline, body, d, id_out, &status);
+	if (!err && status != 201)
+		err = fg_error_set(FG_EHTTP, "POST %s: HTTP 409 again for deployment '%s' after aborting %s, which no longer reached every device",
+				   P_DEPLOYMENTS_V1, d->name, old);
+	free(old);
+	return err;
+}
+
+int mender_create_deployment(struct mender_client *c, const struct mender_new_deployment *d,
+			     char **id_out, int *exists)
+{
+	int64_t deadline = call_deadline(c);
+	struct fg_buf body = FG_BUF_INIT;
+	long status = 0;
+	int err;
+
+	*id_out = NULL;
+	*exists = 0;
+	fg_buf_init(&body);
+	err = create_body(d, &body);
+	if (!err)
+		err = post_deployment(c, deadline, &body, d, id_out, &status);
+	if (!err && status == 409)
+		err = resolve_conflict(c, deadline, &body, d, id_out, exists);
+	fg_buf_release(&body);
 	return err;
 }
 

@@ -68,6 +68,33 @@ static struct op *cfgget_generate(struct runner *rn)
 }
 
 
+int mender_configure_absent(const struct mender_client *c)
+{
+	return c->configure_absent;
+}
+
+/* Whether `r` says Mender Configure is not there (see mender.h); then
+ * the item's error, FG_ENOADDON, and the client marked. */
+static int addon_absent(struct mender_client *c, const struct fg_http_request *r, int *err)
+{
+	char *error = NULL, *rid = NULL;
+	int absent = 0;
+
+	if (req_ok(r, 403)) {
+		absent = 1;
+	} else if (req_ok(r, 404)) {
+		absent = mender_parse_error(r->response.ptr, r->response.len, &error, &rid) || !error;
+		free(error);
+		free(rid);
+	}
+	if (!absent)
+		return 0;
+	c->configure_absent = 1;
+	*err = fg_error_set(FG_ENOADDON, "Mender Configure is not enabled on this server (%s %s: HTTP %ld)",
+			    fg_http_method_name(r->method), req_path(c, r), r->status);
+	return 1;
+}
+
 static void cfgget_finish(struct runner *rn, struct op *op)
 {
 	struct cfg_get_ctx *g = rn->ctx;
@@ -75,8 +102,10 @@ static void cfgget_finish(struct runner *rn, struct op *op)
 	int err = 0;
 
 	mender_config_release(cfg);
+	if (addon_absent(rn->c, &op->req, &err))
+		goto done;
 	if (req_ok(&op->req, 404))
-		goto done; /* no record: found stays 0 */
+		goto done; /* deviceconfig has no record: found stays 0 */
 	if (!req_ok(&op->req, 200))
 		err = fg_error_wrap(fail_response(rn->c, &op->req), "configuration of device %s",
 				    g->ids[op->item]);
@@ -181,6 +210,8 @@ static void cfgapply_finish(struct runner *rn, struct op *op)
 	struct mender_config_job *job = &a->jobs[op->item];
 	int err = 0;
 
+	if (addon_absent(rn->c, &op->req, &err))
+		goto done;
 	if (op->step == 0) {
 		if (!req_ok(&op->req, 204)) {
 			err = fg_error_wrap(fail_response(rn->c, &op->req), "setting the configuration of device %s",

@@ -282,6 +282,15 @@ struct mender_config {
 void mender_config_init(struct mender_config *cfg);
 void mender_config_release(struct mender_config *cfg);
 
+/*
+ * Mender Configure is an add-on (hosted Mender, Enterprise): where it is
+ * absent, deviceconfig answers 403 (the add-on check) or a 404 that is not
+ * deviceconfig's own JSON error (no such service behind the gateway). Such
+ * an answer fails the item with FG_ENOADDON and marks the client; this
+ * says whether one came.
+ */
+int mender_configure_absent(const struct mender_client *c);
+
 /* GET /api/management/v1/deviceconfig/configurations/device/{id} for
  * each device: `out[i]` (initialised) for `ids[i]`. */
 int mender_config_get_many(struct mender_client *c, const char *const *ids, size_t n,

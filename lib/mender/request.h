@@ -34,6 +34,7 @@ struct mender_client {
 	int64_t deadline_ms;
 	unsigned page_size;
 	int deployments_v1;         /* no v2 deployments list (Mender 3.7) */
+	int configure_absent;       /* deviceconfig answered as an absent add-on */
 };
 
 /* The deadline of a call: the client's, else 60 s from now. */

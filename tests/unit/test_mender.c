@@ -723,6 +723,46 @@ static void test_abort_device(void **state)
 	free(e);
 }
 
+/* 409 for a deployment whose record for the device is aborted (Mender
+ * 4.1, the stand-in's default: aborted before it polled, the deployment
+ * stays active): not "already there"; the old one is aborted, a new one
+ * made. */
+static void test_create_conflict_with_aborted_record(void **state)
+{
+	struct fixture *f = *state;
+	const char *const d0[] = { dev_id(0) };
+	const char *name = "fleetgate:canary@7:os-1";
+	const struct mender_new_deployment d = { name, "os-1", d0, 1 };
+	struct mender_deployment_list l;
+	char *a = NULL, *b = NULL, *c = NULL;
+	int exists = -1;
+	size_t i;
+
+	create_ok(f, name, "os-1", d0, 1, &a);
+	/* a replay while the device's record is pending: already there */
+	assert_int_equal(mender_create_deployment(f->c, &d, &b, &exists), 0);
+	assert_int_equal(exists, 1);
+	assert_string_equal(a, b);
+	assert_int_equal(abort_one(f, dev_id(0)), 0);
+	assert_int_equal(count_records(f, dev_id(0), NULL, "aborted"), 1);
+	sim_clear(&f->sim);
+	assert_int_equal(mender_create_deployment(f->c, &d, &c, &exists), 0);
+	assert_int_equal(exists, 0);
+	assert_string_not_equal(a, c);
+	assert_int_equal(sim_count(&f->sim, "POST", "/api/management/v1/deployments/deployments", 409), 1);
+	assert_int_equal(sim_count(&f->sim, "PUT", "/api/management/v1/deployments/deployments/", 204), 1);
+	assert_int_equal(sim_count(&f->sim, "POST", "/api/management/v1/deployments/deployments", 201), 1);
+	mender_deployment_list_init(&l);
+	assert_int_equal(mender_find_deployments(f->c, &name, 1, 0, &l), 0);
+	assert_int_equal(l.n, 2);
+	for (i = 0; i < 2; i++)
+		assert_string_equal(l.items[i].status, !strcmp(l.items[i].id, a) ? "finished" : "pending");
+	mender_deployment_list_release(&l);
+	free(a);
+	free(b);
+	free(c);
+}
+
 static void test_abort_deployment(void **state)
 {
 	struct fixture *f = *state;
@@ -1231,6 +1271,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_active_pages, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_device, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_deployment, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_create_conflict_with_aborted_record, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_artifacts, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_config_get, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_config_apply, setup_small, teardown),
