@@ -6,7 +6,8 @@
 #   make fuzz           libFuzzer on fuzz/fuzz_*.c for FUZZ_TIME seconds (clang)
 #   make analyze        gcc -fanalyzer and cppcheck over the library and the stand-in
 #   make coverage       the suite built with --coverage in build-cov; lines covered per file
-#   make demo           the whole flow on this machine (see README)
+#   make demo           the whole flow on this machine (see README);
+#                       DEVICES=real with real Mender clients
 #   make install        PREFIX=/usr/local DESTDIR= (make uninstall: the same, removed)
 #   make V=1            show full commands
 
@@ -19,7 +20,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 
 LIB_PKGS := libgit2 yaml-0.1 libcjson libcurl libcrypto
-SIM_PKGS := libmicrohttpd libcjson
+SIM_PKGS := libmicrohttpd libcjson libcrypto libarchive
 TEST_PKGS := cmocka
 # The stand-in's tests talk to it over HTTP: no libmicrohttpd of their own.
 SIMTEST_PKGS := libcjson yaml-0.1 libcurl cmocka
@@ -80,7 +81,7 @@ FLEETGATE := $(BUILD)/fleetgate
 # not MENDER_SIM: that name is the environment variable the tests read
 SIM_BIN := $(BUILD)/mender-sim
 
-.PHONY: all deps check-deps check asan demo install uninstall clean bench fuzz analyze coverage
+.PHONY: all deps check-deps check asan demo install uninstall clean bench fuzz analyze coverage tests
 # Keep objects of chained pattern rules: no rebuild on the next make.
 .SECONDARY:
 all: $(if $(FG_SRC),$(FLEETGATE)) $(if $(SIM_SRC),$(SIM_BIN))
@@ -163,10 +164,11 @@ asan:
 	$(Q)LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
 		$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT=-O1 check
 
+# make demo DEVICES=real: the story with real Mender clients (root).
 demo:
-	$(Q)scripts/ensure-deps demo
+	$(Q)scripts/ensure-deps $(if $(filter real,$(DEVICES)),demo-devices,demo)
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)BUILD=$(abspath $(BUILD)) scripts/demo
+	$(Q)BUILD=$(abspath $(BUILD)) scripts/demo $(if $(filter real,$(DEVICES)),--real-devices)
 
 bench: all $(BENCH_BIN)
 	$(Q)BUILD=$(abspath $(BUILD)) bench/run-all
@@ -189,7 +191,8 @@ uninstall:
 # ---- fuzzing ----
 # Every fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput: fuzz_fleet (the
 # loader and validator), fuzz_mender (the parsers of Mender's answers),
-# fuzz_jinja (the template renderer of `fleetgate import edi-cd`).
+# fuzz_jinja (the template renderer of `fleetgate import edi-cd`), fuzz_artifact
+# (the stand-in's .mender reader).
 # `make fuzz` builds each with clang's libFuzzer (build-fuzz/fuzz/fuzz_<name>)
 # and runs it for FUZZ_TIME seconds from its saved corpus
 # fuzz/corpus/<name>/ (and fuzz/<name>.dict when there is one), writing what
@@ -221,6 +224,25 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(LIBA)
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIB_LIBS)
 
 tests: $(FUZZ_REPLAY)
+
+# fuzz/fuzz_artifact.c: the stand-in's .mender reader, built with the
+# stand-in's objects it needs and their libraries (libarchive, libcrypto);
+# its corpus is fuzz/corpus/artifact/. These rules win over the pattern
+# rules above, which link a target with the library only.
+FUZZ_ARTIFACT_SIM := $(addprefix $(BUILD)/obj/sim/,artifact_file.o json.o util.o)
+$(BUILD)/obj/fuzz/fuzz_artifact.o: CFLAGS_EXTRA = $(SIM_CFLAGS) -Isim
+$(BUILD)/obj/fuzz/fuzz_artifact.o: OBJ_PKGS = $(SIM_PKGS)
+
+$(BUILD)/fuzz/replay-fuzz_artifact: $(BUILD)/obj/fuzz/fuzz_artifact.o $(BUILD)/obj/fuzz/replay.o \
+		$(FUZZ_ARTIFACT_SIM) $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) $(SIM_LIBS)
+
+$(BUILD)/fuzz/fuzz_artifact: $(BUILD)/obj/fuzz/fuzz_artifact.o $(FUZZ_ARTIFACT_SIM)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(SIM_LIBS)
 
 fuzz:
 	$(Q)scripts/ensure-deps fuzz

@@ -20,6 +20,14 @@ struct sim_arg {
 	char *value;
 };
 
+/* One part of a multipart/form-data body (http.c parses it with MHD's post
+ * processor). `data` is not NUL-terminated. */
+struct sim_part {
+	char *name;
+	char *filename; /* NULL when the part is no file */
+	struct sim_buf data;
+};
+
 /* A parsed request; http.c owns every pointer in it. */
 struct sim_request {
 	const char *method;
@@ -32,6 +40,12 @@ struct sim_request {
 	const char *authorization; /* request headers, NULL when absent */
 	const char *cookie;
 	const char *if_match;
+	const char *host;	  /* Host, for links the device follows back */
+	const char *signature;	  /* X-MEN-Signature */
+	const char *content_type; /* Content-Type */
+	const struct sim_part *parts; /* multipart/form-data bodies, in order */
+	size_t nparts;
+	bool form_error; /* a multipart body that could not be parsed */
 	const char *body; /* not NUL-terminated; NULL when empty */
 	size_t body_len;
 	const char *request_id; /* X-MEN-RequestID echoed or generated */
@@ -100,6 +114,7 @@ void sim_paging_slice(const struct sim_paging *pg, size_t n, size_t *start, size
 /* Everything a handler may touch; http.c holds `lock` around each call. */
 struct sim_auth;
 struct sim_control;
+struct sim_devices;
 
 /* What /_sim/settings changes (docs/mender-sim.md). */
 struct sim_settings {
@@ -114,6 +129,7 @@ struct sim {
 	struct sim_store *store;
 	struct sim_auth *auth;
 	struct sim_control *control;
+	struct sim_devices *devices; /* the device API's state (devices.h) */
 };
 
 typedef void sim_handler(struct sim *sim, const struct sim_request *req,

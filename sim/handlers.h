@@ -61,4 +61,26 @@ sim_handler sim_control_artifacts_add;
 sim_handler sim_control_settings_get;
 sim_handler sim_control_settings_put;
 
+/* devauth.c: device authentication and admission */
+sim_handler sim_devauth_auth_request;
+sim_handler sim_devauth_list;
+sim_handler sim_devauth_get;
+sim_handler sim_devauth_set_status;
+sim_handler sim_control_device_tokens_drop;
+
+/* device_api.c: what a real Mender client calls once authenticated */
+sim_handler sim_device_next;
+sim_handler sim_device_status;
+sim_handler sim_device_log;
+sim_handler sim_device_inventory;
+sim_handler sim_device_download;
+sim_handler sim_device_config_download;
+sim_handler sim_device_config_report;
+sim_handler sim_device_config_get;
+sim_handler sim_deployments_device_log;
+
+/* artifact_api.c: artifacts uploaded as .mender files */
+sim_handler sim_artifacts_upload;
+sim_handler sim_artifacts_delete;
+
 #endif

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "control.h"
+#include "devices.h"
 #include "handlers.h"
 #include "useradm.h"
 
@@ -29,6 +31,8 @@ struct route {
 #define DEP "/api/management/v1/deployments"
 #define DEP2 "/api/management/v2/deployments"
 #define CONF "/api/management/v1/deviceconfig/configurations/device"
+#define DEVAUTH2 "/api/management/v2/devauth/devices"
+#define DEVDEP "/api/devices/v1/deployments"
 
 static const struct route routes[] = {
 	{ "POST", UA "/auth/login", sim_useradm_login, false },
@@ -75,6 +79,27 @@ static const struct route routes[] = {
 	{ "POST", "/_sim/artifacts", sim_control_artifacts_add, false },
 	{ "GET", "/_sim/settings", sim_control_settings_get, false },
 	{ "PUT", "/_sim/settings", sim_control_settings_put, false },
+
+	/* The device side (devauth.c, device_api.c, artifact_api.c): device
+	 * routes check the device's token themselves. */
+	{ "POST", "/api/devices/v1/authentication/auth_requests", sim_devauth_auth_request, false },
+	{ "GET", DEVDEP "/device/deployments/next", sim_device_next, false },
+	{ "POST", DEVDEP "/device/deployments/next", sim_device_next, false },
+	{ "PUT", DEVDEP "/device/deployments/{}/status", sim_device_status, false },
+	{ "PUT", DEVDEP "/device/deployments/{}/log", sim_device_log, false },
+	{ "GET", DEVDEP "/download/configuration/{}/{}/{}", sim_device_config_download, false },
+	{ "PUT", "/api/devices/v1/deviceconfig/configuration", sim_device_config_report, false },
+	{ "GET", "/api/devices/v1/deviceconfig/configuration", sim_device_config_get, false },
+	{ "PUT", "/api/devices/v1/inventory/device/attributes", sim_device_inventory, false },
+	{ "PATCH", "/api/devices/v1/inventory/device/attributes", sim_device_inventory, false },
+	{ "GET", "/" SIM_STORAGE_BUCKET "/{}", sim_device_download, false },
+	{ "GET", DEVAUTH2, sim_devauth_list, true },
+	{ "GET", DEVAUTH2 "/{}", sim_devauth_get, true },
+	{ "PUT", DEVAUTH2 "/{}/auth/{}/status", sim_devauth_set_status, true },
+	{ "POST", DEP "/artifacts", sim_artifacts_upload, true },
+	{ "DELETE", DEP "/artifacts/{}", sim_artifacts_delete, true },
+	{ "GET", DEP "/deployments/{}/devices/{}/log", sim_deployments_device_log, true },
+	{ "DELETE", "/_sim/device-tokens", sim_control_device_tokens_drop, false },
 };
 
 struct sim_http {
@@ -238,7 +263,10 @@ static void dispatch(struct sim_http *h, struct sim_request *req, const struct u
 		return;
 	}
 	pthread_mutex_lock(&h->sim->lock);
-	if (!found->auth || sim_auth_check(h->sim->auth, req, res, sim_now_us())) {
+	/* A device's token is no user's: the management API refuses it. */
+	if (found->auth && sim_devauth_is_device_token(h->sim->devices, req)) {
+		sim_res_error(res, req, 401, "unauthorized");
+	} else if (!found->auth || sim_auth_check(h->sim->auth, req, res, sim_now_us())) {
 		if (h->sim->settings.no_configure && sim_version_is_deviceconfig(req->path))
 			sim_version_no_configure(req, res);
 		else
@@ -281,12 +309,69 @@ static const char *header(struct MHD_Connection *conn, const char *name)
 	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
+/* The parts of a multipart/form-data body, as MHD's post processor hands
+ * them over: chunk by chunk, a part's first chunk at offset 0. */
+struct form {
+	struct sim_part *parts;
+	size_t n, alloc;
+};
+
+static enum MHD_Result on_form_data(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *filename, const char *content_type,
+				    const char *transfer_encoding, const char *data, uint64_t off,
+				    size_t size)
+{
+	struct form *f = cls;
+
+	(void)kind;
+	(void)content_type;
+	(void)transfer_encoding;
+	if (off == 0 || !f->n) {
+		struct sim_part *p;
+
+		sim_grow((void **)&f->parts, &f->alloc, f->n + 1, sizeof(*f->parts));
+		p = &f->parts[f->n++];
+		memset(p, 0, sizeof(*p));
+		p->name = sim_xstrdup(key ? key : "");
+		p->filename = filename ? sim_xstrdup(filename) : NULL;
+	}
+	sim_buf_put(&f->parts[f->n - 1].data, data, size);
+	return MHD_YES;
+}
+
+/* Parse a buffered multipart body; false when it is malformed. */
+static bool parse_form(struct MHD_Connection *conn, const struct sim_buf *body, struct form *f)
+{
+	struct MHD_PostProcessor *pp = MHD_create_post_processor(conn, 65536, on_form_data, f);
+	bool ok;
+
+	if (!pp)
+		return false;
+	ok = MHD_post_process(pp, body->ptr ? body->ptr : "", body->len) == MHD_YES;
+	if (MHD_destroy_post_processor(pp) != MHD_YES)
+		ok = false;
+	return ok;
+}
+
+static void form_release(struct form *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		free(f->parts[i].name);
+		free(f->parts[i].filename);
+		sim_buf_release(&f->parts[i].data);
+	}
+	free(f->parts);
+}
+
 static enum MHD_Result serve(struct sim_http *h, struct MHD_Connection *conn,
 			     struct conn_req *cr, const char *method)
 {
 	struct sim_response res = { 0 };
 	struct sim_request req = { 0 };
 	struct sim_fault_action fault = { 0 };
+	struct form form = { 0 };
 	struct MHD_Response *resp;
 	struct uri_parts u;
 	const char *rid_in = header(conn, "X-MEN-RequestID");
@@ -310,6 +395,9 @@ static enum MHD_Result serve(struct sim_http *h, struct MHD_Connection *conn,
 	req.authorization = header(conn, "Authorization");
 	req.cookie = header(conn, "Cookie");
 	req.if_match = header(conn, "If-Match");
+	req.host = header(conn, MHD_HTTP_HEADER_HOST);
+	req.signature = header(conn, "X-MEN-Signature");
+	req.content_type = header(conn, MHD_HTTP_HEADER_CONTENT_TYPE);
 	req.body = cr->body.len ? cr->body.ptr : NULL;
 	req.body_len = cr->body.len;
 	req.request_id = rid;
@@ -339,6 +427,12 @@ static enum MHD_Result serve(struct sim_http *h, struct MHD_Connection *conn,
 	} else if (cr->too_large) {
 		sim_res_error(&res, &req, 413, "request body too large (limit %zu bytes)", cr->cap);
 	} else {
+		if (req.content_type &&
+		    !strncasecmp(req.content_type, "multipart/form-data", 19)) {
+			req.form_error = !parse_form(conn, &cr->body, &form);
+			req.parts = form.parts;
+			req.nparts = form.n;
+		}
 		dispatch(h, &req, &u, &res);
 	}
 
@@ -361,8 +455,22 @@ static enum MHD_Result serve(struct sim_http *h, struct MHD_Connection *conn,
 		pthread_mutex_unlock(&h->sim->lock);
 	}
 	sim_response_release(&res);
+	form_release(&form);
 	uri_parts_release(&u);
 	return ret;
+}
+
+/* The largest body a request may send: artifact uploads are large. */
+static size_t body_cap(const char *uri, const char *method)
+{
+	static const char upload[] = DEP "/artifacts";
+	size_t n = sizeof(upload) - 1;
+
+	if (!strncmp(uri, "/_sim/", 6))
+		return SIM_CONTROL_BODY_MAX;
+	if (!strcmp(method, "POST") && !strncmp(uri, upload, n) && strchr("/?", uri[n]))
+		return SIM_UPLOAD_BODY_MAX;
+	return SIM_API_BODY_MAX;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -384,7 +492,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		const char *cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 		cr->started = true;
-		cr->cap = strncmp(cr->uri, "/_sim/", 6) ? SIM_API_BODY_MAX : SIM_CONTROL_BODY_MAX;
+		cr->cap = body_cap(cr->uri, method);
 		if (cl) {
 			char *end;
 			unsigned long long n;

@@ -15,6 +15,9 @@
 
 /* Bodies of Mender API requests (the server's request_size_limit, 1 MiB). */
 #define SIM_API_BODY_MAX ((size_t)1 << 20)
+/* Artifact uploads (the stand-in keeps artifacts in memory; Mender's
+ * own limit, deployments' MaxImageSize, is 10 GiB). */
+#define SIM_UPLOAD_BODY_MAX ((size_t)256 << 20)
 /* Bodies of /_sim/ requests (device batches can be large). */
 #define SIM_CONTROL_BODY_MAX ((size_t)256 << 20)
 

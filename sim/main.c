@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "devices.h"
 #include "http.h"
 #include "useradm.h"
 
@@ -25,6 +26,7 @@ struct options {
 	const char *port_file;
 	const char *version;
 	const char *configure;
+	const char *admission;
 };
 
 static void usage(FILE *f)
@@ -32,12 +34,15 @@ static void usage(FILE *f)
 	fputs("usage: mender-sim --listen 127.0.0.1:PORT --seed FILE.json [--token TOKEN]\n"
 	      "                  [--user NAME --password SECRET] [--port-file FILE]\n"
 	      "                  [--mender-version 3.7|4.0|4.1] [--configure on|off]\n"
+	      "                  [--admission auto|manual]\n"
 	      "\n"
 	      "Serves the part of Mender's management API that fleetgate uses, on a\n"
 	      "loopback address, as that Mender version does (default 4.1); --configure\n"
 	      "off answers deviceconfig as a server without the Mender Configure add-on.\n"
 	      "PORT 0 picks a free port; the first line on stdout is\n"
 	      "\"listening on ADDRESS:PORT\". SIGTERM or SIGINT stops it.\n"
+	      "Real Mender clients authenticate through the device API; --admission\n"
+	      "manual keeps a new device pending until it is accepted (default auto).\n"
 	      "See docs/mender-sim.md.\n",
 	      f);
 }
@@ -61,9 +66,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const char *const names[] = { "--listen",    "--seed",	      "--token",
 					     "--user",	    "--password",     "--port-file",
-					     "--mender-version", "--configure" };
+					     "--mender-version", "--configure", "--admission" };
 	const char **slots[] = { &o->listen,	&o->seed,     &o->token,   &o->user,
-				 &o->password,	&o->port_file, &o->version, &o->configure };
+				 &o->password,	&o->port_file, &o->version, &o->configure,
+				 &o->admission };
 	int i;
 	size_t k;
 
@@ -95,6 +101,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (!o->user != !o->password) {
 		fprintf(stderr, "mender-sim: --user and --password go together\n");
+		return -1;
+	}
+	if (o->admission && strcmp(o->admission, "auto") && strcmp(o->admission, "manual")) {
+		fprintf(stderr, "mender-sim: --admission must be 'auto' or 'manual'\n");
 		return -1;
 	}
 	if ((o->token && !*o->token) || (o->user && !*o->user)) {
@@ -265,6 +275,7 @@ int main(int argc, char **argv)
 	seed = NULL;
 	sim.auth = sim_auth_new(opt.token, opt.user, opt.password);
 	sim.control = sim_control_new();
+	sim.devices = sim_devices_new(opt.admission && !strcmp(opt.admission, "manual"));
 
 	/* Threads inherit this mask, so only sigwait below sees the signals. */
 	sigemptyset(&sigs);
@@ -295,6 +306,7 @@ done:
 	sim_http_stop(http);
 	cJSON_Delete(seed);
 	sim_control_free(sim.control);
+	sim_devices_free(sim.devices);
 	sim_auth_free(sim.auth);
 	sim_store_free(sim.store);
 	sim_buf_release(&err);

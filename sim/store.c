@@ -16,6 +16,7 @@ static const char *const behaviour_names[] = {
 	[SIM_BEHAVE_FAILURE] = "failure",
 	[SIM_BEHAVE_OFFLINE] = "offline",
 	[SIM_BEHAVE_INSTALLING] = "installing",
+	[SIM_BEHAVE_REAL] = "real",
 };
 
 static const char *const dd_status_names[SIM_DD_NSTATUS] = {
@@ -67,7 +68,7 @@ int sim_behaviour_parse(const char *name)
 {
 	int i;
 
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < SIM_NBEHAVIOURS; i++)
 		if (!strcmp(behaviour_names[i], name))
 			return i;
 	return -1;
@@ -290,6 +291,9 @@ void sim_store_free(struct sim_store *s)
 	for (i = 0; i < s->nartifacts; i++)
 		artifact_free(s->artifacts[i]);
 	free(s->artifacts);
+	for (i = 0; i < s->nretired; i++)
+		artifact_free(s->retired[i]);
+	free(s->retired);
 	sim_map_each(s->dd_by_device, free_dd_list, NULL);
 	sim_map_each(s->configs, free_config, NULL);
 	sim_map_free(s->devices);
@@ -487,7 +491,8 @@ static int check_device(const cJSON *d, const char *where, struct sim_buf *err)
 	    check_attr_map(sim_json_get(d, "configured"), where, "configured", SIZE_MAX, true,
 			   err) ||
 	    check_attr_map(sim_json_get(d, "reported"), where, "reported", SIZE_MAX, true, err) ||
-	    check_enum(sim_json_get(d, "behaviour"), where, "behaviour", behaviour_names, 4, err) ||
+	    check_enum(sim_json_get(d, "behaviour"), where, "behaviour", behaviour_names,
+		       SIM_NBEHAVIOURS, err) ||
 	    check_enum(sim_json_get(d, "status"), where, "status", device_statuses, 5, err))
 		return -1;
 	return 0;
@@ -628,6 +633,29 @@ static void apply_artifact(struct sim_store *s, const cJSON *e, int64_t now)
 	a->ndevice_types = n;
 	sim_grow((void **)&s->artifacts, &s->aartifacts, s->nartifacts + 1, sizeof(*s->artifacts));
 	s->artifacts[s->nartifacts++] = a;
+}
+
+enum sim_delete_result sim_store_delete_artifact(struct sim_store *s, const char *id)
+{
+	struct sim_artifact *a = NULL;
+	size_t i, at = 0;
+
+	for (i = 0; i < s->nartifacts && !a; i++)
+		if (!strcmp(s->artifacts[i]->id, id))
+			a = s->artifacts[at = i];
+	if (!a)
+		return SIM_DELETE_NOT_FOUND;
+	for (i = 0; i < s->ndeps; i++)
+		if (sim_deployment_active(s->deps[i]) && !s->deps[i]->configuration &&
+		    !strcmp(s->deps[i]->artifact_name, a->name))
+			return SIM_DELETE_IN_USE;
+	memmove(&s->artifacts[at], &s->artifacts[at + 1],
+		(s->nartifacts - at - 1) * sizeof(*s->artifacts));
+	s->nartifacts--;
+	/* records may still point at it: freed with the store */
+	sim_grow((void **)&s->retired, &s->aretired, s->nretired + 1, sizeof(*s->retired));
+	s->retired[s->nretired++] = a;
+	return SIM_DELETED;
 }
 
 int sim_store_seed(struct sim_store *s, const cJSON *doc, bool replace, struct sim_buf *err)
@@ -936,8 +964,13 @@ static struct sim_deployment *next_deployment(const struct sim_store *s, const c
 
 struct sim_devdep *sim_store_poll(struct sim_store *s, const struct sim_device *dev, int64_t now)
 {
-	const char *device_type = sim_device_string(dev, SIM_SCOPE_INVENTORY, "device_type");
-	const char *installed = sim_device_string(dev, SIM_SCOPE_INVENTORY, "artifact_name");
+	return sim_store_poll_as(s, dev, sim_device_string(dev, SIM_SCOPE_INVENTORY, "device_type"),
+				 sim_device_string(dev, SIM_SCOPE_INVENTORY, "artifact_name"), now);
+}
+
+struct sim_devdep *sim_store_poll_as(struct sim_store *s, const struct sim_device *dev,
+				     const char *device_type, const char *installed, int64_t now)
+{
 	const struct sim_artifact *image = NULL;
 	enum sim_dd_status status = SIM_DD_PENDING;
 	struct sim_deployment *d;
@@ -1071,8 +1104,10 @@ void sim_store_step(struct sim_store *s, int64_t now, struct sim_step_result *ou
 
 		const char *st = sim_device_string(dev, SIM_SCOPE_IDENTITY, "status");
 
-		/* Only accepted devices can authenticate, hence poll. */
-		if (dev->behaviour == SIM_BEHAVE_OFFLINE || !st || strcmp(st, "accepted"))
+		/* Only accepted devices can authenticate, hence poll; a real
+		 * device polls by itself. */
+		if (dev->behaviour == SIM_BEHAVE_OFFLINE || dev->behaviour == SIM_BEHAVE_REAL || !st ||
+		    strcmp(st, "accepted"))
 			continue;
 		r = sim_store_poll(s, dev, now);
 		if (!r)

@@ -34,8 +34,17 @@ enum sim_scope {
 const char *sim_scope_name(enum sim_scope s);
 int sim_scope_parse(const char *name);
 
-/* installing: takes its deployment and stays in `installing` (a stuck device) */
-enum sim_behaviour { SIM_BEHAVE_SUCCESS, SIM_BEHAVE_FAILURE, SIM_BEHAVE_OFFLINE, SIM_BEHAVE_INSTALLING };
+/* installing: takes its deployment and stays in `installing` (a stuck device);
+ * real: a Mender client drives the device through the device API
+ * (devices.h); /_sim/step leaves it alone. */
+enum sim_behaviour {
+	SIM_BEHAVE_SUCCESS,
+	SIM_BEHAVE_FAILURE,
+	SIM_BEHAVE_OFFLINE,
+	SIM_BEHAVE_INSTALLING,
+	SIM_BEHAVE_REAL,
+	SIM_NBEHAVIOURS
+};
 
 const char *sim_behaviour_name(enum sim_behaviour b);
 int sim_behaviour_parse(const char *name);
@@ -170,6 +179,8 @@ struct sim_store {
 	size_t ndevices, adevices;
 	struct sim_artifact **artifacts;
 	size_t nartifacts, aartifacts;
+	struct sim_artifact **retired; /* deleted, kept for the records that point at them */
+	size_t nretired, aretired;
 	struct sim_map *deployments; /* id -> struct sim_deployment */
 	struct sim_deployment **deps; /* creation order */
 	size_t ndeps, adeps;
@@ -191,6 +202,11 @@ void sim_store_free(struct sim_store *s);
  * history stays). Returns 0, or -1 with a message in `err`.
  */
 int sim_store_seed(struct sim_store *s, const cJSON *doc, bool replace, struct sim_buf *err);
+
+enum sim_delete_result { SIM_DELETED, SIM_DELETE_NOT_FOUND, SIM_DELETE_IN_USE };
+
+/* DELETE .../artifacts/{id}: refused while an active deployment names it. */
+enum sim_delete_result sim_store_delete_artifact(struct sim_store *s, const char *id);
 
 struct sim_device *sim_store_device(const struct sim_store *s, const char *id);
 struct sim_deployment *sim_store_deployment(const struct sim_store *s, const char *id);
@@ -233,6 +249,11 @@ enum sim_create_result sim_store_create_deployment(struct sim_store *s,
  * NULL: nothing to do.
  */
 struct sim_devdep *sim_store_poll(struct sim_store *s, const struct sim_device *d, int64_t now);
+/* The same for a device that says what it runs (a real client's next
+ * deployment request: its device_type and artifact_name), as the server
+ * judges "already installed" from the request, not from the inventory. */
+struct sim_devdep *sim_store_poll_as(struct sim_store *s, const struct sim_device *d,
+				     const char *device_type, const char *installed, int64_t now);
 
 /* Move a record to `status`, keeping the deployment's statistics. */
 void sim_store_set_status(struct sim_store *s, struct sim_devdep *r, enum sim_dd_status status,

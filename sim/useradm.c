@@ -145,14 +145,29 @@ bool sim_auth_check(struct sim_auth *a, const struct sim_request *req, struct si
 	return ok;
 }
 
-/* A JWT-shaped token: real header and claims, random signature. */
-static char *make_jwt(const struct sim_auth *a, int64_t now, int64_t exp_us, bool pat)
+char *sim_jwt_make(cJSON *claims)
 {
+	static const char header[] = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
 	struct sim_buf b = SIM_BUF_INIT;
 	unsigned char sig[64];
+	char *text = sim_json_print(claims);
+
+	cJSON_Delete(claims);
+	sim_buf_put_base64url(&b, header, sizeof(header) - 1);
+	sim_buf_puts(&b, ".");
+	sim_buf_put_base64url(&b, text, strlen(text));
+	sim_buf_puts(&b, ".");
+	sim_random(sig, sizeof(sig));
+	sim_buf_put_base64url(&b, sig, sizeof(sig));
+	free(text);
+	return sim_buf_detach(&b);
+}
+
+/* A user's token (useradm's claims). */
+static char *make_jwt(const struct sim_auth *a, int64_t now, int64_t exp_us, bool pat)
+{
 	cJSON *claims = cJSON_CreateObject();
-	char jti[37], *text;
-	static const char header[] = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
+	char jti[37];
 
 	sim_uuid4(jti);
 	cJSON_AddStringToObject(claims, "jti", jti);
@@ -165,16 +180,7 @@ static char *make_jwt(const struct sim_auth *a, int64_t now, int64_t exp_us, boo
 	cJSON_AddBoolToObject(claims, "mender.user", true);
 	if (pat)
 		cJSON_AddBoolToObject(claims, "mender.pat", true);
-	text = sim_json_print(claims);
-	cJSON_Delete(claims);
-	sim_buf_put_base64url(&b, header, sizeof(header) - 1);
-	sim_buf_puts(&b, ".");
-	sim_buf_put_base64url(&b, text, strlen(text));
-	sim_buf_puts(&b, ".");
-	sim_random(sig, sizeof(sig));
-	sim_buf_put_base64url(&b, sig, sizeof(sig));
-	free(text);
-	return sim_buf_detach(&b);
+	return sim_jwt_make(claims);
 }
 
 /* Go's http.Request.BasicAuth. */

@@ -27,4 +27,10 @@ void sim_auth_free(struct sim_auth *a);
 bool sim_auth_check(struct sim_auth *a, const struct sim_request *req, struct sim_response *res,
 		    int64_t now);
 
+/*
+ * A JWT-shaped token of `claims` (taken over): a real header and claims, a
+ * random signature; the stand-in checks its tokens by lookup. free() it.
+ */
+char *sim_jwt_make(cJSON *claims);
+
 #endif
