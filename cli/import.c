@@ -56,6 +56,27 @@ struct import_args {
 	int check;
 };
 
+static int import_option(void *data, int c, const char *arg)
+{
+	struct import_args *a = data;
+
+	switch (c) {
+	case 'o':
+		a->output = arg;
+		break;
+	case 'f':
+		a->force = 1;
+		break;
+	case 'O':
+		a->orphans = 1;
+		break;
+	case 'c':
+		a->check = 1;
+		break;
+	}
+	return 0;
+}
+
 static int parse_args(struct import_args *a, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -66,45 +87,25 @@ static int parse_args(struct import_args *a, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	char *operands[2];
+	struct front_args fa = { "import", usage_text, options, import_option, a, operands, 2, 0 };
+	int rc;
 
 	memset(a, 0, sizeof(*a));
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			a->output = optarg;
-			break;
-		case 'f':
-			a->force = 1;
-			break;
-		case 'O':
-			a->orphans = 1;
-			break;
-		case 'c':
-			a->check = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		default:
-			return front_option_error("import", c, argv, options);
-		}
-	}
-	if (optind >= argc)
+	rc = front_parse(&fa, argc, argv);
+	if (rc)
+		return rc == FRONT_HELP ? -1 : rc;
+	if (fa.noperands < 1)
 		return front_usage_error(
 			"import",
 			"which kind of repository? 'fleetgate import edi-cd DIR' (see --help)");
-	if (strcmp(argv[optind], "edi-cd"))
+	if (strcmp(operands[0], "edi-cd"))
 		return front_usage_error("import", "unknown kind '%s': only edi-cd is supported",
-				       argv[optind]);
-	if (++optind >= argc)
+					 operands[0]);
+	if (fa.noperands < 2)
 		return front_usage_error(
 			"import", "the edi-cd repository is missing: 'fleetgate import edi-cd DIR'");
-	a->dir = argv[optind++];
-	if (optind < argc)
-		return front_usage_error("import", "unexpected argument '%s'", argv[optind]);
+	a->dir = operands[1];
 	if (a->check && a->force)
 		return front_usage_error("import",
 				       "--check writes nothing: --force makes no sense with it");

@@ -38,6 +38,28 @@ static const char verify_usage[] =
 	"Exit status: 0 every stage evaluated is verified, 1 a stage is pending or\n"
 	"failed, 2 usage or environment error (Mender unreachable, no rules).\n";
 
+struct verify_args {
+	const char *stage, *repo;
+	int json;
+};
+
+static int verify_option(void *data, int c, const char *arg)
+{
+	struct verify_args *a = data;
+
+	switch (c) {
+	case 's':
+		a->stage = arg;
+		break;
+	case 'R':
+		a->repo = arg;
+		break;
+	case 'f':
+		return front_format("verify", arg, &a->json);
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, const char **stage, const char **repo, int *json)
 {
 	static const struct option options[] = {
@@ -47,34 +69,14 @@ static int parse_args(int argc, char **argv, const char **stage, const char **re
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	struct verify_args a = { NULL, NULL, 0 };
+	struct front_args fa = { "verify", verify_usage, options, verify_option, &a, NULL, 0, 0 };
+	int rc = front_parse(&fa, argc, argv);
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			*stage = optarg;
-			break;
-		case 'R':
-			*repo = optarg;
-			break;
-		case 'f':
-			if (!strcmp(optarg, "json"))
-				*json = 1;
-			else if (strcmp(optarg, "text"))
-				return front_usage_error("verify", "--format must be text or json, not '%s'", optarg);
-			break;
-		case 'h':
-			fputs(verify_usage, stdout);
-			return -1;
-		default:
-			return front_option_error("verify", c, argv, options);
-		}
-	}
-	if (optind < argc)
-		return front_usage_error("verify", "unexpected argument '%s'", argv[optind]);
-	return 0;
+	*stage = a.stage;
+	*repo = a.repo;
+	*json = a.json;
+	return rc == FRONT_HELP ? -1 : rc;
 }
 
 /* Evaluate one stage and print it; EXIT_OK when verified. */

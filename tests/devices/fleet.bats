@@ -259,6 +259,16 @@ fleetgate:production@$head:release-1 finished success=7"
 	run "$FLEETGATE" status --repo "$WORK/srv.git" --branch canary
 	[ "$status" -eq 1 ]
 	echo "$output" | grep -q "$(cat "$WORK/devices/c2/id").*failure"
+	# verified promotion: with a rule on canary, its failed device blocks
+	# production, named in the refusal
+	git -C "$WORK/srv.git" config fleetgate.verify.canary.minDevices 3
+	run "$FLEETGATE" verify --repo "$WORK/srv.git" --stage canary
+	[ "$status" -eq 1 ]
+	echo "$output" | grep -q "failed"
+	run push main:production
+	echo "$output" | grep -q "verification-failed"
+	echo "$output" | grep -q "$(cut -c1-4 "$WORK/devices/c2/id").*failure"
+	[ "$(git -C "$WORK/srv.git" rev-parse production)" != "$(git -C "$WORK/srv.git" rev-parse main)" ]
 	# the fix: a new commit retries the device
 	rm "$WORK/devices/c2/fail"
 	merge_change '$a # retry c2' "retry"
@@ -267,6 +277,11 @@ fleetgate:production@$head:release-1 finished success=7"
 	push main:canary >/dev/null
 	wait_until 60 devices_run release-1 $CANARY
 	echo "# canary retry: push to the last device converged $(elapsed) s" >&3
+	# every canary device healthy at the fixed tree: verified
+	verified() { "$FLEETGATE" verify --repo "$WORK/srv.git" --stage canary >"$WORK/verify.out"; }
+	wait_until 30 verified
+	grep -q "verified" "$WORK/verify.out"
+	git -C "$WORK/srv.git" config --unset fleetgate.verify.canary.minDevices
 }
 
 # The map a device's configure module received.
