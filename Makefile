@@ -192,7 +192,8 @@ uninstall:
 # Every fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput: fuzz_fleet (the
 # loader and validator), fuzz_mender (the parsers of Mender's answers),
 # fuzz_jinja (the template renderer of `fleetgate import edi-cd`), fuzz_artifact
-# (the stand-in's .mender reader).
+# (the stand-in's .mender reader), fuzz_record (the evidence records of verified
+# promotion).
 # `make fuzz` builds each with clang's libFuzzer (build-fuzz/fuzz/fuzz_<name>)
 # and runs it for FUZZ_TIME seconds from its saved corpus
 # fuzz/corpus/<name>/ (and fuzz/<name>.dict when there is one), writing what

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -245,7 +246,10 @@ static long long get_int(struct reader *rd, const cJSON *obj, const char *key)
 
 	if (!v)
 		return 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble) {
+	/* Range first: converting a double outside long long's range is
+	 * undefined (fuzz_record found it); 2^53 bounds the exact integers. */
+	if (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) <= 9007199254740992.0) ||
+	    v->valuedouble != floor(v->valuedouble)) {
 		bad(rd, "an integer is needed for", key);
 		return 0;
 	}
