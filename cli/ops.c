@@ -223,6 +223,26 @@ static void progress_done(const struct schedule_options *o)
 		fputs("\r\033[K", stderr);
 }
 
+/* One reading of Mender for every branch of the run (schedule.h). */
+static struct schedule_session *session_of(struct fg_repo *repo, const struct settings *s,
+					   char **branches, size_t n, int apply, int full)
+{
+	struct schedule_target *t = fg_calloc(n + 1, sizeof(*t));
+	struct schedule_options o;
+	struct schedule_session *ss;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.apply = apply;
+	o.full = full;
+	progress(&o);
+	for (i = 0; i < n; i++)
+		t[i].branch = branches[i];
+	ss = schedule_session_new(repo, s, t, n, &o);
+	free(t);
+	return ss;
+}
+
 static int open_repo(const char *cmd, const char *path, struct fg_repo **repo, struct settings *s)
 {
 	if (repo_open(repo, path))
@@ -313,7 +333,7 @@ int cmd_apply(int argc, char **argv)
 
 /* Schedule `branch` at its tip; on success its spool job (if at `job`) goes. */
 static int reconcile_branch(struct fg_repo *repo, const struct settings *s, const char *branch,
-			    const char *job, int full, struct fg_buf *out)
+			    const char *job, struct schedule_session *ss, int full, struct fg_buf *out)
 {
 	struct schedule_options o;
 	struct schedule sc;
@@ -328,6 +348,7 @@ static int reconcile_branch(struct fg_repo *repo, const struct settings *s, cons
 	o.branch = branch;
 	o.apply = 1;
 	o.full = full;
+	o.session = ss;
 	progress(&o);
 	rc = schedule_run(&sc, repo, s, &o);
 	progress_done(&o);
@@ -394,6 +415,39 @@ static size_t reconcile_verify(struct fg_repo *repo, const struct settings *s, c
 	return failed;
 }
 
+/* The branches to schedule, in order: the spool's jobs that are not
+ * parked (*parked counts those), then with --all every other branch;
+ * job_of[i] is the job's commit, or NULL. The strings are the callers'. */
+static size_t reconcile_todo(const struct ops_args *a, const struct spool_job *jobs, size_t njobs,
+			     char **branches, size_t nbranches, char ***todo,
+			     const char ***job_of, size_t *parked)
+{
+	size_t i, k, n = 0;
+
+	*todo = fg_calloc(njobs + nbranches + 1, sizeof(char *));
+	*job_of = fg_calloc(njobs + nbranches + 1, sizeof(char *));
+	for (i = 0; i < njobs; i++) {
+		if (a->branch && strcmp(a->branch, jobs[i].branch))
+			continue;
+		if (jobs[i].parked) {
+			(*parked)++; /* reported when it was parked; 'status' shows it */
+			continue;
+		}
+		(*job_of)[n] = jobs[i].commit;
+		(*todo)[n++] = jobs[i].branch;
+	}
+	for (i = 0; i < nbranches; i++) {
+		int spooled = 0;
+
+		for (k = 0; k < njobs; k++)
+			spooled |= !strcmp(jobs[k].branch, branches[i]);
+		if (spooled || (a->branch && strcmp(a->branch, branches[i])))
+			continue;
+		(*todo)[n++] = branches[i];
+	}
+	return n;
+}
+
 int cmd_reconcile(int argc, char **argv)
 {
 	struct ops_args a = { .cmd = "reconcile" };
@@ -401,8 +455,10 @@ int cmd_reconcile(int argc, char **argv)
 	struct settings s;
 	struct fg_repo *repo = NULL;
 	struct fg_buf out = FG_BUF_INIT;
-	char **branches = NULL;
-	size_t njobs = 0, nbranches = 0, i, k, failed = 0, parked = 0;
+	struct schedule_session *ss;
+	char **branches = NULL, **todo;
+	const char **job_of;
+	size_t njobs = 0, nbranches = 0, ntodo, i, failed = 0, parked = 0;
 	int rc, status;
 
 	rc = parse_ops_args(&a, argc, argv, reconcile_usage);
@@ -418,26 +474,15 @@ int cmd_reconcile(int argc, char **argv)
 		status = front_fail("reconcile", EXIT_USAGE, "reading the spool");
 		goto done;
 	}
-	for (i = 0; i < njobs; i++) {
-		if (a.branch && strcmp(a.branch, jobs[i].branch))
-			continue;
-		if (jobs[i].parked) {
-			parked++; /* reported when it was parked; 'status' shows it */
-			continue;
-		}
-		failed += reconcile_branch(repo, &s, jobs[i].branch, jobs[i].commit, a.full, &out) != 0;
-	}
-	if (a.all && !repo_local_branches(repo, &branches, &nbranches)) {
-		for (i = 0; i < nbranches; i++) {
-			int spooled = 0;
-
-			for (k = 0; k < njobs; k++)
-				spooled |= !strcmp(jobs[k].branch, branches[i]);
-			if (spooled || (a.branch && strcmp(a.branch, branches[i])))
-				continue;
-			failed += reconcile_branch(repo, &s, branches[i], NULL, a.full, &out) != 0;
-		}
-	}
+	if (a.all && repo_local_branches(repo, &branches, &nbranches))
+		nbranches = 0;
+	ntodo = reconcile_todo(&a, jobs, njobs, branches, nbranches, &todo, &job_of, &parked);
+	ss = session_of(repo, &s, todo, ntodo, 1, a.full);
+	for (i = 0; i < ntodo; i++)
+		failed += reconcile_branch(repo, &s, todo[i], job_of[i], ss, a.full, &out) != 0;
+	schedule_session_free(ss);
+	free(todo);
+	free(job_of);
 	failed += reconcile_verify(repo, &s, a.branch, &out);
 	if (!out.len && parked)
 		fg_buf_printf(&out, "nothing to reconcile: %zu parked job%s (see 'fleetgate status')\n",
@@ -729,11 +774,13 @@ static int status_metrics(const struct ops_args *a, struct fg_repo *repo, const 
 {
 	struct metrics m;
 	struct fg_buf out = FG_BUF_INIT;
+	struct schedule_session *ss;
 	size_t i;
 	int rc, status = EXIT_OK, written;
 
 	metrics_init(&m, time(NULL));
 	fg_buf_init(&out);
+	ss = session_of(repo, s, branches, n, 0, a->full);
 	for (i = 0; i < n && status == EXIT_OK; i++) {
 		struct schedule_options o;
 		struct schedule sc;
@@ -741,6 +788,7 @@ static int status_metrics(const struct ops_args *a, struct fg_repo *repo, const 
 		memset(&o, 0, sizeof(o));
 		o.branch = branches[i];
 		o.full = a->full;
+		o.session = ss;
 		progress(&o);
 		rc = schedule_run(&sc, repo, s, &o);
 		progress_done(&o);
@@ -751,6 +799,7 @@ static int status_metrics(const struct ops_args *a, struct fg_repo *repo, const 
 			metrics_add_plan(&m, &sc.plan);
 		schedule_release(&sc);
 	}
+	schedule_session_free(ss);
 	metrics_set_complete(&m, status == EXIT_OK);
 	rc = metrics_spool(&m, repo_gitdir(repo));
 	if (!rc)
@@ -776,6 +825,7 @@ int cmd_status(int argc, char **argv)
 	struct settings s;
 	struct fg_repo *repo = NULL;
 	struct fg_buf out = FG_BUF_INIT;
+	struct schedule_session *ss;
 	char **branches = NULL;
 	size_t n = 0, i, failed = 0, shown = 0, njobs = 0;
 	int rc, status = EXIT_OK, no_configure = 0;
@@ -801,6 +851,7 @@ int cmd_status(int argc, char **argv)
 	fg_buf_init(&out);
 	if (a.json)
 		fg_buf_puts(&out, "{\"branches\": [");
+	ss = session_of(repo, &s, branches, n, 0, a.full);
 	for (i = 0; i < n && status == EXIT_OK; i++) {
 		struct schedule_options o;
 		struct schedule sc;
@@ -808,6 +859,7 @@ int cmd_status(int argc, char **argv)
 		memset(&o, 0, sizeof(o));
 		o.branch = branches[i];
 		o.full = a.full;
+		o.session = ss;
 		progress(&o);
 		rc = schedule_run(&sc, repo, &s, &o);
 		progress_done(&o);
@@ -838,6 +890,7 @@ int cmd_status(int argc, char **argv)
 		no_configure |= sc.configure_absent;
 		schedule_release(&sc);
 	}
+	schedule_session_free(ss);
 	if (no_configure && !a.json)
 		fg_buf_puts(&out, PLAN_NO_CONFIGURE "\n");
 	if (status == EXIT_OK && spool_list(repo_gitdir(repo), &jobs, &njobs, NULL) == 0 &&

@@ -143,7 +143,8 @@ static const char *scheduled_branch(const struct ref_update *u)
  * done, parked (never schedulable at this commit: 0) or failed (the
  * scheduler's error, kept for 'fleetgate reconcile'). */
 static int schedule_branch(struct fg_buf *out, struct fg_repo *repo, const struct settings *s,
-			   const char *branch, const char *commit, int64_t deadline)
+			   const char *branch, const char *commit, struct schedule_session *ss,
+			   int64_t deadline)
 {
 	struct schedule_options o;
 	struct schedule sc;
@@ -155,6 +156,7 @@ static int schedule_branch(struct fg_buf *out, struct fg_repo *repo, const struc
 	o.rev = commit;
 	o.apply = 1;
 	o.deadline_ms = deadline;
+	o.session = ss;
 	rc = schedule_run(&sc, repo, s, &o);
 	if (sc.planned)
 		report(out, branch, &sc);
@@ -177,6 +179,29 @@ static int schedule_branch(struct fg_buf *out, struct fg_repo *repo, const struc
 	}
 	schedule_release(&sc);
 	return rc;
+}
+
+/* Every branch the push moves, read from Mender once (schedule.h); its
+ * locks are held from here to schedule_session_free(). */
+static struct schedule_session *push_session(struct fg_repo *repo, const struct settings *s,
+					     const struct ref_update *u, size_t n, int64_t deadline)
+{
+	struct schedule_target *t = fg_calloc(n + 1, sizeof(*t));
+	struct schedule_options o;
+	struct schedule_session *ss;
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		t[k].branch = scheduled_branch(&u[i]);
+		t[k].rev = u[i].new_id;
+		k += t[k].branch != NULL;
+	}
+	memset(&o, 0, sizeof(o));
+	o.apply = 1;
+	o.deadline_ms = deadline;
+	ss = schedule_session_new(repo, s, t, k, &o);
+	free(t);
+	return ss;
 }
 
 /* The stage before `stage` in fleetgate.stages, or NULL. */
@@ -274,6 +299,7 @@ int hook_post_receive(int argc, char **argv)
 	struct fg_repo *repo = NULL;
 	struct settings s;
 	struct fg_buf out = FG_BUF_INIT;
+	struct schedule_session *ss;
 	size_t n = 0, i;
 	int settings_loaded = 0, timed_out = 0, deferred = 0, spooled = 1;
 	int64_t deadline;
@@ -302,6 +328,7 @@ int hook_post_receive(int argc, char **argv)
 	signal(SIGALRM, on_alarm);
 	alarm(s.apply_timeout + 5);
 	deadline = fg_http_now_ms() + (int64_t)s.apply_timeout * 1000;
+	ss = push_session(repo, &s, updates, n, deadline);
 	for (i = 0; i < n; i++) {
 		const char *branch = scheduled_branch(&updates[i]);
 		int rc;
@@ -313,12 +340,13 @@ int hook_post_receive(int argc, char **argv)
 			say(&out, "%s@%.7s: deferred: out of time", branch, updates[i].new_id);
 			continue;
 		}
-		rc = schedule_branch(&out, repo, &s, branch, updates[i].new_id, deadline);
+		rc = schedule_branch(&out, repo, &s, branch, updates[i].new_id, ss, deadline);
 		if (rc == FG_ETIMEOUT)
 			timed_out = 1;
 		else if (rc)
 			deferred++;
 	}
+	schedule_session_free(ss);
 	record_overrides(&out, repo, &s, updates, n);
 	if (!timed_out)
 		verify_updated(&out, repo, &s, updates, n, deadline);

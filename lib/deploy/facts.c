@@ -85,21 +85,68 @@ static struct plan_kv *kv_convert(struct plan_kv *pool, const struct mender_kv *
 	return pool;
 }
 
-/* Point the planner's facts at what was read. */
-static void build(struct facts *f, const struct facts_request *rq)
+/* Whether deployment `i` is in the view: an active one, or one found by a
+ * name of the view's branch. */
+static int in_view(const struct facts *f, size_t i, const struct facts_view_request *v)
+{
+	size_t k;
+
+	if (i < f->nlisted)
+		return 1;
+	for (k = 0; k < v->ndeployment_names; k++)
+		if (!strcmp(f->deployments.items[i].name, v->deployment_names[k]))
+			return 1;
+	return 0;
+}
+
+/* Each device with the deployments of the view that list it, by id. */
+static struct pair *device_pairs(const struct facts *f, const struct facts_view_request *v,
+				 size_t *npairs)
 {
 	struct pair *pairs;
-	size_t npairs = 0, i, k, p = 0, kv = 0, nkv = 0;
+	size_t i, k, n = 0;
 
 	for (i = 0; i < f->deployments.n; i++)
-		npairs += f->deployments.items[i].ndevices;
-	pairs = fg_calloc(npairs + 1, sizeof(*pairs));
-	for (i = 0; i < f->deployments.n; i++)
+		n += f->deployments.items[i].ndevices;
+	pairs = fg_calloc(n + 1, sizeof(*pairs));
+	*npairs = 0;
+	for (i = 0; i < f->deployments.n; i++) {
+		if (!in_view(f, i, v))
+			continue;
 		for (k = 0; k < f->deployments.items[i].ndevices; k++) {
-			pairs[p].device = f->deployments.items[i].devices[k];
-			pairs[p++].deployment = i;
+			pairs[*npairs].device = f->deployments.items[i].devices[k];
+			pairs[(*npairs)++].deployment = i;
 		}
-	qsort(pairs, npairs, sizeof(*pairs), pair_cmp);
+	}
+	qsort(pairs, *npairs, sizeof(*pairs), pair_cmp);
+	return pairs;
+}
+
+static void fill_config(struct facts *f, struct plan_facts *pf, size_t i, size_t *kv)
+{
+	if (f->configs && f->configs[i].found) {
+		pf->config_known = 1;
+		pf->config_deployed = f->configs[i].deployment_id && *f->configs[i].deployment_id;
+		pf->configured = kv_convert(&f->kv_pool[*kv], f->configs[i].configured,
+					    f->configs[i].nconfigured);
+		pf->nconfigured = f->configs[i].nconfigured;
+		*kv += pf->nconfigured;
+		pf->reported = kv_convert(&f->kv_pool[*kv], f->configs[i].reported,
+					  f->configs[i].nreported);
+		pf->nreported = f->configs[i].nreported;
+		*kv += pf->nreported;
+	} else if (f->configs) {
+		pf->config_known = 1; /* no record: nothing configured or reported */
+	}
+}
+
+/* Point the planner's facts at what was read. */
+static void build(struct facts *f, const struct facts_view_request *v)
+{
+	struct pair *pairs;
+	size_t npairs = 0, i, p = 0, kv = 0, nkv = 0;
+
+	pairs = device_pairs(f, v, &npairs);
 	f->dep_pool = fg_calloc(npairs + 1, sizeof(*f->dep_pool));
 	if (f->configs)
 		for (i = 0; i < f->devices.n; i++)
@@ -110,7 +157,7 @@ static void build(struct facts *f, const struct facts_request *rq)
 	for (i = 0, p = 0; i < f->devices.n; i++) {
 		struct plan_facts *pf = &f->plan[i];
 
-		fill_device(pf, &f->devices.items[i], rq->os_attribute);
+		fill_device(pf, &f->devices.items[i], v->os_attribute);
 		while (p < npairs && strcmp(pairs[p].device, pf->id) < 0)
 			p++;
 		pf->deployments = &f->dep_pool[p];
@@ -126,20 +173,7 @@ static void build(struct facts *f, const struct facts_request *rq)
 			df->device_status = device_status(&f->statuses[pairs[p].deployment], pf->id);
 			pf->ndeployments++;
 		}
-		if (f->configs && f->configs[i].found) {
-			pf->config_known = 1;
-			pf->config_deployed = f->configs[i].deployment_id && *f->configs[i].deployment_id;
-			pf->configured = kv_convert(&f->kv_pool[kv], f->configs[i].configured,
-						    f->configs[i].nconfigured);
-			pf->nconfigured = f->configs[i].nconfigured;
-			kv += pf->nconfigured;
-			pf->reported = kv_convert(&f->kv_pool[kv], f->configs[i].reported,
-						  f->configs[i].nreported);
-			pf->nreported = f->configs[i].nreported;
-			kv += pf->nreported;
-		} else if (f->configs) {
-			pf->config_known = 1; /* no record: nothing configured or reported */
-		}
+		fill_config(f, pf, i, &kv);
 	}
 	free(pairs);
 	f->nplan_artifacts = f->artifacts.n;
@@ -151,8 +185,9 @@ static void build(struct facts *f, const struct facts_request *rq)
 	}
 }
 
-/* The active deployments for plan_input, each device with its status. */
-static void build_active(struct facts *f)
+/* The active deployments of the view for plan_input, each device with its
+ * status. */
+static void build_active(struct facts *f, const struct facts_view_request *v)
 {
 	size_t i, k, n = 0, at = 0;
 
@@ -164,7 +199,7 @@ static void build_active(struct facts *f)
 		const struct mender_deployment *d = &f->deployments.items[i];
 		struct plan_active *a = &f->plan_active[f->nplan_active];
 
-		if (!strcmp(d->status, "finished"))
+		if (!strcmp(d->status, "finished") || !in_view(f, i, v))
 			continue;
 		a->id = d->id;
 		a->name = d->name;
@@ -177,14 +212,40 @@ static void build_active(struct facts *f)
 	}
 }
 
+/* The planner's arrays: they point into the facts read. */
+static void view_release(struct facts *f)
+{
+	free(f->plan);
+	free(f->plan_artifacts);
+	free(f->dep_pool);
+	free(f->kv_pool);
+	free(f->plan_active);
+	free(f->status_pool);
+	f->plan = NULL;
+	f->plan_artifacts = NULL;
+	f->dep_pool = NULL;
+	f->kv_pool = NULL;
+	f->plan_active = NULL;
+	f->status_pool = NULL;
+	f->nplan = f->nplan_artifacts = f->nplan_active = 0;
+}
+
+void facts_view(struct facts *f, const struct facts_view_request *v)
+{
+	view_release(f);
+	build(f, v);
+	build_active(f, v);
+}
+
 void facts_probe_configure(struct facts *f, struct mender_client *c)
 {
 	const char *id = f->devices.n ? f->devices.items[0].id : NULL;
 	struct mender_result r = { 0, NULL };
 	struct mender_config cfg;
 
-	if (!id || f->configs)
+	if (!id || f->configs || f->configure_probed)
 		return; /* none to ask about; with `full` the reads told */
+	f->configure_probed = 1;
 	mender_config_init(&cfg);
 	mender_config_get_many(c, &id, 1, &cfg, &r);
 	mender_config_release(&cfg);
@@ -224,33 +285,26 @@ static int read_configs(struct facts *f, struct mender_client *c)
 	return rc ? fg_error_wrap(rc, "reading the devices' configuration") : 0;
 }
 
-int facts_gather(struct facts *f, struct mender_client *c, const struct facts_request *rq)
+/* The active software deployments, then those named, each once, and the
+ * status of their devices. */
+static int read_deployments(struct facts *f, struct mender_client *c,
+			    const struct facts_request *rq)
 {
-	const struct mender_attr_ref want[] = {
-		{ "inventory", "device_type" },  { "inventory", rq->os_attribute },
-		{ "inventory", "artifact_name" }, { "identity", "status" },
-		{ "tags", "subscribed_branch" }, { "inventory", "subscribed_branch" },
-		{ "tags", PLAN_DIGEST_TAG },
-	};
 	unsigned stats = rq->lean ? MENDER_WITH_STATS : 0;
 	size_t i;
 	int rc;
 
-	memset(f, 0, sizeof(*f));
-	mender_device_list_init(&f->devices);
 	mender_deployment_list_init(&f->deployments);
-	mender_artifact_list_init(&f->artifacts);
-	rc = mender_list_devices(c, want, sizeof(want) / sizeof(*want), NULL, 0, &f->devices);
-	if (rc)
-		return fg_error_wrap(rc, "reading the inventory");
 	rc = mender_list_active_deployments(c, MENDER_WITH_DEVICES | MENDER_SOFTWARE_ONLY | stats,
 					    &f->deployments);
+	dedupe_deployments(&f->deployments);
+	f->nlisted = f->deployments.n;
 	if (!rc && rq->ndeployment_names)
 		rc = mender_find_deployments(c, rq->deployment_names, rq->ndeployment_names,
 					     MENDER_WITH_DEVICES | stats, &f->deployments);
 	if (rc)
 		return fg_error_wrap(rc, "reading the deployments");
-	dedupe_deployments(&f->deployments);
+	dedupe_deployments(&f->deployments); /* keeps the first: the active ones stay first */
 	f->statuses = fg_calloc(f->deployments.n + 1, sizeof(*f->statuses));
 	for (i = 0; i < f->deployments.n && !rc; i++) {
 		const struct mender_deployment *d = &f->deployments.items[i];
@@ -264,8 +318,61 @@ int facts_gather(struct facts *f, struct mender_client *c, const struct facts_re
 			qsort(f->statuses[i].items, f->statuses[i].n, sizeof(*f->statuses[i].items),
 			      status_cmp);
 	}
+	return rc ? fg_error_wrap(rc, "reading the deployments' devices") : 0;
+}
+
+static void release_deployments(struct facts *f)
+{
+	size_t i;
+
+	if (f->statuses)
+		for (i = 0; i < f->deployments.n; i++)
+			mender_device_status_list_release(&f->statuses[i]);
+	free(f->statuses);
+	f->statuses = NULL;
+	mender_deployment_list_release(&f->deployments);
+	f->nlisted = 0;
+}
+
+/* The inventory, with every attribute the planner reads (each OS
+ * attribute asked). */
+static int read_inventory(struct facts *f, struct mender_client *c,
+			  const struct facts_request *rq)
+{
+	static const struct mender_attr_ref fixed[] = {
+		{ "inventory", "device_type" },  { "inventory", "artifact_name" },
+		{ "identity", "status" },        { "tags", "subscribed_branch" },
+		{ "inventory", "subscribed_branch" }, { "tags", PLAN_DIGEST_TAG },
+	};
+	size_t nfixed = sizeof(fixed) / sizeof(*fixed), i;
+	struct mender_attr_ref *want = fg_calloc(nfixed + rq->nos_attributes, sizeof(*want));
+	int rc;
+
+	/* the OS attribute second, as it always was asked */
+	want[0] = fixed[0];
+	for (i = 0; i < rq->nos_attributes; i++) {
+		want[1 + i].scope = "inventory";
+		want[1 + i].name = rq->os_attributes[i];
+	}
+	memcpy(&want[1 + rq->nos_attributes], &fixed[1], (nfixed - 1) * sizeof(*want));
+	rc = mender_list_devices(c, want, nfixed + rq->nos_attributes, NULL, 0, &f->devices);
+	free(want);
+	return rc ? fg_error_wrap(rc, "reading the inventory") : 0;
+}
+
+int facts_read(struct facts *f, struct mender_client *c, const struct facts_request *rq)
+{
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	mender_device_list_init(&f->devices);
+	mender_deployment_list_init(&f->deployments);
+	mender_artifact_list_init(&f->artifacts);
+	rc = read_inventory(f, c, rq);
+	if (!rc)
+		rc = read_deployments(f, c, rq);
 	if (rc)
-		return fg_error_wrap(rc, "reading the deployments' devices");
+		return rc;
 	if (rq->nartifacts) {
 		rc = mender_find_artifacts(c, rq->artifacts, rq->nartifacts, &f->artifacts);
 		if (rc)
@@ -273,9 +380,26 @@ int facts_gather(struct facts *f, struct mender_client *c, const struct facts_re
 	}
 	if (rq->full && f->devices.n && (rc = read_configs(f, c)))
 		return rc;
-	build(f, rq);
-	build_active(f);
 	return 0;
+}
+
+int facts_reread_deployments(struct facts *f, struct mender_client *c,
+			     const struct facts_request *rq)
+{
+	view_release(f);
+	release_deployments(f);
+	return read_deployments(f, c, rq);
+}
+
+int facts_gather(struct facts *f, struct mender_client *c, const struct facts_request *rq)
+{
+	struct facts_view_request v = { rq->nos_attributes ? rq->os_attributes[0] : NULL,
+					rq->deployment_names, rq->ndeployment_names };
+	int rc = facts_read(f, c, rq);
+
+	if (!rc)
+		facts_view(f, &v);
+	return rc;
 }
 
 void facts_release(struct facts *f)
@@ -287,17 +411,8 @@ void facts_release(struct facts *f)
 			mender_config_release(&f->configs[i]);
 	free(f->configs);
 	mender_device_list_release(&f->devices);
-	if (f->statuses)
-		for (i = 0; i < f->deployments.n; i++)
-			mender_device_status_list_release(&f->statuses[i]);
-	free(f->statuses);
-	mender_deployment_list_release(&f->deployments);
+	release_deployments(f);
 	mender_artifact_list_release(&f->artifacts);
-	free(f->plan);
-	free(f->plan_artifacts);
-	free(f->dep_pool);
-	free(f->kv_pool);
-	free(f->plan_active);
-	free(f->status_pool);
+	view_release(f);
 	memset(f, 0, sizeof(*f));
 }

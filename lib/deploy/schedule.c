@@ -7,6 +7,7 @@
 #include "core/hmac.h"
 #include "deploy/secrets.h"
 #include "deploy/spool.h"
+#include "mender/http.h"
 #include "rules/record.h"
 
 #include <errno.h>
@@ -19,6 +20,35 @@
 #include <unistd.h>
 
 #define MAX_TOKEN_FILE 16384
+
+/* A branch of a session: the commit its facts were read at ("" when they
+ * were not read for it), and its lock with `apply`, held from the reading
+ * to the end of its run. */
+struct session_target {
+	char *branch;
+	char *rev;
+	char commit[41];
+	char **names;         /* the deployment names its plan would make */
+	size_t nnames;
+	int found;            /* the facts hold the deployments of those names */
+	int lock;
+	int ran;              /* its run is over: a second one reads its own facts */
+};
+
+struct schedule_session {
+	struct fg_repo *repo;
+	const struct settings *s;
+	struct schedule_options o;
+	struct session_target *t;
+	size_t n;
+	struct mender_client *client;
+	struct facts facts;
+	int prepared;         /* each target's commit and names are known */
+	int read;             /* facts hold a reading */
+	/* the union read, owned */
+	char **attrs, **arts, **names;
+	size_t nattrs, narts, nnames;
+};
 
 /* The token: the file's first line; blank lines may follow, nothing else.
  * Read with read(2), not stdio, so that no buffer but ours (wiped) holds it. */
@@ -428,9 +458,8 @@ static int check_own(struct schedule *out, const struct settings *s, const char 
 }
 
 /* The Mender client of the server's settings; the token wiped once used. */
-static int open_client(struct schedule *out, const struct settings *s,
-		       const struct schedule_options *o, const struct fleet *own,
-		       struct mender_client **client)
+static int new_client(const struct settings *s, const struct schedule_options *o,
+		      struct mender_client **client)
 {
 	struct mender_settings ms;
 	char *token = NULL;
@@ -438,9 +467,6 @@ static int open_client(struct schedule *out, const struct settings *s,
 
 	if (rc)
 		return rc;
-	if (own->mender_server && !same_url(own->mender_server, ms.server))
-		warn(out, "mender.server '%s' in fleet.yaml is not the Mender server of this git server; it is not used",
-		     own->mender_server);
 	ms.deadline_ms = o->deadline_ms;
 	ms.http.log = o->log;
 	ms.http.log_data = o->log_data;
@@ -452,25 +478,256 @@ static int open_client(struct schedule *out, const struct settings *s,
 	return rc;
 }
 
-/* What Mender holds of the devices and of the artifacts `own` names. */
-static int read_facts(struct facts *facts, struct mender_client *client, const struct fleet *own,
-		      struct schedule *out, const struct schedule_options *o, size_t nviews)
+/* The run's client: its own, or its session's (made by the session's
+ * first run that needs it); a fleet naming another server is warned of. */
+static int open_client(struct schedule *out, const struct settings *s,
+		       const struct schedule_options *o, const struct fleet *own,
+		       struct mender_client **client)
 {
+	struct schedule_session *ss = o->session;
+	int rc = 0;
+
+	if (!ss)
+		rc = new_client(s, o, client);
+	else if (!ss->client)
+		rc = new_client(s, &ss->o, &ss->client);
+	if (rc)
+		return rc;
+	if (ss)
+		*client = ss->client;
+	if (own->mender_server && !same_url(own->mender_server, settings_server(s)))
+		warn(out, "mender.server '%s' in fleet.yaml is not the Mender server of this git server; it is not used",
+		     own->mender_server);
+	return 0;
+}
+
+static void add_unique(char ***list, size_t *n, const char *v)
+{
+	if (str_in(*list, *n, v))
+		return;
+	*list = fg_realloc(*list, (*n + 1) * sizeof(char *));
+	(*list)[(*n)++] = fg_strdup(v);
+}
+
+/* A target's commit and what it adds to the session's reading; a fleet
+ * that cannot be read or is invalid adds nothing (its run says why), nor,
+ * with `apply`, a branch another run holds: its own run reads its facts
+ * once it holds the branch. A lock is only tried here (a deadline already
+ * past makes one attempt): waiting while holding others could deadlock. */
+static void session_add(struct schedule_session *ss, struct session_target *t)
+{
+	struct source src;
+	struct fleet *f = NULL;
+	struct diags scratch;
+	char commit[41], **arts = NULL;
+	size_t i;
+	int rc;
+
+	t->commit[0] = '\0';
+	if (t->ran || (ss->o.apply && t->lock < 0 &&
+		       spool_lock_branch(repo_gitdir(ss->repo), t->branch, fg_http_now_ms(), &t->lock)))
+		goto done;
+	rc = t->rev ? repo_resolve_commit(ss->repo, t->rev, commit)
+		    : repo_branch_tip(ss->repo, t->branch, commit);
+	if (rc || repo_source_rev(ss->repo, commit, &src))
+		goto done;
+	diags_init(&scratch);
+	rc = fleet_load(&f, &src, NULL, &scratch);
+	source_release(&src);
+	if (!rc && !scratch.errors) {
+		artifact_names(f, t->branch, commit, &arts, &t->names, &t->nnames);
+		for (i = 0; i < t->nnames; i++) {
+			add_unique(&ss->arts, &ss->narts, arts[i]);
+			add_unique(&ss->names, &ss->nnames, t->names[i]);
+		}
+		add_unique(&ss->attrs, &ss->nattrs, f->os_attribute);
+		memcpy(t->commit, commit, sizeof(commit));
+	}
+	fg_strings_free(arts, t->nnames);
+	fleet_free(f);
+	diags_release(&scratch);
+done:
+	fg_error_clear();
+}
+
+/* The session's facts for `t`: read for every target at the first run
+ * that needs them. When a branch's actions changed the deployments, or
+ * they were read again for another branch, they are read again for `t`
+ * (the active ones and its own names: what it would read alone); the
+ * inventory, artifacts and configurations are kept. A failure is the
+ * run's; the next run tries again. */
+static int session_facts(struct schedule_session *ss, struct session_target *t,
+			 struct mender_client *client)
+{
+	struct facts_request rq = { (const char *const *)ss->attrs, ss->nattrs,
+				    (const char *const *)ss->arts, ss->narts,
+				    (const char *const *)ss->names, ss->nnames, ss->o.full, 0 };
+	size_t i;
+	int rc;
+
+	if (ss->read && t->found)
+		return 0;
+	if (ss->read) {
+		rq.deployment_names = (const char *const *)t->names;
+		rq.ndeployment_names = t->nnames;
+		rc = facts_reread_deployments(&ss->facts, client, &rq);
+	} else {
+		progress(&ss->o, "reading Mender for %zu branch%s", ss->n, ss->n == 1 ? "" : "es");
+		rc = facts_read(&ss->facts, client, &rq);
+	}
+	for (i = 0; i < ss->n; i++)
+		ss->t[i].found = !rc && (!ss->read || &ss->t[i] == t);
+	ss->read = !rc;
+	if (rc)
+		facts_release(&ss->facts);
+	return rc;
+}
+
+/* A branch's actions changed the deployments: no branch's are known. */
+static void session_changed(struct schedule_session *ss)
+{
+	size_t i;
+
+	for (i = 0; i < ss->n; i++)
+		ss->t[i].found = 0;
+}
+
+/* Whether the session reads the facts of `t` at `commit`: each target's
+ * commit is taken once, at the first run that reads Mender. */
+static int session_covers(struct schedule_session *ss, struct session_target *t,
+			  const char *commit)
+{
+	size_t i;
+
+	for (i = 0; !ss->prepared && i < ss->n; i++)
+		session_add(ss, &ss->t[i]);
+	ss->prepared = 1;
+	return !t->ran && t->commit[0] && !strcmp(t->commit, commit);
+}
+
+static struct session_target *session_find(struct schedule_session *ss, const char *branch)
+{
+	size_t i;
+
+	for (i = 0; ss && i < ss->n; i++)
+		if (!strcmp(ss->t[i].branch, branch))
+			return &ss->t[i];
+	return NULL;
+}
+
+struct schedule_session *schedule_session_new(struct fg_repo *repo, const struct settings *s,
+					      const struct schedule_target *targets, size_t n,
+					      const struct schedule_options *o)
+{
+	struct schedule_session *ss = fg_calloc(1, sizeof(*ss));
+	size_t i;
+
+	ss->repo = repo;
+	ss->s = s;
+	ss->o = *o;
+	ss->o.session = NULL;
+	ss->o.lean = 0;
+	ss->t = fg_calloc(n + 1, sizeof(*ss->t));
+	/* a branch twice is run once with the session's facts */
+	for (i = 0; i < n; i++) {
+		if (session_find(ss, targets[i].branch))
+			continue;
+		ss->t[ss->n].branch = fg_strdup(targets[i].branch);
+		ss->t[ss->n].rev = targets[i].rev ? fg_strdup(targets[i].rev) : NULL;
+		ss->t[ss->n++].lock = -1;
+	}
+	return ss;
+}
+
+void schedule_session_free(struct schedule_session *ss)
+{
+	size_t i;
+
+	if (!ss)
+		return;
+	if (ss->read)
+		facts_release(&ss->facts);
+	mender_client_free(ss->client);
+	for (i = 0; i < ss->n; i++) {
+		spool_unlock_branch(ss->t[i].lock);
+		free(ss->t[i].branch);
+		free(ss->t[i].rev);
+		fg_strings_free(ss->t[i].names, ss->t[i].nnames);
+	}
+	free(ss->t);
+	fg_strings_free(ss->attrs, ss->nattrs);
+	fg_strings_free(ss->arts, ss->narts);
+	fg_strings_free(ss->names, ss->nnames);
+	free(ss);
+}
+
+/* Applying holds the branch's lock from reading the facts to the last
+ * action, so that a second run plans on what the first one did. In a
+ * session, the lock taken when the facts were read; else it is waited
+ * for, holding no other: every lock the session holds is let go first
+ * (their branches then read their own facts). */
+static int lock_branch(struct fg_repo *repo, const struct schedule_options *o, int *lock)
+{
+	struct session_target *t = session_find(o->session, o->branch);
+	size_t i;
+
+	if (!t)
+		return spool_lock_branch(repo_gitdir(repo), o->branch, o->deadline_ms, lock);
+	if (t->lock >= 0)
+		return 0;
+	for (i = 0; i < o->session->n; i++) {
+		spool_unlock_branch(o->session->t[i].lock);
+		o->session->t[i].lock = -1;
+		o->session->t[i].commit[0] = '\0';
+	}
+	return spool_lock_branch(repo_gitdir(repo), o->branch, o->deadline_ms, &t->lock);
+}
+
+/* A session's branch: its run is over, its lock let go. */
+static void session_ran(const struct schedule_options *o)
+{
+	struct session_target *t = session_find(o->session, o->branch);
+
+	if (!t)
+		return;
+	t->ran = 1;
+	spool_unlock_branch(t->lock);
+	t->lock = -1;
+}
+
+/* What Mender holds of the devices and of the artifacts `own` names: read
+ * for this run into *mine, or the session's facts when they were read for
+ * this branch at this commit (the view of this branch). */
+static int read_facts(struct facts **facts, struct facts *mine, struct mender_client *client,
+		      const struct fleet *own, struct schedule *out, const struct schedule_options *o,
+		      size_t nviews)
+{
+	struct session_target *t = session_find(o->session, o->branch);
 	char **arts = NULL, **names = NULL;
 	size_t nart = 0;
 	int rc;
 
 	artifact_names(own, o->branch, out->commit, &arts, &names, &nart);
-	{
-		struct facts_request rq = { own->os_attribute, (const char *const *)arts, nart,
+	if (t && !o->lean && session_covers(o->session, t, out->commit)) {
+		struct facts_view_request v = { own->os_attribute, (const char *const *)names, nart };
+
+		rc = session_facts(o->session, t, client);
+		if (!rc) {
+			*facts = &o->session->facts;
+			facts_view(*facts, &v);
+		}
+	} else {
+		const char *attr = own->os_attribute;
+		struct facts_request rq = { &attr, 1, (const char *const *)arts, nart,
 					    (const char *const *)names, nart, o->full, o->lean };
 
 		progress(o, "%s@%.7s: reading Mender (%zu branch%s in git)", o->branch, out->commit,
 			 nviews, nviews == 1 ? "" : "es");
-		rc = facts_gather(facts, client, &rq);
+		*facts = mine;
+		rc = facts_gather(mine, client, &rq);
 	}
 	if (!rc && o->lean)
-		count_active(out, facts, names, nart);
+		count_active(out, *facts, names, nart);
 	fg_strings_free(arts, nart);
 	fg_strings_free(names, nart);
 	return rc;
@@ -491,6 +748,27 @@ static int compute(struct schedule *out, const struct settings *s, const struct 
 	return plan_with_configure(out, &in, facts, client);
 }
 
+/* The plan's actions; ones that change deployments have the session's
+ * next branch read them again. */
+static int apply(struct schedule *out, struct fg_repo *repo, const struct settings *s,
+		 const struct schedule_options *o, struct mender_client *client)
+{
+	const struct plan *p = &out->plan;
+
+	if (halted_here(repo, s, o->branch, out->commit)) {
+		warn(out, "the rollout of '%s' at %.7s was halted when its verification failed (fleetgate.verify.%s.halt): nothing is scheduled; a new push to '%s' resumes",
+		     o->branch, out->commit, o->branch, o->branch);
+		return 0;
+	}
+	progress(o, "%s@%.7s: applying %zu deployment%s, %zu configuration update%s, %zu abort%s",
+		 o->branch, out->commit, p->nbatches, p->nbatches == 1 ? "" : "s", p->config_updates,
+		 p->config_updates == 1 ? "" : "s", p->aborts, p->aborts == 1 ? "" : "s");
+	out->applied_run = 1;
+	if (o->session && (p->nbatches || p->aborts || p->nfinish))
+		session_changed(o->session);
+	return apply_plan(client, p, &out->applied);
+}
+
 int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settings *s,
 		 const struct schedule_options *o)
 {
@@ -498,13 +776,13 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	size_t nviews = 0;
 	struct fleet *own = NULL;
 	struct mender_client *client = NULL;
-	struct facts facts;
+	struct facts mine, *facts = &mine;
 	struct secrets secrets;
 	struct hmac_key key;
 	int rc, lock = -1;
 
 	memset(out, 0, sizeof(*out));
-	memset(&facts, 0, sizeof(facts));
+	memset(&mine, 0, sizeof(mine));
 	memset(&secrets, 0, sizeof(secrets));
 	memset(&key, 0, sizeof(key));
 	diags_init(&out->diags);
@@ -513,11 +791,9 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 		rc = server_at_hand(s);
 	if (!rc)
 		rc = hmac_key_load(&key, repo_gitdir(repo), repo_workdir(repo) != NULL);
-	/* Applying holds the branch's lock from reading the facts to the last
-	 * action, so that a second run plans on what the first one did; the
-	 * tip is read once the lock is held. */
+	/* the tip is read once the lock is held */
 	if (!rc && o->apply)
-		rc = spool_lock_branch(repo_gitdir(repo), o->branch, o->deadline_ms, &lock);
+		rc = lock_branch(repo, o, &lock);
 	if (!rc && o->rev)
 		rc = repo_resolve_commit(repo, o->rev, out->commit);
 	else if (!rc)
@@ -535,30 +811,23 @@ int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settin
 	if (!rc)
 		rc = secrets_load(&secrets, s->secrets_file);
 	if (!rc)
-		rc = read_facts(&facts, client, own, out, o, nviews);
+		rc = read_facts(&facts, &mine, client, own, out, o, nviews);
 	if (!rc)
-		rc = compute(out, s, o, views, nviews, &facts, &secrets, &key, client);
+		rc = compute(out, s, o, views, nviews, facts, &secrets, &key, client);
 	if (rc)
 		goto done;
 	out->planned = 1;
-	if (o->apply && halted_here(repo, s, o->branch, out->commit)) {
-		warn(out, "the rollout of '%s' at %.7s was halted when its verification failed (fleetgate.verify.%s.halt): nothing is scheduled; a new push to '%s' resumes",
-		     o->branch, out->commit, o->branch, o->branch);
-	} else if (o->apply) {
-		progress(o, "%s@%.7s: applying %zu deployment%s, %zu configuration update%s, %zu abort%s",
-			 o->branch, out->commit, out->plan.nbatches, out->plan.nbatches == 1 ? "" : "s",
-			 out->plan.config_updates, out->plan.config_updates == 1 ? "" : "s",
-			 out->plan.aborts, out->plan.aborts == 1 ? "" : "s");
-		out->applied_run = 1;
-		rc = apply_plan(client, &out->plan, &out->applied);
-	}
+	if (o->apply)
+		rc = apply(out, repo, s, o, client);
 done:
 	hmac_key_wipe(&key);
-	facts_release(&facts);
+	facts_release(&mine);
 	secrets_release(&secrets);
-	mender_client_free(client);
+	if (!o->session)
+		mender_client_free(client);
 	free_views(views, nviews);
 	spool_unlock_branch(lock);
+	session_ran(o);
 	return rc;
 }
 

@@ -25,6 +25,8 @@
  * private CA.
  */
 
+struct schedule_session;
+
 struct schedule_options {
 	const char *branch;
 	const char *rev;       /* NULL: the branch's tip */
@@ -38,6 +40,9 @@ struct schedule_options {
 	/* Told each phase of a long run ("read 100000 devices ..."), or NULL. */
 	void (*progress)(void *data, const char *what);
 	void *progress_data;
+	/* A run over several branches (schedule_session_new), or NULL: this
+	 * branch's run then takes Mender's facts, client and lock from it. */
+	struct schedule_session *session;
 };
 
 struct schedule {
@@ -74,6 +79,35 @@ int schedule_unschedulable(int rc, const struct schedule *sc);
 int schedule_run(struct schedule *out, struct fg_repo *repo, const struct settings *s,
 		 const struct schedule_options *o);
 void schedule_release(struct schedule *sc);
+
+/*
+ * A run over several branches: `status`, `reconcile --all`, a post-receive
+ * that moves several branches. Mender's facts are read once for all of
+ * them (the union of their artifact names, deployment names and OS
+ * attributes; the inventory walked once), and each branch is then planned
+ * from them by schedule_run() with o->session set, its plan the same as
+ * alone: a deployment found by another branch's name is not in its facts.
+ * A branch's actions that change deployments (create, abort, end) have
+ * the next branch read the deployments again (not the inventory: what a
+ * branch does to its own devices' tags and configuration no other branch
+ * plans on). With `apply` (o), the session holds every branch's lock from
+ * the start (in branch-name order, so two sessions never wait on each
+ * other) until schedule_session_free(): no other run acts on these
+ * branches between the reading and the last action. A failed lock or
+ * reading fails only the runs that meet it (a reading is tried again by
+ * the next run). `targets` are the branches with their revisions (rev NULL:
+ * the branch's tip when it is read); the session copies them, and keeps
+ * `repo` and `s`, which outlive it. o->branch, o->rev, o->lean are unused.
+ */
+struct schedule_target {
+	const char *branch;
+	const char *rev;
+};
+
+struct schedule_session *schedule_session_new(struct fg_repo *repo, const struct settings *s,
+					      const struct schedule_target *targets, size_t n,
+					      const struct schedule_options *o);
+void schedule_session_free(struct schedule_session *ss);
 
 /* Fill Mender client settings from the environment and `s` only (never
  * from a fleet's content). Strings that need an owner (a token read from a

@@ -161,6 +161,40 @@ zombie_on() { # version
 	zombie_on 4.0
 }
 
+# A deployment left active with every device's record over (its end
+# failed once) is ended by the first branch of a run over all of them; the
+# branches after it read the deployments again and end it no second time.
+@test "Mender 4.1: reconcile --all ends a leftover deployment once; the later branches see it over" {
+	VAR_NEXT=2025-11-20-0800-var-som-mx8m-nano-symphony-bookworm-arm64
+	jq --arg a "$VAR_NEXT" '.artifacts += [{"name": $a, "device_types_compatible": ["var-som-mx8m-nano"]}]' \
+		"$WORK/seed.json" > "$WORK/seed2.json"
+	start_sim "$WORK/seed2.json" --mender-version 4.1
+	make_server
+	push main >/dev/null
+	push main:canary >/dev/null
+	push main:production >/dev/null
+	sed -i "s/var-som-mx8m-nano: $VAR/var-som-mx8m-nano: $VAR_NEXT/" "$WORK/dev/fleet.yaml"
+	merge_to_main "Next var-som image"
+	push main >/dev/null
+	new=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	# PROTO leaves main before it polled; ending the deployment fails once
+	tag $PROTO canary
+	sim POST /_sim/faults '{"path_prefix": "/api/management/v1/deployments/deployments/", "method": "PUT", "status": 400, "count": 1}' >/dev/null
+	run "$FLEETGATE" apply --repo "$WORK/srv.git" --branch canary
+	[ "$status" -ne 0 ]
+	run sim_deployments
+	echo "$output" | grep -qx "fleetgate:main@$new:$VAR_NEXT $VAR_NEXT pending d4a7c2e9:aborted"
+	sim DELETE /_sim/requests
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git" --all
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c '^ended 1 deployment that no device needed any more$')" -eq 1 ]
+	run sim_requests
+	[ "$(echo "$output" | grep -c '^PUT /api/management/v1/deployments/deployments/[0-9a-f-]*/status ')" -eq 1 ]
+	[ "$(echo "$output" | grep -c '^POST /api/management/v2/inventory/filters/search ')" -eq 1 ]
+	run sim_deployments
+	echo "$output" | grep -qx "fleetgate:main@$new:$VAR_NEXT $VAR_NEXT finished d4a7c2e9:aborted"
+}
+
 @test "a long branch and a long artifact make a deployment name of at most 256 bytes, found again by that name" {
 	long=feature/$(printf 'b%.0s' $(seq 1 190))
 	art=var-$(printf 'x%.0s' $(seq 1 240))

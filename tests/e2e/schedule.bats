@@ -453,3 +453,73 @@ fleetgate: the spool keeps the job; 'fleetgate reconcile' schedules it"
 	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
 	[ "$status" -eq 0 ]
 }
+
+# Requests a command made of Mender (the stand-in's own endpoints left out):
+# "<total> <inventory searches> <artifact lookups> <configuration reads>".
+# Three branches once read Mender three times (the same fleet: before,
+# push 67, status 69, status --full 90, reconcile --all 69; as 3.7, whose
+# v1 lists take more requests: 85, 87, 108, 87); one plan takes 23.
+request_counts() {
+	local r
+	r=$(sim_requests)
+	echo "$(echo "$r" | grep -c .) $(echo "$r" | grep -c '^POST /api/management/v2/inventory/filters/search ') $(echo "$r" | grep -c '/deployments/artifacts') $(echo "$r" | grep -c '^GET /api/management/v1/deviceconfig/configurations/device/')"
+}
+
+@test "several branches in one run read Mender once: a push of three branches, status, status --full, reconcile --all" {
+	# one push creates the three stages: planned as three pushes would
+	run push main main:canary main:production
+	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
+	echo "$output" | grep -qx "fleetgate: main@$head: 2 devices managed: 2 OS updates in 2 deployments (2 created, 0 already there), 2 configurations deployed, 0 pending, 0 aborted"
+	echo "$output" | grep -qx "fleetgate: canary@$head: 1 device managed: 1 OS update in 1 deployment (1 created, 0 already there), 1 configuration deployed, 0 pending, 0 aborted"
+	echo "$output" | grep -qx "fleetgate: production@$head: 4 devices managed: 3 OS updates in 3 deployments (3 created, 0 already there), 4 configurations deployed, 0 pending, 0 aborted"
+	run sim_deployments
+	assert_output_is "fleetgate:canary@$head:$PI3_NEW $PI3_NEW pending a3e9d7c1:pending
+fleetgate:main@$head:$VAR $VAR pending d4a7c2e9:pending
+fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending
+fleetgate:production@$head:$IOT $IOT pending 64f1c2a9:pending
+fleetgate:production@$head:$PI3_NEW $PI3_NEW pending 0b6c4f1e:pending
+fleetgate:production@$head:$PI4 $PI4 pending 7d2e5b8a:pending"
+	# the inventory walked once, each artifact looked up once; the
+	# deployments read again by each branch after one that made some
+	if [ "${MENDER_SIM_VERSION:-4.1}" = 3.7 ]; then
+		counts=(77 43 50 43)
+	else
+		counts=(53 27 34 27)
+	fi
+	[ "$(request_counts)" = "${counts[0]} 1 5 1" ]
+	# status: each branch shown as it is alone
+	sim DELETE /_sim/requests
+	run "$FLEETGATE" status --repo "$WORK/srv.git" --format json
+	[ "$status" -eq 0 ]
+	all=$(echo "$output" | jq -c '.branches')
+	[ "$(request_counts)" = "${counts[1]} 1 5 0" ]
+	one=$(for b in canary main production; do
+		"$FLEETGATE" status --repo "$WORK/srv.git" --branch "$b" --format json | jq -c '.branches[]'
+	done | jq -sc .)
+	[ "$all" = "$one" ]
+	[ "$(echo "$all" | jq length)" -eq 3 ]
+	# --full reads each device's configuration once, not once a branch
+	sim DELETE /_sim/requests
+	run "$FLEETGATE" status --repo "$WORK/srv.git" --full
+	[ "$status" -eq 0 ]
+	[ "$(request_counts)" = "${counts[2]} 1 5 7" ]
+	sim DELETE /_sim/requests
+	run "$FLEETGATE" reconcile --repo "$WORK/srv.git" --all
+	[ "$status" -eq 0 ]
+	[ "$(request_counts)" = "${counts[3]} 1 5 0" ]
+	all=$output
+	one=$(for b in canary main production; do "$FLEETGATE" reconcile --repo "$WORK/srv.git" --all --branch "$b"; done)
+	[ "$all" = "$one" ]
+	# a deployment found by production's name is not canary's fact: the
+	# station, installed by it and tagged to canary, is in sync there
+	for i in 1 2 3; do sim POST /_sim/step >/dev/null; done
+	curl -sS -X PATCH -H "Authorization: Bearer $MENDER_ACCESS_TOKEN" -H 'Content-Type: application/json' \
+		--data '[{"name": "subscribed_branch", "value": "canary"}]' \
+		"$SIM/api/management/v1/inventory/devices/$STATION/tags"
+	all=$("$FLEETGATE" status --repo "$WORK/srv.git" --format json | jq -c '.branches')
+	one=$(for b in canary main production; do
+		"$FLEETGATE" status --repo "$WORK/srv.git" --branch "$b" --format json | jq -c '.branches[]'
+	done | jq -sc .)
+	[ "$all" = "$one" ]
+	[ "$(echo "$all" | jq -r ".[] | select(.branch == \"canary\") | .devices[] | select(.id == \"$STATION\") | .deployment")" = in-sync ]
+}
