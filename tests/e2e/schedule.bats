@@ -35,6 +35,18 @@ push() { # refspec...
 	git -C "$WORK/dev" push origin "$@" 2>&1 | remote_lines
 }
 
+# The deployments of the first rollout of the three stages at `head`.
+assert_first_rollout() { # head
+	local head=$1
+	run sim_deployments
+	assert_output_is "fleetgate:canary@$head:$PI3_NEW $PI3_NEW pending a3e9d7c1:pending
+fleetgate:main@$head:$VAR $VAR pending d4a7c2e9:pending
+fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending
+fleetgate:production@$head:$IOT $IOT pending 64f1c2a9:pending
+fleetgate:production@$head:$PI3_NEW $PI3_NEW pending 0b6c4f1e:pending
+fleetgate:production@$head:$PI4 $PI4 pending 7d2e5b8a:pending"
+}
+
 @test "first rollout to each stage schedules exactly the subscribed devices" {
 	run push main
 	[ "$status" -eq 0 ]
@@ -47,13 +59,7 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	assert_output_is "fleetgate: canary@$head: 1 device managed: 1 OS update in 1 deployment (1 created, 0 already there), 1 configuration deployed, 0 pending, 0 aborted"
 	run push main:production
 	assert_output_is "fleetgate: production@$head: 4 devices managed: 3 OS updates in 3 deployments (3 created, 0 already there), 4 configurations deployed, 0 pending, 0 aborted"
-	run sim_deployments
-	assert_output_is "fleetgate:canary@$head:$PI3_NEW $PI3_NEW pending a3e9d7c1:pending
-fleetgate:main@$head:$VAR $VAR pending d4a7c2e9:pending
-fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending
-fleetgate:production@$head:$IOT $IOT pending 64f1c2a9:pending
-fleetgate:production@$head:$PI3_NEW $PI3_NEW pending 0b6c4f1e:pending
-fleetgate:production@$head:$PI4 $PI4 pending 7d2e5b8a:pending"
+	assert_first_rollout "$head"
 	# configuration reached Mender, values as written, the secret resolved
 	run sim GET /_sim/state
 	[ "$(echo "$output" | jq -r ".devices[] | select(.id == \"$STATION\") | .configured.kiosk_url")" = "https://example.com/station" ]
@@ -472,13 +478,7 @@ request_counts() {
 	echo "$output" | grep -qx "fleetgate: main@$head: 2 devices managed: 2 OS updates in 2 deployments (2 created, 0 already there), 2 configurations deployed, 0 pending, 0 aborted"
 	echo "$output" | grep -qx "fleetgate: canary@$head: 1 device managed: 1 OS update in 1 deployment (1 created, 0 already there), 1 configuration deployed, 0 pending, 0 aborted"
 	echo "$output" | grep -qx "fleetgate: production@$head: 4 devices managed: 3 OS updates in 3 deployments (3 created, 0 already there), 4 configurations deployed, 0 pending, 0 aborted"
-	run sim_deployments
-	assert_output_is "fleetgate:canary@$head:$PI3_NEW $PI3_NEW pending a3e9d7c1:pending
-fleetgate:main@$head:$VAR $VAR pending d4a7c2e9:pending
-fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending
-fleetgate:production@$head:$IOT $IOT pending 64f1c2a9:pending
-fleetgate:production@$head:$PI3_NEW $PI3_NEW pending 0b6c4f1e:pending
-fleetgate:production@$head:$PI4 $PI4 pending 7d2e5b8a:pending"
+	assert_first_rollout "$head"
 	# the inventory walked once, each artifact looked up once; the
 	# deployments read again by each branch after one that made some
 	if [ "${MENDER_SIM_VERSION:-4.1}" = 3.7 ]; then
