@@ -421,13 +421,13 @@ static size_t reconcile_verify(struct fg_repo *repo, const struct settings *s, c
 /* The branches to schedule, in order: the spool's jobs that are not
  * parked (*parked counts those), then with --all every other branch;
  * job_of[i] is the job's commit, or NULL. The strings are the callers'. */
-static size_t reconcile_todo(const struct ops_args *a, const struct spool_job *jobs, size_t njobs,
-			     char **branches, size_t nbranches, char ***todo,
-			     const char ***job_of, size_t *parked)
+static size_t reconcile_queue(const struct ops_args *a, const struct spool_job *jobs, size_t njobs,
+			      char **branches, size_t nbranches, char ***queue,
+			      const char ***job_of, size_t *parked)
 {
 	size_t i, k, n = 0;
 
-	*todo = fg_calloc(njobs + nbranches + 1, sizeof(char *));
+	*queue = fg_calloc(njobs + nbranches + 1, sizeof(char *));
 	*job_of = fg_calloc(njobs + nbranches + 1, sizeof(char *));
 	for (i = 0; i < njobs; i++) {
 		if (a->branch && strcmp(a->branch, jobs[i].branch))
@@ -437,7 +437,7 @@ static size_t reconcile_todo(const struct ops_args *a, const struct spool_job *j
 			continue;
 		}
 		(*job_of)[n] = jobs[i].commit;
-		(*todo)[n++] = jobs[i].branch;
+		(*queue)[n++] = jobs[i].branch;
 	}
 	for (i = 0; i < nbranches; i++) {
 		int spooled = 0;
@@ -446,7 +446,7 @@ static size_t reconcile_todo(const struct ops_args *a, const struct spool_job *j
 			spooled |= !strcmp(jobs[k].branch, branches[i]);
 		if (spooled || (a->branch && strcmp(a->branch, branches[i])))
 			continue;
-		(*todo)[n++] = branches[i];
+		(*queue)[n++] = branches[i];
 	}
 	return n;
 }
@@ -459,9 +459,9 @@ int cmd_reconcile(int argc, char **argv)
 	struct fg_repo *repo = NULL;
 	struct fg_buf out = FG_BUF_INIT;
 	struct schedule_session *ss;
-	char **branches = NULL, **todo;
+	char **branches = NULL, **queue;
 	const char **job_of;
-	size_t njobs = 0, nbranches = 0, ntodo, i, failed = 0, parked = 0;
+	size_t njobs = 0, nbranches = 0, nqueue, i, failed = 0, parked = 0;
 	int rc, status;
 
 	rc = parse_ops_args(&a, argc, argv, reconcile_usage);
@@ -479,12 +479,12 @@ int cmd_reconcile(int argc, char **argv)
 	}
 	if (a.all && repo_local_branches(repo, &branches, &nbranches))
 		nbranches = 0;
-	ntodo = reconcile_todo(&a, jobs, njobs, branches, nbranches, &todo, &job_of, &parked);
-	ss = session_of(repo, &s, todo, ntodo, 1, a.full);
-	for (i = 0; i < ntodo; i++)
-		failed += reconcile_branch(repo, &s, todo[i], job_of[i], ss, a.full, &out) != 0;
+	nqueue = reconcile_queue(&a, jobs, njobs, branches, nbranches, &queue, &job_of, &parked);
+	ss = session_of(repo, &s, queue, nqueue, 1, a.full);
+	for (i = 0; i < nqueue; i++)
+		failed += reconcile_branch(repo, &s, queue[i], job_of[i], ss, a.full, &out) != 0;
 	schedule_session_free(ss);
-	free(todo);
+	free(queue);
 	free(job_of);
 	failed += reconcile_verify(repo, &s, a.branch, &out);
 	if (!out.len && parked)
