@@ -4,7 +4,7 @@
 #   make check          run every test; ends with "N passed, N failed"
 #   make asan           the same suite built with AddressSanitizer + UBSan
 #   make fuzz           libFuzzer on fuzz/fuzz_*.c for FUZZ_TIME seconds (clang)
-#   make analyze        gcc -fanalyzer and cppcheck over the library and the stand-in
+#   make analyze        gcc -fanalyzer and cppcheck over the library, front ends and stand-in
 #   make coverage       the suite built with --coverage in build-cov; lines covered per file
 #   make demo           the whole flow on this machine (see README);
 #                       DEVICES=real with real Mender clients
@@ -253,11 +253,11 @@ fuzz:
 		build-fuzz/fuzz/fuzz_$(t) $(call fuzz_opts,$(t)) build-fuzz/corpus/$(t) fuzz/corpus/$(t) &&) true
 
 # ---- static analysis ----
-# gcc's -fanalyzer compiles every source of the library and the stand-in
-# (LIB_SRC, SIM_SRC: wherever they live) with the build's own flags, its
-# warnings errors; then cppcheck reads them with the same -I and -D. A false
-# positive is silenced where it is, with the reason beside it: a
-# "#pragma GCC diagnostic" around the function for gcc, a
+# gcc's -fanalyzer compiles every source of the library, the front ends and
+# the stand-in (LIB_SRC, FG_SRC, SIM_SRC: wherever they live) with the
+# build's own flags, its warnings errors; then cppcheck reads them with the
+# same -I and -D. A false positive is silenced where it is, with the reason
+# beside it: a "#pragma GCC diagnostic" around the function for gcc, a
 # "cppcheck-suppress" comment on the line before for cppcheck.
 ANALYZE_CC ?= gcc
 ANALYZE_CFLAGS = $(filter-out -MMD -MP,$(ALL_CFLAGS)) -fanalyzer
@@ -271,7 +271,7 @@ CPPCHECK_FLAGS = --enable=warning,performance,portability --inline-suppr --error
 analyze:
 	$(Q)scripts/ensure-deps analyze
 	$(Q)$(call check_pkgs,$(LIB_PKGS) $(SIM_PKGS))fail=0; \
-	for f in $(LIB_SRC); do \
+	for f in $(LIB_SRC) $(FG_SRC); do \
 		$(if $(Q),echo "  ANALYZE $$f";) \
 		$(ANALYZE_CC) $(ANALYZE_CFLAGS) $(LIB_CFLAGS) -c -o /dev/null $$f || fail=1; \
 	done; \
@@ -279,10 +279,10 @@ analyze:
 		$(if $(Q),echo "  ANALYZE $$f";) \
 		$(ANALYZE_CC) $(ANALYZE_CFLAGS) $(SIM_CFLAGS) -c -o /dev/null $$f || fail=1; \
 	done; \
-	$(if $(Q),echo "  CPPCHECK $(words $(LIB_SRC) $(SIM_SRC)) files";) \
-	cppcheck $(CPPCHECK_FLAGS) $(LIB_SRC) $(SIM_SRC) || fail=1; \
+	$(if $(Q),echo "  CPPCHECK $(words $(LIB_SRC) $(FG_SRC) $(SIM_SRC)) files";) \
+	cppcheck $(CPPCHECK_FLAGS) $(LIB_SRC) $(FG_SRC) $(SIM_SRC) || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make analyze: findings above" >&2; exit 1; fi; \
-	echo "make analyze: no findings in $(words $(LIB_SRC) $(SIM_SRC)) files"
+	echo "make analyze: no findings in $(words $(LIB_SRC) $(FG_SRC) $(SIM_SRC)) files"
 
 # ---- coverage ----
 # The whole suite built with --coverage in build-cov (counters reset first),

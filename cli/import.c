@@ -438,7 +438,7 @@ done:
 
 int cmd_import(int argc, char **argv)
 {
-	struct import_args a;
+	struct import_args a = { 0 };
 	struct edicd_import imp;
 	struct source src = { 0 };
 	int status, rc;

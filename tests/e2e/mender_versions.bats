@@ -46,9 +46,9 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	# deployments list that tells a 3.7 server, once a run, and a device
 	# Mender Configure has no record of (asked whether Configure is there)
 	run sim_requests
-	! echo "$output" | grep -q '^GET /api/management/v2/deployments/artifacts'
+	! echo "$output" | grep -q '^GET /api/management/v2/deployments/artifacts' || false
 	! echo "$output" | grep -v '^GET /api/management/v2/deployments/deployments 404$' |
-		grep -v '^GET /api/management/v1/deviceconfig/configurations/device/[0-9a-f-]* 404$' | grep -q ' 404$'
+		grep -v '^GET /api/management/v1/deviceconfig/configurations/device/[0-9a-f-]* 404$' | grep -q ' 404$' || false
 	output=$(echo "$output" | grep -v deviceconfig)
 }
 
@@ -62,13 +62,13 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 
 @test "Mender 4.0 LTS (no v2 artifacts): the same rollout" {
 	rollout_on 4.0
-	! echo "$output" | grep -q ' 404$'
-	! echo "$output" | grep -q '^GET /api/management/v1/deployments/deployments 200$'
+	! echo "$output" | grep -q ' 404$' || false
+	! echo "$output" | grep -q '^GET /api/management/v1/deployments/deployments 200$' || false
 }
 
 @test "Mender 4.1: the same rollout" {
 	rollout_on 4.1
-	! echo "$output" | grep -q ' 404$'
+	! echo "$output" | grep -q ' 404$' || false
 }
 
 @test "without Mender Configure: OS updates go on, configuration is said not managed, once" {
@@ -83,8 +83,8 @@ fleetgate: configuration is not managed: Mender Configure is not enabled on this
 	assert_output_is "fleetgate:main@$head:$VAR $VAR pending d4a7c2e9:pending
 fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	run sim_requests
-	! echo "$output" | grep -q '^PUT /api/management/v1/deviceconfig\|^POST /api/management/v1/deviceconfig'
-	! echo "$output" | grep -q '/tags '
+	! echo "$output" | grep -q '^PUT /api/management/v1/deviceconfig\|^POST /api/management/v1/deviceconfig' || false
+	! echo "$output" | grep -q '/tags ' || false
 	git -C "$WORK/dev" push -q origin main:canary 2>/dev/null
 	run "$FLEETGATE" status --repo "$WORK/srv.git"
 	[ "$status" -eq 0 ]

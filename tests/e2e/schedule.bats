@@ -89,9 +89,9 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	head=$(git -C "$WORK/dev" rev-parse --short=7 main)
 	assert_output_is "fleetgate: main@$head: 2 devices managed: 0 OS updates in 0 deployments (0 created, 0 already there), 0 configurations deployed, 2 pending, 0 aborted"
 	run sim_requests
-	! echo "$output" | grep -q '^POST /api/management/v1/deployments'
-	! echo "$output" | grep -q '^PUT /api/management/v1/deviceconfig'
-	! echo "$output" | grep -q '^PATCH'
+	! echo "$output" | grep -q '^POST /api/management/v1/deployments' || false
+	! echo "$output" | grep -q '^PUT /api/management/v1/deviceconfig' || false
+	! echo "$output" | grep -q '^PATCH' || false
 	# the inventory is read in pages, not per device
 	[ "$(echo "$output" | grep -c 'inventory/devices/')" -eq 0 ]
 	[ "$(echo "$output" | grep -c '^POST /api/management/v2/inventory/filters/search 200')" -eq 1 ]
@@ -106,7 +106,7 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	sim DELETE /_sim/requests
 	push main >/dev/null
 	run sim_requests
-	! echo "$output" | grep -q '^POST /api/management/v1/deployments/deployments '
+	! echo "$output" | grep -q '^POST /api/management/v1/deployments/deployments ' || false
 	run sim_deployments
 	[ "$(echo "$output" | grep -c "$VAR")" -eq 1 ]
 }
@@ -142,7 +142,7 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	run sim_requests
 	echo "$output" | grep -qx "PUT /api/management/v1/deviceconfig/configurations/device/$QUALI 204"
 	echo "$output" | grep -qx "POST /api/management/v1/deviceconfig/configurations/device/$QUALI/deploy 200"
-	! echo "$output" | grep -q '^POST /api/management/v1/deployments/deployments '
+	! echo "$output" | grep -q '^POST /api/management/v1/deployments/deployments ' || false
 	# the device takes its oldest deployment first: the OS image, then the configurations
 	for i in 1 2 3; do sim POST /_sim/step >/dev/null; done
 	run sim GET /_sim/state
@@ -158,13 +158,13 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	run push main:canary
 	run push main:production
 	echo "$output" | grep -q "production@"
-	! echo "$output" | grep -q "file-s3cr3t-value"
+	! echo "$output" | grep -q "file-s3cr3t-value" || false
 	[ "$(sim GET /_sim/state | jq -r ".devices[] | select(.id == \"$RUNNER\") | .configured.gharunner_access_token")" = "file-s3cr3t-value" ]
 	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch production --format json
-	! echo "$output" | grep -q "file-s3cr3t-value"
+	! echo "$output" | grep -q "file-s3cr3t-value" || false
 	run "$FLEETGATE" status --repo "$WORK/srv.git"
-	! echo "$output" | grep -q "file-s3cr3t-value"
-	! grep -rq "file-s3cr3t-value" "$WORK/srv.git"
+	! echo "$output" | grep -q "file-s3cr3t-value" || false
+	! grep -rq "file-s3cr3t-value" "$WORK/srv.git" || false
 	# a secrets file others may read is refused, naming it
 	chmod 644 "$WORK/secrets"
 	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch production
@@ -236,7 +236,7 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	sleep 1.5
 	# mid-way: deployments made, configuration calls hanging
 	sim GET /_sim/requests | jq -e '.[] | select(.method == "POST" and (.path | endswith("/deployments/deployments")))' >/dev/null
-	! sim GET /_sim/requests | jq -e '.[] | select(.method == "PUT")' >/dev/null
+	! sim GET /_sim/requests | jq -e '.[] | select(.method == "PUT")' >/dev/null || false
 	kill -9 "$hook"
 	wait "$hook" 2>/dev/null || true
 	ls "$WORK"/srv.git/fleetgate/spool/*.job >/dev/null
@@ -275,13 +275,13 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 		--data '[{"name": "subscribed_branch", "value": "canary"}]' \
 		"$SIM/api/management/v1/inventory/devices/$PROTO/tags" >/dev/null
 	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main --all
-	! echo "$output" | grep -q "$PROTO"
+	! echo "$output" | grep -q "$PROTO" || false
 	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch canary --all
 	echo "$output" | grep -q "^  $PROTO (var-som-mx8m-nano, tag): os"
 	# the admin limits which branches a tag may choose
 	git -C "$WORK/srv.git" config fleetgate.tagBranches "main"
 	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch canary --all
-	! echo "$output" | grep -q "$PROTO"
+	! echo "$output" | grep -q "$PROTO" || false
 }
 
 @test "a two-branch conflict is reported and left alone" {
@@ -297,7 +297,7 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
 	echo "$output" | grep -qF "  5ef8a3d2-9c41-4b7e-8f10-2a6c4d9b3e71 pi2-workshop-legacy-display (pi2-v3-armhf, file): left alone (conflict); claimed by main and production: fix the subscription in git or tag the device in Mender"
 	run sim_requests
-	! echo "$output" | grep -q "5ef8a3d2"
+	! echo "$output" | grep -q "5ef8a3d2" || false
 }
 
 @test "a failed device deployment is reported by the next plan and by status" {
@@ -348,7 +348,7 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	unset MENDER_ACCESS_TOKEN
 	run "$FLEETGATE" gate --repo "$WORK/dev" --source canary --target production
 	[ "$status" -eq 0 ]
-	! echo "$output" | grep -q preview
+	! echo "$output" | grep -q preview || false
 }
 
 @test "long runs show their progress on a terminal, and only there" {
@@ -359,7 +359,7 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	echo "$output" | grep -qF "fleetgate: main@$(git -C "$WORK/dev" rev-parse --short=7 main): reading Mender (1 branch in git)..."
 	echo "$output" | grep -qF ": 7 devices, 2 deployments, 5 artifacts read; planning..."
 	run "$FLEETGATE" plan --repo "$WORK/srv.git" --branch main
-	! echo "$output" | grep -q "reading Mender"
+	! echo "$output" | grep -q "reading Mender" || false
 }
 
 @test "reconcile --full reads every configuration and deploys none again while devices have not applied them" {
@@ -370,9 +370,9 @@ fleetgate:main@$head:$PI4 $PI4 pending c8b1f4e2:pending"
 	[ "$status" -eq 0 ]
 	run sim_requests
 	[ "$(echo "$output" | grep -c '^GET /api/management/v1/deviceconfig/configurations/device/')" -eq 7 ]
-	! echo "$output" | grep -q '^PUT /api/management/v1/deviceconfig'
-	! echo "$output" | grep -q '^POST /api/management/v1/deviceconfig'
-	! echo "$output" | grep -q '^POST /api/management/v1/deployments/deployments '
+	! echo "$output" | grep -q '^PUT /api/management/v1/deviceconfig' || false
+	! echo "$output" | grep -q '^POST /api/management/v1/deviceconfig' || false
+	! echo "$output" | grep -q '^POST /api/management/v1/deployments/deployments ' || false
 }
 
 @test "without the digest key the push lands and scheduling waits, saying how to make the key; install makes it once" {
@@ -423,7 +423,7 @@ fleetgate: the spool keeps the job; 'fleetgate reconcile' schedules it"
 	[ "$(sim GET /_sim/state | jq -r ".devices[] | select(.id == \"$QUALI\") | .tags.fleetgate_config | length")" = 64 ]
 	# nothing to do costs the inventory pages and lookups, no request per device
 	run sim_requests
-	! echo "$output" | grep -q 'deviceconfig\|inventory/devices/'
+	! echo "$output" | grep -q 'deviceconfig\|inventory/devices/' || false
 }
 
 @test "a secrets-file line or a token file over its cap is an error naming the file and line, never cut" {
